@@ -1,0 +1,30 @@
+# Install rules, included from the top-level CMakeLists.txt when LIVECONF_INSTALL is on.
+include(CMakePackageConfigHelpers)
+
+set(LIVECONF_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/liveconf)
+
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/ ${PROJECT_BINARY_DIR}/include/
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+        FILES_MATCHING PATTERN "*.hpp")
+install(TARGETS liveconf EXPORT liveconfTargets
+        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+        INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(TARGET liveconf_cli)
+  install(TARGETS liveconf_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
+install(EXPORT liveconfTargets NAMESPACE liveconf:: DESTINATION ${LIVECONF_CMAKE_DIR})
+
+configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/liveconfConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/liveconfConfig.cmake
+  INSTALL_DESTINATION ${LIVECONF_CMAKE_DIR})
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/liveconfConfigVersion.cmake
+  COMPATIBILITY SameMajorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/liveconfConfig.cmake
+              ${PROJECT_BINARY_DIR}/liveconfConfigVersion.cmake
+        DESTINATION ${LIVECONF_CMAKE_DIR})
+
+# Build-tree export, so a consumer can point liveconf_DIR at a build directory.
+export(EXPORT liveconfTargets NAMESPACE liveconf::
+       FILE ${PROJECT_BINARY_DIR}/liveconfTargets.cmake)

@@ -1,0 +1,98 @@
+// File: liveconf/snapshot.hpp
+//
+// A Snapshot is one published, immutable state of a configuration: the merged
+// tree (every node with its origin), the typed object bound from it, the
+// layers it was merged from with their versions, and a generation number that
+// grows by one with every publish.
+//
+//   std::shared_ptr<const liveconf::Snapshot> s = manager.snapshot("app").value();
+//   s->generation();                 // 7
+//   s->find("server.port")->as_int(); // 8080
+//   s->explain("server.port").to_string();
+//
+// Thread-safety: immutable; share it freely (std::shared_ptr<const Snapshot>).
+// Hold one snapshot per logical operation so all its reads agree, then fetch
+// the current one again.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "liveconf/diff.hpp"
+#include "liveconf/export.hpp"
+#include "liveconf/merge.hpp"
+#include "liveconf/status.hpp"
+#include "liveconf/value.hpp"
+
+namespace liveconf {
+
+/// A layer's identity in a snapshot.
+struct LayerVersion {
+  std::string name;
+  int priority = 0;
+  std::string version;
+};
+
+class LIVECONF_API Snapshot {
+ public:
+  /// Everything a snapshot holds; filled by the store.
+  struct Parts {
+    std::string config_name;
+    std::uint64_t generation = 0;
+    Value tree;
+    std::vector<std::shared_ptr<const Layer>> layers;
+    std::shared_ptr<const void> typed;  // the bound T, or null for untyped configs
+    const void* type_tag = nullptr;
+    SensitivePaths sensitive;
+    std::vector<Error> warnings;          // unknown keys and similar
+    std::vector<Change> pending_restart;  // restart-required changes waiting (masked)
+    std::chrono::system_clock::time_point published_at;
+  };
+
+  explicit Snapshot(Parts parts) : parts_(std::move(parts)) {}
+
+  [[nodiscard]] const std::string& config_name() const noexcept { return parts_.config_name; }
+  /// 1 for the first publish, +1 for each later one.
+  [[nodiscard]] std::uint64_t generation() const noexcept { return parts_.generation; }
+  /// The merged tree with real values (secrets included: this is the
+  /// application's own config). Use masked_tree() for anything shown to people.
+  [[nodiscard]] const Value& tree() const noexcept { return parts_.tree; }
+  [[nodiscard]] const Value* find(const KeyPath& path) const noexcept {
+    return parts_.tree.find(path);
+  }
+  /// The tree with secrets replaced by "***".
+  [[nodiscard]] Value masked_tree() const;
+  /// The layers, lowest priority first, as they were merged.
+  [[nodiscard]] std::span<const std::shared_ptr<const Layer>> layers() const noexcept {
+    return parts_.layers;
+  }
+  /// Each layer's name, priority and version (content hash, revision, counter).
+  [[nodiscard]] std::vector<LayerVersion> layer_versions() const;
+  /// Every layer's value for `path` and which one won; secrets masked.
+  [[nodiscard]] Explanation explain(const KeyPath& path) const;
+  [[nodiscard]] const SensitivePaths& sensitive() const noexcept { return parts_.sensitive; }
+  /// Warnings found while binding (unknown keys, with suggestions).
+  [[nodiscard]] const std::vector<Error>& warnings() const noexcept { return parts_.warnings; }
+  /// Restart-required fields whose configured value differs from the running
+  /// one: old is the running value, new the configured one (secrets masked).
+  [[nodiscard]] const std::vector<Change>& pending_restart() const noexcept {
+    return parts_.pending_restart;
+  }
+  [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept {
+    return parts_.published_at;
+  }
+  /// The bound object (type-erased) and its type tag; see ConfigManager::get<T>.
+  [[nodiscard]] const void* typed_raw() const noexcept { return parts_.typed.get(); }
+  [[nodiscard]] const void* type_tag() const noexcept { return parts_.type_tag; }
+
+ private:
+  Parts parts_;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+}  // namespace liveconf

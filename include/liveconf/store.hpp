@@ -1,0 +1,338 @@
+// File: liveconf/store.hpp
+//
+// ConfigManager holds named configurations, each an ordered stack of layers
+// merged, bound to a type and published as an immutable Snapshot. It is the
+// seed's ConfigManager (register, get, update) plus subscriptions, provenance
+// and a read path for hot code.
+//
+//   liveconf::ConfigManager manager;
+//   manager.register_config<WatchedConfig>("watched", initial).ok();
+//   std::shared_ptr<const WatchedConfig> c = manager.get<WatchedConfig>("watched").value();
+//
+//   liveconf::Value patch = liveconf::Value::object();
+//   patch["timeout"] = 60;
+//   liveconf::Status st = manager.update("watched", patch);   // validated, then published
+//
+//   auto sub = manager.subscribe("watched", "", [](const liveconf::SnapshotPtr& old_snap,
+//                                                  const liveconf::SnapshotPtr& new_snap,
+//                                                  const liveconf::ChangeSet& changes) {
+//     for (const auto& c : changes) std::cout << c.to_string() << "\n";  // timeout: 30 -> 60
+//   });
+//
+//   liveconf::Reader<WatchedConfig> reader = manager.reader<WatchedConfig>("watched").value();
+//   int t = reader->timeout;   // a few nanoseconds; never blocks
+//
+// Pipeline (docs/architecture.md): every mutation runs on the manager's one
+// update thread: layers -> merge (by priority, with provenance) -> pin
+// restart-required fields -> bind to T -> validate -> publish with one atomic
+// swap. A failed candidate is dropped whole: the previous snapshot keeps
+// serving and the error is returned (and logged, and kept in status()).
+// Subscribers run on a separate dispatch thread, so a slow subscriber never
+// holds up publishing; it receives the changes since its last call.
+//
+// Thread-safety: every method may be called from any thread, subscription
+// callbacks included. Mutating methods (register, update, apply, unregister)
+// wait for the update thread; called from the update thread itself (from a
+// validator or parser) they return kInternal instead of deadlocking.
+#pragma once
+
+#include <atomic>
+#include <climits>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liveconf/bind.hpp"
+#include "liveconf/diff.hpp"
+#include "liveconf/export.hpp"
+#include "liveconf/merge.hpp"
+#include "liveconf/snapshot.hpp"
+#include "liveconf/status.hpp"
+#include "liveconf/subscription.hpp"
+#include "liveconf/value.hpp"
+
+namespace liveconf {
+
+/// Priorities of the layers the manager adds itself.
+inline constexpr int kDefaultsPriority = INT_MIN;     // T{}'s member initialisers
+inline constexpr int kInitialPriority = INT_MIN + 1;  // the instance given to register_config
+inline constexpr int kOverridePriority = INT_MAX;     // update()'s runtime overrides
+inline constexpr std::string_view kDefaultsLayer = "defaults";
+inline constexpr std::string_view kInitialLayer = "initial";
+inline constexpr std::string_view kOverrideLayer = "override";
+
+enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarning, kError };
+
+struct ManagerOptions {
+  /// Receives warnings (unknown keys, throwing subscribers) and errors (refused
+  /// updates). Messages never contain secret values. Default: warnings and
+  /// errors to stderr as "liveconf: <message>". Called on the update or
+  /// dispatch thread; must not block on the manager.
+  std::function<void(LogLevel, std::string_view)> log;
+};
+
+struct RegisterOptions {
+  /// Layers besides the defaults (and the initial instance, if given).
+  std::vector<Layer> layers;
+  /// Unknown keys are errors instead of warnings.
+  bool strict = false;
+};
+
+struct UpdateOptions {
+  /// Replace the override layer with `data` instead of deep-merging into it.
+  bool replace = false;
+};
+
+/// A set of layer changes published as one snapshot (one notification), e.g.
+/// several files changed together or one remote transaction.
+struct LayerBatch {
+  std::vector<Layer> set;           // add, or replace by name
+  std::vector<std::string> remove;  // names to remove
+};
+
+/// A config's state for `list()` and `status()`.
+struct ConfigStatus {
+  std::string name;
+  std::string type_name;  // "untyped" without a schema
+  std::uint64_t generation = 0;
+  std::vector<LayerVersion> layers;
+  std::uint64_t publishes = 0;        // successful rebuilds
+  std::uint64_t failures = 0;         // refused candidates
+  std::uint64_t callback_errors = 0;  // subscriber exceptions
+  std::optional<Error> last_error;    // cleared by the next successful rebuild
+};
+
+struct ExportOptions {
+  std::string format = "json";  // json, yaml or toml
+  bool reveal_secrets = false;
+  int indent = 2;
+};
+
+/// fn(old, current, changes): changes are the ones under the subscription's prefix.
+using ChangeFn = std::function<void(const SnapshotPtr& old_snapshot,
+                                    const SnapshotPtr& new_snapshot, const ChangeSet& changes)>;
+
+// Implementation details below ------------------------------------------------
+
+namespace detail {
+
+template <typename T>
+const void* type_tag() noexcept {
+  static constexpr char kTag = 0;
+  return &kTag;
+}
+
+/// What the manager needs to know about a config's type, type-erased.
+struct TypeBinding {
+  const void* tag = nullptr;
+  const Schema* schema = nullptr;  // null: untyped (the tree is the config)
+  std::string type_name = "untyped";
+  Value defaults;  // T{} as a tree (object), or null
+  std::function<std::shared_ptr<const void>(const Value&, const BindOptions&, BindReport&)> bind;
+};
+
+template <Described T>
+TypeBinding make_type_binding() {
+  TypeBinding b;
+  b.tag = type_tag<T>();
+  b.schema = &schema_of<T>();
+  b.type_name = schema_of<T>().type_name();
+  b.defaults = to_dict(T{}, ToDictOptions{true});
+  b.bind = [](const Value& tree, const BindOptions& options,
+              BindReport& report) -> std::shared_ptr<const void> {
+    Result<T> r = from_dict<T>(tree, options, &report);
+    if (!r) {
+      return nullptr;
+    }
+    return std::make_shared<const T>(std::move(*r));
+  };
+  return b;
+}
+
+/// One config's current snapshot, published with a single atomic swap.
+/// Readers load it without blocking the writer.
+class LIVECONF_API SnapshotCell {
+ public:
+  [[nodiscard]] SnapshotPtr load() const noexcept { return ptr_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t generation() const noexcept {
+    return generation_.load(std::memory_order_acquire);
+  }
+  void publish(SnapshotPtr snapshot) noexcept {
+    const std::uint64_t g = snapshot->generation();
+    ptr_.store(std::move(snapshot), std::memory_order_release);
+    generation_.store(g, std::memory_order_release);
+  }
+
+ private:
+  std::atomic<SnapshotPtr> ptr_;
+  // On its own cache line: readers poll it; the pointer's line is written on publish.
+  alignas(64) std::atomic<std::uint64_t> generation_{0};
+};
+
+}  // namespace detail
+
+/// A per-thread reading handle for hot code. get() is one atomic load and a
+/// compare while the config is unchanged; after a publish, the first get()
+/// fetches the new snapshot. The returned reference stays valid until the next
+/// get() on this Reader (or its destruction).
+///
+/// Thread-safety: a Reader is NOT shared between threads: give each thread its
+/// own (they are cheap to copy). Any number of Readers read concurrently with
+/// the writer.
+template <typename T>
+class Reader {
+ public:
+  Reader(std::shared_ptr<const detail::SnapshotCell> cell) : cell_(std::move(cell)) {  // NOLINT
+    refresh();
+  }
+
+  [[nodiscard]] const T& get() noexcept {
+    if (cell_->generation() != generation_) [[unlikely]] {
+      refresh();
+    }
+    return *value_;
+  }
+  [[nodiscard]] const T& operator*() noexcept { return get(); }
+  [[nodiscard]] const T* operator->() noexcept { return &get(); }
+  /// The snapshot the last get() read from.
+  [[nodiscard]] const SnapshotPtr& snapshot() const noexcept { return snapshot_; }
+
+ private:
+  void refresh() noexcept {
+    snapshot_ = cell_->load();
+    value_ = static_cast<const T*>(snapshot_->typed_raw());
+    generation_ = snapshot_->generation();
+  }
+
+  std::shared_ptr<const detail::SnapshotCell> cell_;
+  SnapshotPtr snapshot_;
+  const T* value_ = nullptr;
+  std::uint64_t generation_ = 0;
+};
+
+/// See the file comment. Owns an update thread and a dispatch thread, both
+/// stopped by the destructor (pending subscription calls are dropped).
+class LIVECONF_API ConfigManager {
+ public:
+  ConfigManager();
+  explicit ConfigManager(ManagerOptions options);
+  ~ConfigManager();
+  ConfigManager(const ConfigManager&) = delete;
+  ConfigManager& operator=(const ConfigManager&) = delete;
+
+  /// Registers config `name` of type T (the seed's register; `register` is a C++
+  /// keyword). Layers: T{}'s defaults, then options.layers. Publishes generation 1.
+  /// Errors: kValidation if the name is taken; the bind error if the layers do not bind.
+  template <Described T>
+  Status register_config(std::string name, RegisterOptions options = {}) {
+    return register_impl(std::move(name), detail::make_type_binding<T>(), std::move(options));
+  }
+  /// Same, with `initial` as a layer ("initial") just above the defaults, like the
+  /// seed's `register("watched", config=config)`.
+  template <Described T>
+  Status register_config(std::string name, const T& initial, RegisterOptions options = {}) {
+    options.layers.push_back(Layer{std::string(kInitialLayer), kInitialPriority,
+                                   to_dict(initial, ToDictOptions{true}), "initial"});
+    return register_impl(std::move(name), detail::make_type_binding<T>(), std::move(options));
+  }
+  /// A config without a C++ type: the merged tree is the config (the CLI uses this).
+  Status register_untyped(std::string name, RegisterOptions options = {});
+
+  /// The current typed config. Errors: kNotFound; kType if T is not its type.
+  template <typename T>
+  [[nodiscard]] Result<std::shared_ptr<const T>> get(std::string_view name) const {
+    Result<SnapshotPtr> snap = snapshot(name);
+    if (!snap) {
+      return std::move(snap).error();
+    }
+    SnapshotPtr s = std::move(*snap);
+    if (s->type_tag() != detail::type_tag<T>()) {
+      return Error(ErrorCode::kType,
+                   "config \"" + std::string(name) + "\" is not of the requested type");
+    }
+    const T* raw = static_cast<const T*>(s->typed_raw());
+    return std::shared_ptr<const T>(std::move(s), raw);
+  }
+  /// The current snapshot. Errors: kNotFound.
+  [[nodiscard]] Result<SnapshotPtr> snapshot(std::string_view name) const;
+  /// A hot-path reading handle (see Reader). Errors: kNotFound, kType.
+  template <typename T>
+  [[nodiscard]] Result<Reader<T>> reader(std::string_view name) const {
+    Result<std::shared_ptr<const detail::SnapshotCell>> cell =
+        cell_for(name, detail::type_tag<T>());
+    if (!cell) {
+      return std::move(cell).error();
+    }
+    return Reader<T>(std::move(*cell));
+  }
+
+  /// Applies `data` as a runtime override (the highest layer) and publishes.
+  /// Returns once published, or with the error that refused it (then nothing
+  /// changed). Errors: kNotFound, kType/kValidation from binding, kInternal if
+  /// called on the update thread (from a validator or parser).
+  Status update(std::string_view name, Value data, UpdateOptions options = {});
+  /// Adds/replaces/removes layers as one publish. Same errors as update().
+  Status apply(std::string_view name, LayerBatch batch);
+  /// Shorthand for apply() with one layer.
+  Status set_layer(std::string_view name, Layer layer);
+  Status remove_layer(std::string_view name, std::string_view layer);
+
+  /// Calls `fn(old, current, changes)` after each published snapshot whose diff
+  /// touches `prefix` ("" for everything); `changes` holds just those changes.
+  ///
+  /// Delivery: at least once per change; changes published while a call is
+  /// running are merged into the next call (old is then the snapshot of the
+  /// previous call). Calls for one subscription never overlap and run on the
+  /// manager's dispatch thread. A throwing `fn` is logged and counted; other
+  /// subscribers are unaffected. `fn` may call any method, update() included
+  /// (that change is then delivered in a later call).
+  ///
+  /// Lifetime: the returned handle owns the subscription. Once its destructor
+  /// returns, `fn` is not called again; destroying it inside `fn` is fine.
+  /// Errors: kNotFound.
+  [[nodiscard]] Result<Subscription> subscribe(std::string_view name, KeyPath prefix, ChangeFn fn);
+  /// Typed convenience: fn(old, current, changes) with the bound objects.
+  template <typename T>
+  [[nodiscard]] Result<Subscription> subscribe(
+      std::string_view name, KeyPath prefix,
+      std::function<void(const T& old_config, const T& new_config, const ChangeSet& changes)> fn) {
+    if (Result<SnapshotPtr> s = snapshot(name); !s) {
+      return std::move(s).error();
+    } else if ((*s)->type_tag() != detail::type_tag<T>()) {
+      return Error(ErrorCode::kType,
+                   "config \"" + std::string(name) + "\" is not of the requested type");
+    }
+    return subscribe(
+        name, std::move(prefix),
+        [fn = std::move(fn)](const SnapshotPtr& a, const SnapshotPtr& b, const ChangeSet& changes) {
+          fn(*static_cast<const T*>(a->typed_raw()), *static_cast<const T*>(b->typed_raw()),
+             changes);
+        });
+  }
+
+  /// Removes a config. Existing snapshots and Readers keep working; its
+  /// subscriptions stop. Errors: kNotFound.
+  Status unregister(std::string_view name);
+  /// Every registered config, by name.
+  [[nodiscard]] std::vector<ConfigStatus> list() const;
+  [[nodiscard]] Result<ConfigStatus> status(std::string_view name) const;
+  /// The merged config as text (secrets masked unless options.reveal_secrets).
+  [[nodiscard]] Result<std::string> export_config(std::string_view name,
+                                                  const ExportOptions& options = {}) const;
+  /// Every layer's value for `path` and which won (secrets masked).
+  [[nodiscard]] Result<Explanation> explain(std::string_view name, const KeyPath& path) const;
+
+ private:
+  struct Impl;
+  Status register_impl(std::string name, detail::TypeBinding binding, RegisterOptions options);
+  [[nodiscard]] Result<std::shared_ptr<const detail::SnapshotCell>> cell_for(std::string_view name,
+                                                                             const void* tag) const;
+
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace liveconf

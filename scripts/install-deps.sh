@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package liveconf needs to build, test and benchmark.
+# Idempotent: installs only what is missing; runs as root (or with sudo).
+# docs/dependencies.md says why each package is here.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config git python3
+  libyaml-dev            # YAML: libyaml's event parser (iterative, marks, alias control)
+  libtomlplusplus-dev    # TOML: toml++
+  libxxhash-dev          # content hashes of sources
+  libgtest-dev libgmock-dev  # tests
+  libbenchmark-dev       # bench/
+  libsimdjson-dev        # the JSON baseline in bench/reload_bench
+  clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds
+  clang-format clang-tidy
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

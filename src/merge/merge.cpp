@@ -1,0 +1,245 @@
+#include "liveconf/merge.hpp"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace liveconf {
+namespace {
+
+// Key under which kMergeByKey matches array elements: the display text of the
+// element's key field, so 1 and "1" stay distinct.
+std::optional<std::string> element_key(const Value& element, const std::string& field) {
+  if (!element.is_object()) {
+    return std::nullopt;
+  }
+  const Value* k = element.find_member(field);
+  if (k == nullptr) {
+    return std::nullopt;
+  }
+  return k->to_display_string();
+}
+
+class Merger {
+ public:
+  explicit Merger(const MergePolicies& policies) : policies_(policies) {}
+
+  void merge_into(Value& dst, const Value& src) {
+    if (dst.is_object() && src.is_object() && std::as_const(dst).as_object().empty()) {
+      dst = src;  // nothing below to keep: share the higher layer's subtree
+      return;
+    }
+    if (dst.is_object() && src.is_object()) {
+      Object& dst_obj = dst.as_object();
+      for (const auto& [key, value] : src.as_object()) {
+        if (Value* existing = dst_obj.find(key)) {
+          path_.push_back(&key);
+          merge_into(*existing, value);
+          path_.pop_back();
+        } else {
+          dst_obj.insert(key, value);
+        }
+      }
+      // The object now exists because of the higher layer too; report the
+      // highest layer that contributed, as explain() does.
+      dst.set_origin(src.origin());
+      return;
+    }
+    if (dst.is_array() && src.is_array() && !policies_.empty()) {
+      if (const MergePolicy* policy = policies_.find(current_path())) {
+        merge_arrays(dst, src, *policy);
+        return;
+      }
+    }
+    dst = src;
+  }
+
+ private:
+  void merge_arrays(Value& dst, const Value& src, const MergePolicy& policy) {
+    Value::Array& out = dst.as_array();
+    const Value::Array& in = src.as_array();
+    switch (policy.strategy) {
+      case MergeStrategy::kReplace:
+        dst = src;
+        return;
+      case MergeStrategy::kAppend:
+        out.insert(out.end(), in.begin(), in.end());
+        break;
+      case MergeStrategy::kUnion:
+        for (const Value& v : in) {
+          if (std::find(out.begin(), out.end(), v) == out.end()) {
+            out.push_back(v);
+          }
+        }
+        break;
+      case MergeStrategy::kMergeByKey: {
+        std::unordered_map<std::string, std::size_t> by_key;
+        for (std::size_t i = 0; i < out.size(); ++i) {
+          if (auto k = element_key(out[i], policy.key)) {
+            by_key.emplace(std::move(*k), i);
+          }
+        }
+        for (const Value& v : in) {
+          auto k = element_key(v, policy.key);
+          auto it = k ? by_key.find(*k) : by_key.end();
+          if (it != by_key.end()) {
+            const std::string index = std::to_string(it->second);
+            path_.push_back(&index);
+            merge_into(out[it->second], v);
+            path_.pop_back();
+          } else {
+            if (k) {
+              by_key.emplace(std::move(*k), out.size());
+            }
+            out.push_back(v);
+          }
+        }
+        break;
+      }
+    }
+    dst.set_origin(src.origin());
+  }
+
+  // Materialised only when an array meets an array and policies exist: keys are
+  // not copied on the hot path.
+  KeyPath current_path() const {
+    KeyPath p;
+    for (const std::string* seg : path_) {
+      p.push_back(*seg);
+    }
+    return p;
+  }
+
+  const MergePolicies& policies_;
+  std::vector<const std::string*> path_;
+};
+
+std::vector<const Layer*> sorted_by_priority(std::span<const Layer* const> layers) {
+  std::vector<const Layer*> sorted(layers.begin(), layers.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const Layer* a, const Layer* b) { return a->priority < b->priority; });
+  return sorted;
+}
+
+}  // namespace
+
+bool path_matches(const KeyPath& pattern, const KeyPath& path) noexcept {
+  if (pattern.size() != path.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    if (pattern[i] != "*" && pattern[i] != path[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void MergePolicies::set(KeyPath path, MergePolicy policy) {
+  for (auto& [p, existing] : entries_) {
+    if (p == path) {
+      existing = std::move(policy);
+      return;
+    }
+  }
+  entries_.emplace_back(std::move(path), std::move(policy));
+}
+
+const MergePolicy* MergePolicies::find(const KeyPath& path) const noexcept {
+  for (const auto& [pattern, policy] : entries_) {
+    if (path_matches(pattern, path)) {
+      return &policy;
+    }
+  }
+  return nullptr;
+}
+
+Value merge_layers(std::span<const Layer* const> layers, const MergePolicies& policies) {
+  Value result;
+  bool first = true;
+  Merger merger(policies);
+  for (const Layer* layer : sorted_by_priority(layers)) {
+    if (layer->data.is_null()) {
+      continue;
+    }
+    if (first) {
+      result = layer->data;
+      first = false;
+    } else {
+      merger.merge_into(result, layer->data);
+    }
+  }
+  if (first) {
+    result = Value::object();
+  }
+  return result;
+}
+
+Value merge_layers(std::span<const Layer> layers, const MergePolicies& policies) {
+  std::vector<const Layer*> ptrs;
+  ptrs.reserve(layers.size());
+  for (const Layer& l : layers) {
+    ptrs.push_back(&l);
+  }
+  return merge_layers(std::span<const Layer* const>(ptrs), policies);
+}
+
+Explanation explain(std::span<const Layer* const> layers, const Value& merged, const KeyPath& path,
+                    bool sensitive) {
+  Explanation out;
+  out.path = path;
+  out.sensitive = sensitive;
+  const Value* effective = merged.find(path);
+  if (effective != nullptr) {
+    out.effective = *effective;
+  }
+  std::vector<const Layer*> sorted = sorted_by_priority(layers);
+  std::reverse(sorted.begin(), sorted.end());
+  bool winner_found = false;
+  for (const Layer* layer : sorted) {
+    const Value* v = layer->data.find(path);
+    if (v == nullptr) {
+      continue;
+    }
+    LayerValue lv{layer->name, layer->priority, *v, false};
+    if (!winner_found && effective != nullptr && effective->origin().source() == layer->name) {
+      lv.winner = true;
+      winner_found = true;
+    }
+    out.layers.push_back(std::move(lv));
+  }
+  if (!winner_found && effective != nullptr && !out.layers.empty()) {
+    out.layers.front().winner = true;
+  }
+  if (sensitive) {
+    for (LayerValue& lv : out.layers) {
+      Origin o = lv.value.origin();
+      lv.value = Value(std::string(kMaskedValue));
+      lv.value.set_origin(o);
+    }
+    if (out.effective) {
+      Origin o = out.effective->origin();
+      out.effective = Value(std::string(kMaskedValue));
+      out.effective->set_origin(o);
+    }
+  }
+  return out;
+}
+
+std::string Explanation::to_string() const {
+  std::string out = path.to_string();
+  out += effective ? " = " + effective->to_display_string() : " is not set by any layer";
+  out += "\n";
+  for (const LayerValue& lv : layers) {
+    out += lv.winner ? "  * " : "    ";
+    out += lv.layer + " (priority " + std::to_string(lv.priority) +
+           "): " + lv.value.to_display_string();
+    std::string where = lv.value.origin().location();
+    if (!where.empty()) {
+      out += "  [" + where + "]";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace liveconf

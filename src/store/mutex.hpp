@@ -1,0 +1,53 @@
+// An annotated mutex so Clang's -Wthread-safety checks which members each lock
+// guards (leveldb port/thread_annotations.h, Abseil's ABSL_GUARDED_BY).
+// Under GCC the annotations compile to nothing.
+#pragma once
+
+#include <condition_variable>
+#include <mutex>
+
+#if defined(__clang__)
+#define LIVECONF_THREAD_ANNOTATION(x) __attribute__((x))
+#else
+#define LIVECONF_THREAD_ANNOTATION(x)
+#endif
+
+#define LIVECONF_CAPABILITY(x) LIVECONF_THREAD_ANNOTATION(capability(x))
+#define LIVECONF_SCOPED_CAPABILITY LIVECONF_THREAD_ANNOTATION(scoped_lockable)
+#define LIVECONF_GUARDED_BY(x) LIVECONF_THREAD_ANNOTATION(guarded_by(x))
+#define LIVECONF_REQUIRES(...) LIVECONF_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
+#define LIVECONF_ACQUIRE(...) LIVECONF_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
+#define LIVECONF_RELEASE(...) LIVECONF_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define LIVECONF_EXCLUDES(...) LIVECONF_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+
+namespace liveconf::detail {
+
+class LIVECONF_CAPABILITY("mutex") Mutex {
+ public:
+  void lock() LIVECONF_ACQUIRE() { mu_.lock(); }
+  void unlock() LIVECONF_RELEASE() { mu_.unlock(); }
+
+ private:
+  friend class MutexLock;
+  std::mutex mu_;
+};
+
+/// RAII lock that can also wait on a condition variable.
+class LIVECONF_SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex& mu) LIVECONF_ACQUIRE(mu) : lock_(mu.mu_) {}
+  ~MutexLock() LIVECONF_RELEASE() = default;
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+  /// Waits until `pred()` holds; the lock is held whenever pred runs.
+  template <typename Pred>
+  void wait(std::condition_variable& cv, Pred pred) {
+    cv.wait(lock_, pred);
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+};
+
+}  // namespace liveconf::detail

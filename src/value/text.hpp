@@ -1,0 +1,22 @@
+// Text helpers shared by the JSON emitter, Value::to_display_string and diffs,
+// so every place that prints a value quotes and formats numbers the same way.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace liveconf::detail {
+
+/// Appends `s` as a JSON string literal (quotes included). Control characters
+/// and invalid UTF-8 bytes are escaped (\u00XX / \uFFFD) so output is always valid JSON.
+void append_json_string(std::string& out, std::string_view s);
+
+/// Shortest text that reads back as the same double ("0.1", "1e+300", "2.0").
+/// Always contains '.', 'e', "inf" or "nan" so it is not mistaken for an integer.
+[[nodiscard]] std::string format_double(double d);
+
+/// Edit distance, for "did you mean" suggestions.
+[[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace liveconf::detail

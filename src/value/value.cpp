@@ -1,0 +1,353 @@
+#include "liveconf/value.hpp"
+
+#include <charconv>
+#include <functional>
+
+#include "value/text.hpp"
+
+namespace liveconf {
+namespace {
+
+std::size_t hash_key(std::string_view key) noexcept { return std::hash<std::string_view>{}(key); }
+
+// Parses a decimal array index; false for anything else ("01" is accepted as 1).
+bool parse_index(std::string_view s, std::size_t& out) {
+  if (s.empty()) {
+    return false;
+  }
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+// ---- Object ---------------------------------------------------------------
+
+Object::Object() noexcept = default;
+Object::Object(const Object& other) : entries_(other.entries_), index_(other.index_) {}
+Object::Object(Object&& other) noexcept = default;
+Object& Object::operator=(const Object& other) = default;
+Object& Object::operator=(Object&& other) noexcept = default;
+Object::~Object() = default;
+
+// Returns the slot holding `key`, or the empty slot where it would go.
+std::size_t Object::find_slot(std::string_view key) const noexcept {
+  const std::size_t mask = index_.size() - 1;
+  std::size_t slot = hash_key(key) & mask;
+  while (true) {
+    const std::uint32_t v = index_[slot];
+    if (v == 0 || entries_[v - 1].first == key) {
+      return slot;
+    }
+    slot = (slot + 1) & mask;
+  }
+}
+
+void Object::rebuild_index() {
+  index_.clear();
+  if (entries_.size() <= kIndexThreshold) {
+    return;
+  }
+  std::size_t cap = 32;
+  while (cap < entries_.size() * 2) {
+    cap <<= 1;
+  }
+  index_.assign(cap, 0);
+  for (std::size_t i = 0; i < entries_.size(); ++i) {
+    index_[find_slot(entries_[i].first)] = static_cast<std::uint32_t>(i + 1);
+  }
+}
+
+void Object::index_new_entry() {
+  if (entries_.size() <= kIndexThreshold) {
+    return;
+  }
+  if (index_.empty() || entries_.size() * 2 > index_.size()) {
+    rebuild_index();
+    return;
+  }
+  index_[find_slot(entries_.back().first)] = static_cast<std::uint32_t>(entries_.size());
+}
+
+const Value* Object::find(std::string_view key) const noexcept {
+  if (index_.empty()) {
+    for (const Entry& e : entries_) {
+      if (e.first == key) {
+        return &e.second;
+      }
+    }
+    return nullptr;
+  }
+  const std::uint32_t v = index_[find_slot(key)];
+  return v == 0 ? nullptr : &entries_[v - 1].second;
+}
+
+Value* Object::find(std::string_view key) noexcept {
+  return const_cast<Value*>(static_cast<const Object*>(this)->find(key));  // NOLINT
+}
+
+std::pair<Value*, bool> Object::insert(std::string key, Value value) {
+  if (!index_.empty() && (entries_.size() + 1) * 2 <= index_.size()) {
+    // One probe both checks for the key and finds the free slot.
+    const std::size_t slot = find_slot(key);
+    if (index_[slot] != 0) {
+      return {&entries_[index_[slot] - 1].second, false};
+    }
+    entries_.emplace_back(std::move(key), std::move(value));
+    index_[slot] = static_cast<std::uint32_t>(entries_.size());
+    return {&entries_.back().second, true};
+  }
+  if (Value* existing = find(key)) {
+    return {existing, false};
+  }
+  entries_.emplace_back(std::move(key), std::move(value));
+  index_new_entry();
+  return {&entries_.back().second, true};
+}
+
+Value& Object::insert_or_assign(std::string key, Value value) {
+  auto [slot, inserted] = insert(std::move(key), Value());
+  *slot = std::move(value);
+  return *slot;
+}
+
+Value& Object::operator[](std::string_view key) { return *insert(std::string(key), Value()).first; }
+
+bool Object::erase(std::string_view key) {
+  for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+    if (it->first == key) {
+      entries_.erase(it);
+      rebuild_index();
+      return true;
+    }
+  }
+  return false;
+}
+
+bool operator==(const Object& a, const Object& b) {
+  if (a.size() != b.size()) {
+    return false;
+  }
+  // Key order is presentation, not content: {"a":1,"b":2} equals {"b":2,"a":1}.
+  for (const auto& [key, value] : a.entries_) {
+    const Value* other = b.find(key);
+    if (other == nullptr || !(*other == value)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// ---- Value ----------------------------------------------------------------
+
+std::string_view Value::type_name() const noexcept {
+  switch (type()) {
+    case Type::kNull:
+      return "null";
+    case Type::kBool:
+      return "bool";
+    case Type::kInt:
+      return "integer";
+    case Type::kDouble:
+      return "float";
+    case Type::kString:
+      return "string";
+    case Type::kArray:
+      return "array";
+    case Type::kObject:
+      return "object";
+  }
+  return "unknown";
+}
+
+std::size_t Value::size() const noexcept {
+  if (is_array()) {
+    return as_array().size();
+  }
+  if (is_object()) {
+    return as_object().size();
+  }
+  return 0;
+}
+
+const Value* Value::find_member(std::string_view key) const noexcept {
+  return is_object() ? as_object().find(key) : nullptr;
+}
+
+const Value* Value::find(const KeyPath& path) const noexcept {
+  const Value* node = this;
+  for (const std::string& seg : path.segments()) {
+    if (node->is_object()) {
+      node = node->as_object().find(seg);
+    } else if (node->is_array()) {
+      std::size_t idx = 0;
+      if (!parse_index(seg, idx) || idx >= node->as_array().size()) {
+        return nullptr;
+      }
+      node = &node->as_array()[idx];
+    } else {
+      return nullptr;
+    }
+    if (node == nullptr) {
+      return nullptr;
+    }
+  }
+  return node;
+}
+
+Value* Value::find_mutable(const KeyPath& path) noexcept {
+  return const_cast<Value*>(static_cast<const Value*>(this)->find(path));  // NOLINT
+}
+
+Value& Value::operator[](std::string_view key) {
+  if (is_null()) {
+    data_ = std::make_shared<Object>();
+  }
+  return as_object()[key];
+}
+
+Value& Value::set(const KeyPath& path, Value value) {
+  Value* node = this;
+  for (const std::string& seg : path.segments()) {
+    if (!node->is_object()) {
+      node->data_ = std::make_shared<Object>();
+    }
+    node = &node->as_object()[seg];
+  }
+  *node = std::move(value);
+  return *node;
+}
+
+bool Value::erase(const KeyPath& path) {
+  if (path.empty()) {
+    return false;
+  }
+  Value* parent = find_mutable(path.parent());
+  if (parent == nullptr || !parent->is_object()) {
+    return false;
+  }
+  return parent->as_object().erase(path.back());
+}
+
+Value& Value::push_back(Value v) {
+  if (is_null()) {
+    data_ = std::make_shared<Array>();
+  }
+  as_array().push_back(std::move(v));
+  return as_array().back();
+}
+
+void Value::set_origin_recursive(const Origin& origin) {
+  origin_ = origin;
+  if (is_array()) {
+    for (Value& v : as_array()) {
+      v.set_origin_recursive(origin);
+    }
+  } else if (is_object()) {
+    Object& obj = as_object();
+    for (std::size_t i = 0; i < obj.size(); ++i) {
+      obj.value_at(i).set_origin_recursive(origin);
+    }
+  }
+}
+
+bool Value::shares_body_with(const Value& other) const noexcept {
+  if (type() != other.type()) {
+    return false;
+  }
+  if (is_array()) {
+    return std::get<ArrayPtr>(data_) == std::get<ArrayPtr>(other.data_);
+  }
+  if (is_object()) {
+    return std::get<ObjectPtr>(data_) == std::get<ObjectPtr>(other.data_);
+  }
+  return false;
+}
+
+bool operator==(const Value& a, const Value& b) {
+  if (a.type() != b.type()) {
+    return false;
+  }
+  switch (a.type()) {
+    case Value::Type::kArray:
+      return a.shares_body_with(b) || a.as_array() == b.as_array();
+    case Value::Type::kObject:
+      return a.shares_body_with(b) || a.as_object() == b.as_object();
+    default:
+      return a.data_ == b.data_;
+  }
+}
+
+namespace {
+
+void append_display(std::string& out, const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      out += "null";
+      break;
+    case Value::Type::kBool:
+      out += v.as_bool() ? "true" : "false";
+      break;
+    case Value::Type::kInt:
+      out += std::to_string(v.as_int());
+      break;
+    case Value::Type::kDouble:
+      out += detail::format_double(v.as_double());
+      break;
+    case Value::Type::kString:
+      detail::append_json_string(out, v.as_string());
+      break;
+    case Value::Type::kArray: {
+      out.push_back('[');
+      bool first = true;
+      for (const Value& e : v.as_array()) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        append_display(out, e);
+      }
+      out.push_back(']');
+      break;
+    }
+    case Value::Type::kObject: {
+      out.push_back('{');
+      bool first = true;
+      for (const auto& [key, e] : v.as_object()) {
+        if (!first) {
+          out.push_back(',');
+        }
+        first = false;
+        detail::append_json_string(out, key);
+        out.push_back(':');
+        append_display(out, e);
+      }
+      out.push_back('}');
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+std::string Value::to_display_string() const {
+  std::string out;
+  append_display(out, *this);
+  return out;
+}
+
+std::size_t Value::node_count() const noexcept {
+  std::size_t n = 1;
+  if (is_array()) {
+    for (const Value& v : as_array()) {
+      n += v.node_count();
+    }
+  } else if (is_object()) {
+    for (const auto& [k, v] : as_object()) {
+      n += v.node_count();
+    }
+  }
+  return n;
+}
+
+}  // namespace liveconf

@@ -1,0 +1,47 @@
+#include "liveconf/path.hpp"
+
+#include <gtest/gtest.h>
+
+#include "liveconf/status.hpp"
+
+namespace liveconf {
+namespace {
+
+TEST(KeyPathTest, SplitsOnDotsAndHonoursEscapes) {
+  KeyPath p("hosts.example\\.com.port");
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[1], "example.com");
+  EXPECT_EQ(p.to_string(), "hosts.example\\.com.port");
+  EXPECT_EQ(KeyPath("a\\\\b").segments(), std::vector<std::string>{"a\\b"});
+  EXPECT_TRUE(KeyPath("").empty());
+}
+
+TEST(KeyPathTest, RoundTripsAnySegments) {
+  KeyPath p(std::vector<std::string>{"a.b", "c\\d", "", "e"});
+  EXPECT_EQ(KeyPath(p.to_string()), p);
+}
+
+TEST(KeyPathTest, StrictParseRejectsMalformedPaths) {
+  EXPECT_TRUE(KeyPath::parse("a.b").has_value());
+  for (const char* bad : {"a..b", ".a", "a.", "a\\"}) {
+    Result<KeyPath> r = KeyPath::parse(bad);
+    ASSERT_FALSE(r.has_value()) << bad;
+    EXPECT_EQ(r.error().code(), ErrorCode::kValidation);
+  }
+}
+
+TEST(KeyPathTest, PrefixesParentsAndChildren) {
+  KeyPath p("a.b.c");
+  EXPECT_TRUE(p.starts_with("a.b"));
+  EXPECT_TRUE(p.starts_with(KeyPath()));
+  EXPECT_FALSE(p.starts_with("a.bc"));
+  EXPECT_FALSE(KeyPath("a").starts_with("a.b"));
+  EXPECT_EQ(p.parent(), KeyPath("a.b"));
+  EXPECT_EQ(p.child("d").to_string(), "a.b.c.d");
+  KeyPath q("b");
+  q.push_front("a");
+  EXPECT_EQ(q, KeyPath("a.b"));
+}
+
+}  // namespace
+}  // namespace liveconf

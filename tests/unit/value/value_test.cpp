@@ -1,0 +1,154 @@
+#include "liveconf/value.hpp"
+
+#include <gtest/gtest.h>
+
+namespace liveconf {
+namespace {
+
+TEST(ValueTest, ScalarsKeepTheirTypes) {
+  EXPECT_TRUE(Value().is_null());
+  EXPECT_TRUE(Value(true).is_bool());
+  EXPECT_EQ(Value(42).as_int(), 42);
+  EXPECT_EQ(Value(std::int64_t{-7}).type(), Value::Type::kInt);
+  EXPECT_DOUBLE_EQ(Value(1.5).as_double(), 1.5);
+  EXPECT_DOUBLE_EQ(Value(3).as_double(), 3.0);
+  EXPECT_EQ(Value("text").as_string(), "text");
+  EXPECT_EQ(Value(1).type_name(), "integer");
+  EXPECT_EQ(Value(1.0).type_name(), "float");
+}
+
+TEST(ValueTest, ObjectKeepsInsertionOrder) {
+  Value v = Value::object();
+  v["zeta"] = 1;
+  v["alpha"] = 2;
+  v["mid"] = 3;
+  std::vector<std::string> keys;
+  for (const auto& [k, val] : v.as_object()) {
+    keys.push_back(k);
+  }
+  EXPECT_EQ(keys, (std::vector<std::string>{"zeta", "alpha", "mid"}));
+  EXPECT_EQ(v.to_display_string(), R"({"zeta":1,"alpha":2,"mid":3})");
+}
+
+TEST(ValueTest, LargeObjectsUseTheIndexAndStayCorrect) {
+  Value v = Value::object();
+  for (int i = 0; i < 1000; ++i) {
+    v["k" + std::to_string(i)] = i;
+  }
+  for (int i = 0; i < 1000; ++i) {
+    const Value* found = v.find_member("k" + std::to_string(i));
+    ASSERT_NE(found, nullptr) << i;
+    EXPECT_EQ(found->as_int(), i);
+  }
+  EXPECT_EQ(v.find_member("k1000"), nullptr);
+  EXPECT_TRUE(v.as_object().erase("k500"));
+  EXPECT_EQ(v.find_member("k500"), nullptr);
+  EXPECT_EQ(v.find_member("k999")->as_int(), 999);
+  Value copy = v;  // the copy carries a working index
+  EXPECT_EQ(copy.find_member("k998")->as_int(), 998);
+  EXPECT_EQ(copy, v);
+}
+
+TEST(ValueTest, InsertDoesNotOverwriteButInsertOrAssignDoes) {
+  Object o;
+  EXPECT_TRUE(o.insert("a", 1).second);
+  auto [existing, inserted] = o.insert("a", 2);
+  EXPECT_FALSE(inserted);
+  EXPECT_EQ(existing->as_int(), 1);
+  o.insert_or_assign("a", 3);
+  EXPECT_EQ(o.find("a")->as_int(), 3);
+  EXPECT_EQ(o.size(), 1u);
+}
+
+TEST(ValueTest, PathLookupWalksObjectsAndArrays) {
+  Value v = Value::object();
+  v.set("server.hosts", Value::array());
+  v.find_mutable("server.hosts")->push_back("a");
+  v.find_mutable("server.hosts")->push_back("b");
+  v.set("server.port", 8080);
+  EXPECT_EQ(v.find("server.port")->as_int(), 8080);
+  EXPECT_EQ(v.find("server.hosts.1")->as_string(), "b");
+  EXPECT_EQ(v.find("server.hosts.2"), nullptr);
+  EXPECT_EQ(v.find("server.hosts.x"), nullptr);
+  EXPECT_EQ(v.find("server.port.deeper"), nullptr);
+  EXPECT_EQ(v.find(KeyPath()), &v);
+  EXPECT_TRUE(v.erase("server.port"));
+  EXPECT_FALSE(v.erase("server.port"));
+}
+
+TEST(ValueTest, KeysWithDotsAreReachableThroughEscapes) {
+  Value v = Value::object();
+  v["hosts"]["example.com"] = 1;
+  EXPECT_EQ(v.find("hosts.example\\.com")->as_int(), 1);
+  EXPECT_EQ(v.find(KeyPath({"hosts", "example.com"}))->as_int(), 1);
+}
+
+TEST(ValueTest, EqualityIgnoresOriginsAndKeyOrderButNotNumericType) {
+  Value a = Value::object();
+  a["x"] = 1;
+  a["y"] = "s";
+  Value b = Value::object();
+  b["y"] = "s";
+  b["x"] = 1;
+  b.set_origin(Origin::named("elsewhere"));
+  EXPECT_EQ(a, b);
+  EXPECT_NE(Value(1), Value(1.0));
+  EXPECT_NE(Value("1"), Value(1));
+}
+
+TEST(ValueTest, OriginsDescribeWhereAValueCameFrom) {
+  auto info = std::make_shared<OriginInfo>();
+  info->source = "file:/etc/app.yaml";
+  info->file = "/etc/app.yaml";
+  Value v(8080);
+  v.set_origin(Origin(info, 12, 9));
+  EXPECT_EQ(v.origin().to_string(), "/etc/app.yaml:12:9, layer \"file:/etc/app.yaml\"");
+  auto env = std::make_shared<OriginInfo>();
+  env->source = "env:APP";
+  env->env_var = "APP__PORT";
+  EXPECT_EQ(Origin(env).to_string(), "$APP__PORT, layer \"env:APP\"");
+  auto remote = std::make_shared<OriginInfo>();
+  remote->source = "etcd:/app/";
+  remote->remote_key = "/app/port";
+  remote->revision = 42;
+  EXPECT_EQ(Origin(remote).location(), "/app/port@42");
+  EXPECT_EQ(Origin().to_string(), "");
+}
+
+TEST(ValueTest, DisplayStringEscapesAndFormatsNumbers) {
+  Value v = Value::array();
+  v.push_back("a\"b\n");
+  v.push_back(2.0);
+  v.push_back(0.1);
+  v.push_back(nullptr);
+  v.push_back(false);
+  EXPECT_EQ(v.to_display_string(), R"(["a\"b\n",2.0,0.1,null,false])");
+  EXPECT_EQ(v.node_count(), 6u);
+}
+
+}  // namespace
+}  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+TEST(ValueTest, CopiesShareContainersUntilOneIsWritten) {
+  Value a = Value::object();
+  a.set("db.port", 1);
+  a.set("list", Value(Value::Array{1, 2}));
+  Value b = a;
+  EXPECT_TRUE(a.shares_body_with(b));
+  b.set("db.port", 2);
+  b.find_mutable("list")->push_back(3);
+  EXPECT_EQ(a.find("db.port")->as_int(), 1);
+  EXPECT_EQ(a.find("list")->to_display_string(), "[1,2]");
+  EXPECT_EQ(b.find("db.port")->as_int(), 2);
+  EXPECT_FALSE(a.shares_body_with(b));
+  EXPECT_NE(a, b);
+  Value c = a;
+  EXPECT_EQ(c, a);  // shared bodies compare equal without a walk
+  EXPECT_FALSE(Value(1).shares_body_with(Value(1)));
+}
+
+}  // namespace
+}  // namespace liveconf
