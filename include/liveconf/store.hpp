@@ -51,6 +51,7 @@
 #include "liveconf/export.hpp"
 #include "liveconf/merge.hpp"
 #include "liveconf/snapshot.hpp"
+#include "liveconf/source.hpp"
 #include "liveconf/status.hpp"
 #include "liveconf/subscription.hpp"
 #include "liveconf/value.hpp"
@@ -67,12 +68,25 @@ inline constexpr std::string_view kOverrideLayer = "override";
 
 enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarning, kError };
 
+/// A source changed state, or a reload of it failed (then `error` says why and
+/// `generation` is the one still served).
+struct SourceEvent {
+  std::string config;
+  std::string source;
+  SourceState state = SourceState::kOk;
+  std::optional<Error> error;
+  std::uint64_t generation = 0;
+};
+
 struct ManagerOptions {
   /// Receives warnings (unknown keys, throwing subscribers) and errors (refused
   /// updates). Messages never contain secret values. Default: warnings and
   /// errors to stderr as "liveconf: <message>". Called on the update or
   /// dispatch thread; must not block on the manager.
   std::function<void(LogLevel, std::string_view)> log;
+  /// Receives source state changes and failed reloads, on the update thread;
+  /// must not block on the manager.
+  std::function<void(const SourceEvent&)> on_source_event;
 };
 
 struct RegisterOptions {
@@ -94,6 +108,15 @@ struct LayerBatch {
   std::vector<std::string> remove;  // names to remove
 };
 
+/// A source's state within a config.
+struct SourceStatus {
+  std::string name;
+  SourceState state = SourceState::kOk;
+  std::optional<Error> last_error;   // why the newest content was refused
+  std::uint64_t loads = 0;           // load() calls, the initial one included
+  std::vector<LayerVersion> layers;  // its live (last good) layers
+};
+
 /// A config's state for `list()` and `status()`.
 struct ConfigStatus {
   std::string name;
@@ -104,6 +127,7 @@ struct ConfigStatus {
   std::uint64_t failures = 0;         // refused candidates
   std::uint64_t callback_errors = 0;  // subscriber exceptions
   std::optional<Error> last_error;    // cleared by the next successful rebuild
+  std::vector<SourceStatus> sources;
 };
 
 struct ExportOptions {
@@ -280,6 +304,17 @@ class LIVECONF_API ConfigManager {
   /// Shorthand for apply() with one layer.
   Status set_layer(std::string_view name, Layer layer);
   Status remove_layer(std::string_view name, std::string_view layer);
+
+  /// Adds a source to config `name`: loads it now (no debounce) and publishes,
+  /// then watches it; each change signal is debounced (Source::debounce()),
+  /// the source reloaded on the update thread and its layers published. A
+  /// failed reload keeps the source's last good layers (state kError) and is
+  /// reported through ManagerOptions::on_source_event and status().
+  /// Errors: kNotFound (config), kValidation (a source of that name exists),
+  /// or the initial load's error (then the source is not added).
+  Status add_source(std::string_view name, std::unique_ptr<Source> source);
+  /// Stops watching a source and removes its layers (one publish).
+  Status remove_source(std::string_view name, std::string_view source);
 
   /// Calls `fn(old, current, changes)` after each published snapshot whose diff
   /// touches `prefix` ("" for everything); `changes` holds just those changes.

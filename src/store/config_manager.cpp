@@ -1,5 +1,7 @@
 // ConfigManager: one update thread builds and publishes snapshots; one
 // dispatch thread delivers diffs to subscribers. See docs/architecture.md.
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -77,6 +79,22 @@ struct ConfigManager::Impl {
 
     detail::Mutex subs_mu;
     std::vector<std::shared_ptr<detail::SubscriptionState>> subs LIVECONF_GUARDED_BY(subs_mu);
+
+    // Sources (update thread only) and a copy of their status for status().
+    struct SourceSlot {
+      std::uint64_t id = 0;
+      std::unique_ptr<Source> source;
+      WatchHandle watch;
+      std::vector<std::string> layer_names;  // its live layers
+      SourceState state = SourceState::kOk;
+      std::optional<Error> last_error;
+      std::uint64_t loads = 0;
+      bool pending = false;  // a signal arrived; a reload is scheduled
+      std::chrono::steady_clock::time_point first_signal;
+      std::chrono::steady_clock::time_point last_signal;
+    };
+    std::vector<std::unique_ptr<SourceSlot>> sources;
+    std::vector<SourceStatus> source_status LIVECONF_GUARDED_BY(stats_mu);
   };
 
   explicit Impl(ManagerOptions opts) : options(std::move(opts)) {
@@ -88,6 +106,16 @@ struct ConfigManager::Impl {
   }
 
   ~Impl() {
+    // Watches first: once cancelled, no watcher thread can post to us again.
+    (void)run_sync([this]() -> Status {
+      std::shared_lock<std::shared_mutex> lk(entries_mu);
+      for (auto& [name, e] : entries) {
+        for (auto& slot : e->sources) {
+          slot->watch.cancel();
+        }
+      }
+      return ok_status();
+    });
     {
       detail::MutexLock lk(queue_mu);
       stopping = true;
@@ -110,16 +138,51 @@ struct ConfigManager::Impl {
       std::function<void()> task;
       {
         detail::MutexLock lk(queue_mu);
-        lk.wait(queue_cv,
-                [this]() LIVECONF_REQUIRES(queue_mu) { return stopping || !queue.empty(); });
-        if (queue.empty()) {
-          return;
+        while (!task) {
+          if (!queue.empty()) {
+            task = std::move(queue.front());
+            queue.pop_front();
+          } else if (stopping) {
+            return;
+          } else if (!timers.empty() && std::chrono::steady_clock::now() >= timers.begin()->first) {
+            task = std::move(timers.begin()->second);
+            timers.erase(timers.begin());
+          } else if (!timers.empty()) {
+            lk.wait_until(queue_cv, timers.begin()->first, [this]() LIVECONF_REQUIRES(queue_mu) {
+              return stopping || !queue.empty();
+            });
+          } else {
+            lk.wait(queue_cv,
+                    [this]() LIVECONF_REQUIRES(queue_mu) { return stopping || !queue.empty(); });
+          }
         }
-        task = std::move(queue.front());
-        queue.pop_front();
       }
       task();
     }
+  }
+
+  // Queues `fn` for the update thread (dropped once shutting down).
+  void post(std::function<void()> fn) {
+    {
+      detail::MutexLock lk(queue_mu);
+      if (stopping) {
+        return;
+      }
+      queue.push_back(std::move(fn));
+    }
+    queue_cv.notify_one();
+  }
+
+  // Runs `fn` on the update thread at `when` (the debounce timers).
+  void post_at(std::chrono::steady_clock::time_point when, std::function<void()> fn) {
+    {
+      detail::MutexLock lk(queue_mu);
+      if (stopping) {
+        return;
+      }
+      timers.emplace(when, std::move(fn));
+    }
+    queue_cv.notify_one();
   }
 
   // Runs `fn` on the update thread and waits for its result.
@@ -274,9 +337,11 @@ struct ConfigManager::Impl {
       auto it = std::find_if(layers.begin(), layers.end(),
                              [&](const auto& l) { return l->name == layer.name; });
       if (it != layers.end()) {
+        // Identical content publishes nothing: same version (a content hash,
+        // a revision) or, for unversioned layers, the same tree.
         if ((*it)->priority == layer.priority && (*it)->version == layer.version &&
-            (*it)->data == layer.data) {
-          continue;  // identical content: nothing to publish
+            (!layer.version.empty() || (*it)->data == layer.data)) {
+          continue;
         }
         *it = prepare_layer(std::move(layer));
       } else {
@@ -288,6 +353,187 @@ struct ConfigManager::Impl {
       return ok_status();
     }
     return rebuild(e, std::move(layers));
+  }
+
+  // ---- sources (update thread) ---------------------------------------------
+
+  using SourceSlot = Entry::SourceSlot;
+
+  static SourceSlot* find_slot(Entry& e, std::uint64_t id) {
+    for (auto& s : e.sources) {
+      if (s->id == id) {
+        return s.get();
+      }
+    }
+    return nullptr;
+  }
+
+  void refresh_source_status(Entry& e) {
+    std::vector<SourceStatus> all;
+    std::map<std::string, const Layer*> live;
+    for (const auto& l : e.layers) {
+      live.emplace(l->name, l.get());
+    }
+    for (const auto& s : e.sources) {
+      SourceStatus st;
+      st.name = s->source->name();
+      st.state = s->state;
+      st.last_error = s->last_error;
+      st.loads = s->loads;
+      for (const std::string& n : s->layer_names) {
+        if (auto it = live.find(n); it != live.end()) {
+          st.layers.push_back(LayerVersion{n, it->second->priority, it->second->version});
+        }
+      }
+      all.push_back(std::move(st));
+    }
+    detail::MutexLock lk(e.stats_mu);
+    e.source_status = std::move(all);
+  }
+
+  // Records a source's new state; reports failures and state changes.
+  void set_source_state(Entry& e, SourceSlot& s, SourceState state, std::optional<Error> error) {
+    const bool changed = s.state != state;
+    s.state = state;
+    s.last_error = error;
+    refresh_source_status(e);
+    SnapshotPtr current = e.cell->load();
+    const std::uint64_t generation = current ? current->generation() : 0;
+    if (error) {
+      options.log(state == SourceState::kMissing ? LogLevel::kWarning : LogLevel::kError,
+                  "config \"" + e.name + "\": source " + s.source->name() + " is " +
+                      std::string(source_state_name(state)) + ": " + error->to_string() +
+                      "; generation " + std::to_string(generation) + " keeps serving");
+    }
+    if ((changed || error) && options.on_source_event) {
+      options.on_source_event(
+          SourceEvent{e.name, s.source->name(), state, std::move(error), generation});
+    }
+  }
+
+  // The batch that makes `s`'s layers `load.layers`.
+  static LayerBatch batch_for(const SourceSlot& s, const SourceLoad& load) {
+    LayerBatch batch;
+    batch.set = load.layers;
+    for (const std::string& old : s.layer_names) {
+      const bool kept = std::any_of(load.layers.begin(), load.layers.end(),
+                                    [&](const Layer& l) { return l.name == old; });
+      if (!kept) {
+        batch.remove.push_back(old);
+      }
+    }
+    return batch;
+  }
+
+  static std::vector<std::string> names_of(const SourceLoad& load) {
+    std::vector<std::string> names;
+    for (const Layer& l : load.layers) {
+      names.push_back(l.name);
+    }
+    return names;
+  }
+
+  // A watcher said a source may have changed (on its thread): debounce on ours.
+  void signal_source(const std::string& config, std::uint64_t id) {
+    post([this, config, id] {
+      std::shared_ptr<Entry> e = find_entry(config);
+      SourceSlot* s = e ? find_slot(*e, id) : nullptr;
+      if (s == nullptr) {
+        return;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      s->last_signal = now;
+      if (!s->pending) {
+        s->pending = true;
+        s->first_signal = now;
+        post_at(now + s->source->debounce().quiet,
+                [this, config, id] { source_timer(config, id); });
+      }
+    });
+  }
+
+  static std::chrono::steady_clock::time_point due_time(const SourceSlot& s) {
+    const Debounce d = s.source->debounce();
+    return std::min(s.last_signal + d.quiet, s.first_signal + d.max_wait);
+  }
+
+  void source_timer(const std::string& config, std::uint64_t id) {
+    std::shared_ptr<Entry> e = find_entry(config);
+    SourceSlot* s = e ? find_slot(*e, id) : nullptr;
+    if (s == nullptr || !s->pending) {
+      return;
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now < due_time(*s)) {
+      post_at(due_time(*s), [this, config, id] { source_timer(config, id); });
+      return;
+    }
+    // Every source of this config that is due reloads now, into one publish.
+    std::vector<SourceSlot*> due;
+    for (auto& other : e->sources) {
+      if (other->pending && due_time(*other) <= now) {
+        other->pending = false;
+        due.push_back(other.get());
+      }
+    }
+    reload_sources(*e, due);
+  }
+
+  void reload_sources(Entry& e, const std::vector<SourceSlot*>& due) {
+    struct Ready {
+      SourceSlot* slot;
+      LayerBatch batch;
+      std::vector<std::string> names;
+    };
+    std::vector<Ready> ready;
+    for (SourceSlot* s : due) {
+      ++s->loads;
+      Result<SourceLoad> r = s->source->load();
+      if (!r) {
+        // Keep the last good layers; a vanished required file is "missing".
+        const SourceState state =
+            r.error().code() == ErrorCode::kNotFound ? SourceState::kMissing : SourceState::kError;
+        set_source_state(e, *s, state, std::move(r).error());
+        continue;
+      }
+      if (r->state == SourceState::kMissing) {
+        set_source_state(e, *s, SourceState::kMissing, std::nullopt);
+        continue;
+      }
+      ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r)});
+    }
+    if (ready.empty()) {
+      refresh_source_status(e);
+      return;
+    }
+    LayerBatch combined;
+    for (const Ready& r : ready) {
+      combined.set.insert(combined.set.end(), r.batch.set.begin(), r.batch.set.end());
+      combined.remove.insert(combined.remove.end(), r.batch.remove.begin(), r.batch.remove.end());
+    }
+    Status st = apply_batch(e, std::move(combined));
+    if (st.ok()) {
+      for (Ready& r : ready) {
+        r.slot->layer_names = std::move(r.names);
+        set_source_state(e, *r.slot, SourceState::kOk, std::nullopt);
+      }
+      return;
+    }
+    if (ready.size() == 1) {
+      set_source_state(e, *ready[0].slot, SourceState::kError, st.error());
+      return;
+    }
+    // Several sources changed and together they do not bind: apply them one by
+    // one so the good ones still go live and the bad one is named.
+    for (Ready& r : ready) {
+      Status one = apply_batch(e, r.batch);
+      if (one.ok()) {
+        r.slot->layer_names = std::move(r.names);
+        set_source_state(e, *r.slot, SourceState::kOk, std::nullopt);
+      } else {
+        set_source_state(e, *r.slot, SourceState::kError, one.error());
+      }
+    }
   }
 
   // ---- dispatch thread -----------------------------------------------------
@@ -400,6 +646,7 @@ struct ConfigManager::Impl {
     st.failures = e.failures;
     st.callback_errors = e.callback_errors;
     st.last_error = e.last_error;
+    st.sources = e.source_status;
     return st;
   }
 
@@ -414,6 +661,9 @@ struct ConfigManager::Impl {
   std::condition_variable queue_cv;
   std::deque<std::function<void()>> queue LIVECONF_GUARDED_BY(queue_mu);
   bool stopping LIVECONF_GUARDED_BY(queue_mu) = false;
+  std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers
+      LIVECONF_GUARDED_BY(queue_mu);
+  std::atomic<std::uint64_t> next_source_id{1};
   std::atomic<std::thread::id> update_thread_id{};
   std::thread update_thread;
 
@@ -561,6 +811,75 @@ Result<Subscription> ConfigManager::subscribe(std::string_view name, KeyPath pre
   return Subscription(std::move(state));
 }
 
+Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> source) {
+  if (!source) {
+    return Error(ErrorCode::kValidation, "add_source needs a source");
+  }
+  return impl_->run_sync([&]() -> Status {
+    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+    if (!e) {
+      return Impl::not_found(name);
+    }
+    for (const auto& s : e->sources) {
+      if (s->source->name() == source->name()) {
+        return Error(ErrorCode::kValidation,
+                     "config \"" + e->name + "\" already has a source named " + source->name());
+      }
+    }
+    auto slot = std::make_unique<Impl::SourceSlot>();
+    slot->id = impl_->next_source_id.fetch_add(1);
+    slot->source = std::move(source);
+    // Watch before the first load, so a change made during the load is not
+    // missed: its signal queues behind this task and reloads (a no-op if the
+    // bytes are the same).
+    Result<WatchHandle> watch = slot->source->watch(
+        [impl = impl_.get(), config = e->name, id = slot->id] { impl->signal_source(config, id); });
+    if (!watch) {
+      return std::move(watch).error();
+    }
+    slot->watch = std::move(*watch);
+    slot->loads = 1;
+    Result<SourceLoad> loaded = slot->source->load();
+    if (!loaded) {
+      return std::move(loaded).error();  // `slot` (and its watch) go away
+    }
+    if (loaded->state == SourceState::kMissing) {
+      slot->state = SourceState::kMissing;
+    } else {
+      Status st = impl_->apply_batch(*e, Impl::batch_for(*slot, *loaded));
+      if (!st.ok()) {
+        return st;
+      }
+      slot->layer_names = Impl::names_of(*loaded);
+    }
+    e->sources.push_back(std::move(slot));
+    impl_->refresh_source_status(*e);
+    return ok_status();
+  });
+}
+
+Status ConfigManager::remove_source(std::string_view name, std::string_view source) {
+  return impl_->run_sync([&]() -> Status {
+    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+    if (!e) {
+      return Impl::not_found(name);
+    }
+    auto it = std::find_if(e->sources.begin(), e->sources.end(),
+                           [&](const auto& s) { return s->source->name() == source; });
+    if (it == e->sources.end()) {
+      return Error(ErrorCode::kNotFound,
+                   "config \"" + e->name + "\" has no source named " + std::string(source));
+    }
+    (*it)->watch.cancel();
+    LayerBatch batch;
+    batch.remove = (*it)->layer_names;
+    e->sources.erase(it);
+    Status st = impl_->apply_batch(*e, std::move(batch));
+    impl_->refresh_source_status(*e);
+    return st;
+  });
+}
+
 Status ConfigManager::unregister(std::string_view name) {
   return impl_->run_sync([&]() -> Status {
     std::shared_ptr<Impl::Entry> e;
@@ -572,6 +891,9 @@ Status ConfigManager::unregister(std::string_view name) {
       }
       e = std::move(it->second);
       impl_->entries.erase(it);
+    }
+    for (auto& slot : e->sources) {
+      slot->watch.cancel();
     }
     detail::MutexLock lk(e->subs_mu);
     for (const auto& s : e->subs) {

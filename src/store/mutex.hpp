@@ -3,6 +3,7 @@
 // Under GCC the annotations compile to nothing.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 
@@ -44,6 +45,18 @@ class LIVECONF_SCOPED_CAPABILITY MutexLock {
   template <typename Pred>
   void wait(std::condition_variable& cv, Pred pred) {
     cv.wait(lock_, pred);
+  }
+  /// Waits until `pred()` holds or `timeout` passes; returns pred().
+  template <typename Rep, typename Period, typename Pred>
+  bool wait_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout,
+                Pred pred) {
+    return cv.wait_for(lock_, timeout, pred);
+  }
+  /// Waits until `pred()` holds or `deadline`; returns pred().
+  template <typename Clock, typename Duration, typename Pred>
+  bool wait_until(std::condition_variable& cv, std::chrono::time_point<Clock, Duration> deadline,
+                  Pred pred) {
+    return cv.wait_until(lock_, deadline, pred);
   }
 
  private:

@@ -1,0 +1,100 @@
+// File: liveconf/source.hpp
+//
+// A Source produces layers (a file, a conf.d directory, the environment, a
+// remote store) and says when it may have changed. ConfigManager::add_source
+// loads it at once, then on every change signal waits for the source's quiet
+// period (debounce), reloads it on the update thread and publishes, keeping
+// the last good layers when a reload fails.
+//
+//   liveconf::FileSourceOptions file;
+//   file.path = "/etc/myapp/app.yaml";
+//   file.priority = 10;
+//   auto source = liveconf::make_file_source(file).value();
+//   manager.add_source("app", std::move(source)).ok();
+//
+// Thread-safety: a Source is used by one manager: load() runs on its update
+// thread; the `changed` callback given to watch() may be called on any thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liveconf/export.hpp"
+#include "liveconf/format.hpp"
+#include "liveconf/merge.hpp"
+#include "liveconf/status.hpp"
+#include "liveconf/watcher.hpp"
+
+namespace liveconf {
+
+/// What a source looks like from outside.
+enum class SourceState : std::uint8_t {
+  kOk,       // loaded; its layers are live
+  kMissing,  // an optional source that is not there (contributes nothing)
+  kStale,    // cannot be reached; its last good layers are kept
+  kError,    // its newest content was refused; its last good layers are kept
+};
+
+/// "ok", "missing", "stale", "error".
+[[nodiscard]] LIVECONF_API std::string_view source_state_name(SourceState state) noexcept;
+
+/// How change signals are coalesced before a reload.
+struct Debounce {
+  /// Reload once no signal came for this long (a trailing quiet period).
+  std::chrono::milliseconds quiet{100};
+  /// ...but no later than this after the first signal of a burst, so a file
+  /// rewritten continuously still reloads at least once per max_wait.
+  std::chrono::milliseconds max_wait{2000};
+};
+
+/// One load of a source.
+struct SourceLoad {
+  /// The source's layers now; empty when missing. Each has a content version.
+  std::vector<Layer> layers;
+  SourceState state = SourceState::kOk;
+};
+
+class LIVECONF_API Source {
+ public:
+  virtual ~Source() = default;
+  /// Unique within a config: "file:/etc/app.yaml", "env:APP", "etcd:/app/".
+  [[nodiscard]] virtual const std::string& name() const noexcept = 0;
+  [[nodiscard]] virtual Debounce debounce() const noexcept { return {}; }
+  /// Reads the source now. Errors (kNotFound for a required source that is
+  /// missing, kParse, kIo, ...) name the file, line and column.
+  [[nodiscard]] virtual Result<SourceLoad> load() = 0;
+  /// Starts calling `changed` whenever the source may have changed. Spurious
+  /// calls are fine (load() compares content); missed changes are not.
+  [[nodiscard]] virtual Result<WatchHandle> watch(std::function<void()> changed) = 0;
+};
+
+/// A file, or a conf.d-style directory whose files merge in lexical order.
+struct FileSourceOptions {
+  /// A file, or a directory (every file in it with a known format extension,
+  /// in lexical order, each its own layer; later files win).
+  std::filesystem::path path;
+  /// Format name ("json", "yaml", ...); empty: from each file's extension.
+  std::string format;
+  /// Priority of the layer(s); higher wins.
+  int priority = 0;
+  /// A missing optional source contributes nothing and is loaded when it
+  /// appears; a missing required one is an error at start.
+  bool optional = false;
+  Debounce debounce;
+  WatchMode watch = WatchMode::kAuto;
+  WatcherOptions watcher;
+  /// Size, depth and node limits for parsing.
+  ParseOptions parse;
+};
+
+/// A file or directory source. Errors: kValidation when the format is unknown.
+[[nodiscard]] LIVECONF_API Result<std::unique_ptr<Source>> make_file_source(
+    FileSourceOptions options);
+
+}  // namespace liveconf

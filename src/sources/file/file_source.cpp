@@ -1,0 +1,239 @@
+// File sources: one file, or a conf.d directory whose files merge in lexical
+// order. load() reads whole files through one open descriptor (so a rename
+// mid-read cannot mix two versions), hashes the bytes (XXH3: the layer
+// version, and the reason an identical re-save publishes nothing), and parses
+// only bytes it has not parsed before.
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <map>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "liveconf/source.hpp"
+
+#include "watch/poll/poll_watcher.hpp"
+
+namespace liveconf {
+namespace {
+namespace fs = std::filesystem;
+
+struct FileRead {
+  std::string bytes;
+  std::string version;
+};
+
+Error io_error(const fs::path& path, const std::string& source, int err, const std::string& what) {
+  auto info = std::make_shared<OriginInfo>();
+  info->source = source;
+  info->file = path.string();
+  std::string message = what;
+  if (err == ELOOP) {
+    message += ": too many levels of symbolic links (a symlink loop?)";
+  } else if (err != 0) {
+    message += ": " + std::string(std::strerror(err));
+  }
+  return Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::move(message),
+               Origin(std::move(info)));
+}
+
+Result<FileRead> read_file(const fs::path& path, const std::string& source, std::size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    return io_error(path, source, err, err == ENOENT ? "file not found" : "cannot open file");
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    return io_error(path, source, errno, "cannot stat file");
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return io_error(path, source, 0, "is a directory, expected a file");
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > max_bytes) {
+    return io_error(path, source, 0,
+                    "file is " + std::to_string(st.st_size) + " bytes, over the limit of " +
+                        std::to_string(max_bytes));
+  }
+  FileRead out;
+  out.bytes.reserve(static_cast<std::size_t>(st.st_size));
+  std::array<char, 65536> buf{};
+  while (true) {
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return io_error(path, source, errno, "cannot read file");
+    }
+    if (n == 0) {
+      break;
+    }
+    out.bytes.append(buf.data(), static_cast<std::size_t>(n));
+    if (out.bytes.size() > max_bytes) {
+      return io_error(path, source, 0,
+                      "file grew over the limit of " + std::to_string(max_bytes) + " bytes");
+    }
+  }
+  std::array<char, 32> hex{};
+  std::snprintf(hex.data(), hex.size(), "xxh3:%016llx",
+                static_cast<unsigned long long>(XXH3_64bits(out.bytes.data(), out.bytes.size())));
+  out.version = hex.data();
+  return out;
+}
+
+class FileSource final : public Source {
+ public:
+  explicit FileSource(FileSourceOptions options)
+      : options_(std::move(options)), name_("file:" + options_.path.string()) {}
+
+  [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+  [[nodiscard]] Debounce debounce() const noexcept override { return options_.debounce; }
+
+  [[nodiscard]] Result<SourceLoad> load() override {
+    struct stat st {};
+    if (::stat(options_.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return load_directory();
+    }
+    Result<Layer> layer = load_file(options_.path, name_);
+    if (!layer) {
+      if (layer.error().code() == ErrorCode::kNotFound && options_.optional) {
+        return SourceLoad{{}, SourceState::kMissing};
+      }
+      return std::move(layer).error();
+    }
+    SourceLoad out;
+    out.layers.push_back(std::move(*layer));
+    return out;
+  }
+
+  [[nodiscard]] Result<WatchHandle> watch(std::function<void()> changed) override {
+    if (options_.watch == WatchMode::kNone) {
+      return WatchHandle();
+    }
+    const fs::path path = options_.path.is_absolute() ? options_.path : fs::absolute(options_.path);
+    watcher_ = make_watcher(path, options_.watch, options_.watcher);
+    Result<WatchHandle> handle = watcher_->watch(path, changed);
+    if (handle || options_.watch == WatchMode::kPoll) {
+      return handle;
+    }
+    // inotify could not arm (ENOSPC: the watch limit): poll instead, and say so.
+    detail::warn(options_.watcher,
+                 handle.error().message() + "; polling " + path.string() + " every " +
+                     std::to_string(options_.watcher.poll_interval.count()) + "ms instead");
+    watcher_ = make_poll_watcher(options_.watcher.poll_interval);
+    return watcher_->watch(path, std::move(changed));
+  }
+
+ private:
+  Result<SourceLoad> load_directory() {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(options_.path, ec)) {
+      const std::string fname = entry.path().filename().string();
+      if (fname.empty() || fname.front() == '.') {
+        continue;  // hidden files, editors' swap files, Kubernetes' ..data
+      }
+      std::error_code tec;
+      if (!fs::is_regular_file(entry.path(), tec)) {
+        continue;
+      }
+      if (options_.format.empty() && format_for_path(fname) == nullptr) {
+        continue;  // backups (app.yaml~), notes, anything without a known format
+      }
+      files.push_back(entry.path());
+    }
+    if (ec) {
+      return io_error(options_.path, name_, ec.value(), "cannot list directory");
+    }
+    std::sort(files.begin(), files.end());
+    SourceLoad out;
+    for (const fs::path& f : files) {
+      Result<Layer> layer = load_file(f, "file:" + f.string());
+      if (!layer) {
+        if (layer.error().code() == ErrorCode::kNotFound) {
+          continue;  // removed while we listed
+        }
+        return std::move(layer).error();
+      }
+      out.layers.push_back(std::move(*layer));
+    }
+    return out;
+  }
+
+  Result<Layer> load_file(const fs::path& path, const std::string& layer_name) {
+    Result<FileRead> read = read_file(path, layer_name, options_.parse.max_bytes);
+    if (!read) {
+      return std::move(read).error();
+    }
+    if (auto it = cache_.find(path.string());
+        it != cache_.end() && it->second.version == read->version) {
+      return it->second;  // same bytes: no parse
+    }
+    const Format* format =
+        options_.format.empty() ? format_for_path(path.string()) : find_format(options_.format);
+    if (format == nullptr) {
+      return io_error(
+          path, layer_name, 0,
+          "unknown format" + (options_.format.empty() ? std::string(" (by extension; set a format)")
+                                                      : " \"" + options_.format + "\""));
+    }
+    ParseOptions parse = options_.parse;
+    parse.origin = make_file_origin(layer_name, path.string());
+    Result<Value> tree = format->parse(read->bytes, parse);
+    if (!tree) {
+      return std::move(tree).error();
+    }
+    if (!tree->is_object()) {
+      return Error(ErrorCode::kParse,
+                   "the top level of a config file must be a mapping/object, not " +
+                       std::string(tree->type_name()),
+                   tree->origin());
+    }
+    Layer layer{layer_name, options_.priority, std::move(*tree), std::move(read->version)};
+    cache_[path.string()] = layer;  // shares the tree (copy-on-write)
+    return layer;
+  }
+
+  FileSourceOptions options_;
+  std::string name_;
+  std::shared_ptr<Watcher> watcher_;
+  // Last parsed layer per file; load() runs on one thread (the update thread).
+  std::map<std::string, Layer> cache_;
+};
+
+}  // namespace
+
+std::string_view source_state_name(SourceState state) noexcept {
+  switch (state) {
+    case SourceState::kOk:
+      return "ok";
+    case SourceState::kMissing:
+      return "missing";
+    case SourceState::kStale:
+      return "stale";
+    case SourceState::kError:
+      return "error";
+  }
+  return "unknown";
+}
+
+Result<std::unique_ptr<Source>> make_file_source(FileSourceOptions options) {
+  if (options.path.empty()) {
+    return Error(ErrorCode::kValidation, "a file source needs a path");
+  }
+  if (!options.format.empty() && find_format(options.format) == nullptr) {
+    return Error(ErrorCode::kValidation, "unknown format \"" + options.format + "\"");
+  }
+  return std::unique_ptr<Source>(std::make_unique<FileSource>(std::move(options)));
+}
+
+}  // namespace liveconf

@@ -1,0 +1,528 @@
+// inotify is awkward for configuration files: a watch follows an inode, and
+// every atomic save (rename over the target), vim's backup dance and a
+// Kubernetes ConfigMap update replace the inode. So this backend never watches
+// files: it watches the directories on the way to each file, filters events by
+// name, and after every relevant event re-resolves the path (symlinks
+// included) and moves its directory watches to wherever the path now leads.
+// Missing directories are handled the same way: the nearest existing ancestor
+// is watched for the next path component to appear.
+#include "watch/inotify/inotify_watcher.hpp"
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <poll.h>
+#include <set>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "store/mutex.hpp"
+#include "watch/poll/poll_watcher.hpp"
+
+namespace liveconf::detail {
+namespace fs = std::filesystem;
+namespace {
+
+// Directories holding a watched file (or a symlink on its way) need every
+// event that can change that entry: IN_CLOSE_WRITE and IN_MOVED_TO say a write
+// is complete; IN_MODIFY is left out on purpose (it fires before the data).
+constexpr std::uint32_t kLeafMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
+                                    IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+// Ancestors only need to say that the next directory on the way was renamed,
+// replaced or deleted; so busy ancestors (/tmp) cost few events.
+constexpr std::uint32_t kAncestorMask =
+    IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+constexpr std::uint32_t kWatchFlags = IN_ONLYDIR | IN_EXCL_UNLINK;
+// Symlink hops before giving up with ELOOP, as the kernel's limit.
+constexpr int kMaxSymlinkHops = 40;
+// Re-resolutions per event before we accept that the tree keeps moving (the
+// next event resolves again).
+constexpr int kMaxArmRounds = 8;
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+using Deps = std::map<std::pair<std::string, std::string>, std::uint32_t>;
+
+// What a path depends on: for every directory on the way, the name of the next
+// component (kAncestorMask); every symlink on the way and the final entry, in
+// the directory that holds them (kLeafMask). A missing component ends the
+// walk at its nearest existing directory: when it appears, we resolve again.
+Deps resolve_dependencies(const fs::path& path) {
+  Deps out;
+  auto add = [&](const fs::path& dir, const std::string& name, std::uint32_t mask) {
+    out[{dir.string(), name}] |= mask;
+  };
+  std::deque<std::string> rest;
+  for (const auto& part : path.lexically_normal().relative_path()) {
+    rest.push_back(part.string());
+  }
+  fs::path cur = "/";
+  int hops = 0;
+  while (!rest.empty()) {
+    const std::string name = rest.front();
+    rest.pop_front();
+    if (name.empty() || name == ".") {
+      continue;
+    }
+    if (name == "..") {
+      cur = cur.parent_path();
+      continue;
+    }
+    const fs::path next = cur / name;
+    struct stat st {};
+    if (::lstat(next.c_str(), &st) != 0) {
+      add(cur, name, kLeafMask);  // wait here for it to appear
+      return out;
+    }
+    if (S_ISLNK(st.st_mode)) {
+      add(cur, name, kLeafMask);  // a retarget shows up as events on `name`
+      if (++hops > kMaxSymlinkHops) {
+        return out;  // a loop: the source's read reports ELOOP
+      }
+      std::array<char, 4096> buf{};
+      const ssize_t n = ::readlink(next.c_str(), buf.data(), buf.size() - 1);
+      if (n <= 0) {
+        return out;
+      }
+      const fs::path target(std::string(buf.data(), static_cast<std::size_t>(n)));
+      std::vector<std::string> parts;
+      for (const auto& part : target.relative_path()) {
+        parts.push_back(part.string());
+      }
+      rest.insert(rest.begin(), parts.begin(), parts.end());
+      if (target.is_absolute()) {
+        cur = "/";
+      }
+      continue;
+    }
+    if (rest.empty() || !S_ISDIR(st.st_mode)) {
+      add(cur, name, kLeafMask);
+      if (rest.empty() && S_ISDIR(st.st_mode)) {
+        add(next, "*", kLeafMask);  // a watched directory: any entry in it counts
+      }
+      return out;
+    }
+    add(cur, name, kAncestorMask);
+    cur = next;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct InotifyWatcher::Impl {
+  struct Interest {
+    std::uint64_t id = 0;
+    fs::path path;
+    std::function<void()> callback;
+    Deps deps;
+    WatchHandle fallback;  // a poll watch when inotify could not arm it
+  };
+  struct Dir {
+    int wd = -1;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    std::uint32_t mask = 0;                        // what the kernel watch has
+    std::map<std::uint64_t, std::uint32_t> users;  // interest -> what it needs
+  };
+
+  InotifySyscalls sys;
+  std::function<void(std::string_view)> warn;
+  int fd = -1;
+  int wake_fd = -1;
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+
+  mutable Mutex mu;
+  std::map<std::uint64_t, std::shared_ptr<Interest>> interests LIVECONF_GUARDED_BY(mu);
+  std::map<std::string, Dir> dirs LIVECONF_GUARDED_BY(mu);
+  std::map<int, std::string> wd_dirs LIVECONF_GUARDED_BY(mu);
+  std::uint64_t next_id LIVECONF_GUARDED_BY(mu) = 1;
+  std::shared_ptr<Watcher> fallback_poller LIVECONF_GUARDED_BY(mu);
+
+  // Held while callbacks run, so cancel() can wait for a running callback.
+  std::mutex call_mu;
+  std::atomic<std::thread::id> calling{};
+
+  ~Impl() {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    if (wake_fd >= 0) {
+      ::close(wake_fd);
+    }
+  }
+
+  void stop() {
+    stopping = true;
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd, &one, sizeof(one));
+  }
+
+  void report(std::string_view message) {
+    if (warn) {
+      warn(message);
+    } else {
+      // The process-wide instance belongs to no manager, so no log sink of its own.
+      std::cerr << "liveconf: warning: " << message << '\n';
+    }
+  }
+
+  // Points the directory watches of `in` at what its path depends on now.
+  // Returns false when a watch could not be added (the interest then polls).
+  bool arm(Interest& in) LIVECONF_REQUIRES(mu) {
+    Deps deps = resolve_dependencies(in.path);
+    std::map<std::string, std::uint32_t> wanted;
+    for (const auto& [key, mask] : deps) {
+      wanted[key.first] |= mask;
+    }
+    bool ok = true;
+    for (const auto& [dir, need] : wanted) {
+      struct stat st {};
+      if (::stat(dir.c_str(), &st) != 0) {
+        continue;
+      }
+      auto it = dirs.find(dir);
+      if (it != dirs.end() && (it->second.dev != st.st_dev || it->second.ino != st.st_ino)) {
+        // The path now names another directory (renamed away, a new one moved
+        // in): forget the old watch, whose events now describe the old one.
+        drop_dir(it->first);
+        it = dirs.end();
+      }
+      if (it == dirs.end()) {
+        it = dirs.emplace(dir, Dir{-1, st.st_dev, st.st_ino, 0, {}}).first;
+      }
+      Dir& d = it->second;
+      d.users[in.id] = need;
+      const std::uint32_t merged = d.mask | need;  // merged masks: never clobber another's
+      if (merged != d.mask || d.wd < 0) {
+        const int wd = sys.add_watch(fd, dir.c_str(), merged | kWatchFlags);
+        if (wd < 0) {
+          const int err = errno;
+          report("inotify cannot watch " + dir + " (" + errno_text(err) +
+                 (err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "") + "); polling " +
+                 in.path.string() + " instead");
+          d.users.erase(in.id);
+          if (d.users.empty() && d.wd < 0) {
+            dirs.erase(it);
+          }
+          ok = false;
+          continue;
+        }
+        d.wd = wd;
+        d.mask = merged;
+        wd_dirs[wd] = dir;
+      }
+    }
+    for (const auto& [key, mask] : in.deps) {
+      if (wanted.count(key.first) == 0) {
+        release_dir(key.first, in.id);
+      }
+    }
+    in.deps = std::move(deps);
+    return ok;
+  }
+
+  // Resolves until nothing moves: a directory created while we armed the
+  // previous level is seen on the next round instead of being missed.
+  bool arm_until_stable(Interest& in) LIVECONF_REQUIRES(mu) {
+    bool ok = true;
+    for (int round = 0; round < kMaxArmRounds; ++round) {
+      const Deps before = in.deps;
+      ok = arm(in);
+      if (!ok || in.deps == before) {
+        break;
+      }
+    }
+    return ok;
+  }
+
+  void release_dir(const std::string& dir, std::uint64_t id) LIVECONF_REQUIRES(mu) {
+    auto it = dirs.find(dir);
+    if (it == dirs.end()) {
+      return;
+    }
+    it->second.users.erase(id);
+    if (it->second.users.empty()) {
+      drop_dir(dir);
+    }
+  }
+
+  void drop_dir(const std::string& dir) LIVECONF_REQUIRES(mu) {
+    auto it = dirs.find(dir);
+    if (it == dirs.end()) {
+      return;
+    }
+    const int wd = it->second.wd;
+    if (auto w = wd_dirs.find(wd); w != wd_dirs.end() && w->second == dir) {
+      wd_dirs.erase(w);
+      (void)sys.rm_watch(fd, wd);
+    }
+    dirs.erase(it);
+  }
+
+  void arm_or_fallback(const std::shared_ptr<Interest>& in) LIVECONF_REQUIRES(mu) {
+    if (arm_until_stable(*in) || in->fallback.active()) {
+      return;
+    }
+    if (!fallback_poller) {
+      fallback_poller = make_poll_watcher(std::chrono::milliseconds(1000));
+    }
+    std::weak_ptr<Interest> weak = in;
+    Result<WatchHandle> h = fallback_poller->watch(in->path, [this, weak] {
+      if (auto strong = weak.lock()) {
+        invoke({strong});
+      }
+    });
+    if (h) {
+      in->fallback = std::move(*h);
+    }
+  }
+
+  void invoke(const std::vector<std::shared_ptr<Interest>>& targets) {
+    std::lock_guard<std::mutex> call(call_mu);
+    calling.store(std::this_thread::get_id());
+    for (const auto& in : targets) {
+      {
+        MutexLock lk(mu);
+        if (interests.count(in->id) == 0) {
+          continue;  // cancelled meanwhile
+        }
+      }
+      in->callback();
+    }
+    calling.store(std::thread::id());
+  }
+
+  void run() {
+    alignas(struct inotify_event) std::array<char, 64 * 1024> buf{};
+    std::array<pollfd, 2> fds{{{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}}};
+    while (!stopping.load()) {
+      const int n = ::poll(fds.data(), fds.size(), -1);
+      if (n < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        report("inotify poll failed: " + errno_text(errno));
+        return;
+      }
+      if (stopping.load()) {
+        return;
+      }
+      if ((fds[0].revents & POLLIN) == 0) {
+        continue;
+      }
+      const ssize_t len = ::read(fd, buf.data(), buf.size());
+      if (len <= 0) {
+        continue;
+      }
+      handle_events(buf.data(), static_cast<std::size_t>(len));
+    }
+  }
+
+  static bool depends_on(const Interest& in, const std::string& dir, const std::string& name) {
+    return in.deps.count({dir, name}) != 0 || in.deps.count({dir, "*"}) != 0;
+  }
+
+  void handle_events(const char* data, std::size_t len) {
+    std::set<std::uint64_t> hit;
+    bool overflow = false;
+    {
+      MutexLock lk(mu);
+      for (std::size_t off = 0; off < len;) {
+        const auto* ev = reinterpret_cast<const struct inotify_event*>(data + off);  // NOLINT
+        off += sizeof(struct inotify_event) + ev->len;
+        if ((ev->mask & IN_Q_OVERFLOW) != 0) {
+          overflow = true;
+          continue;
+        }
+        auto d = wd_dirs.find(ev->wd);
+        if (d == wd_dirs.end()) {
+          continue;  // a directory we let go of (or renamed away): ignore it
+        }
+        const std::string dir = d->second;
+        auto it = dirs.find(dir);
+        if (it == dirs.end()) {
+          continue;
+        }
+        if ((ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) != 0) {
+          // The directory went away: every interest through it re-arms from
+          // the nearest existing ancestor, and hears about it.
+          for (const auto& [id, mask] : it->second.users) {
+            hit.insert(id);
+          }
+          if ((ev->mask & IN_MOVE_SELF) != 0) {
+            // Renamed away, still alive elsewhere: its kernel watch would live
+            // on and report the old directory's events. Deleted ones are
+            // removed by the kernel (IN_IGNORED follows).
+            (void)sys.rm_watch(fd, ev->wd);
+          }
+          wd_dirs.erase(d);
+          dirs.erase(it);
+          continue;
+        }
+        const std::string name = ev->len > 0 ? std::string(ev->name) : std::string();
+        for (const auto& [id, mask] : it->second.users) {
+          auto in = interests.find(id);
+          if (in == interests.end() || !depends_on(*in->second, dir, name)) {
+            continue;
+          }
+          if ((ev->mask & IN_CREATE) != 0 && (ev->mask & IN_ISDIR) == 0) {
+            // A file created by open(O_CREAT) is still empty: its
+            // IN_CLOSE_WRITE follows. One that arrives complete (a hard link,
+            // O_TMPFILE + linkat) has content or other links already.
+            struct stat st {};
+            const fs::path p = fs::path(dir) / name;
+            if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
+                st.st_nlink <= 1) {
+              continue;
+            }
+          }
+          hit.insert(id);
+        }
+      }
+      if (overflow) {
+        for (const auto& [id, in] : interests) {
+          hit.insert(id);
+        }
+      }
+    }
+    fire(hit, overflow);
+  }
+
+  // Re-arms and calls back every interest in `ids`.
+  void fire(const std::set<std::uint64_t>& ids, bool overflow) {
+    std::vector<std::shared_ptr<Interest>> targets;
+    {
+      MutexLock lk(mu);
+      if (overflow) {
+        report("inotify queue overflowed; rescanning every watched path");
+      }
+      for (std::uint64_t id : ids) {
+        auto it = interests.find(id);
+        if (it == interests.end()) {
+          continue;
+        }
+        arm_or_fallback(it->second);
+        targets.push_back(it->second);
+      }
+    }
+    if (!targets.empty()) {
+      invoke(targets);
+    }
+  }
+
+  void cancel(std::uint64_t id) {
+    std::shared_ptr<Interest> in;
+    {
+      MutexLock lk(mu);
+      auto it = interests.find(id);
+      if (it == interests.end()) {
+        return;
+      }
+      in = it->second;
+      interests.erase(it);
+      std::set<std::string> used;
+      for (const auto& [key, mask] : in->deps) {
+        used.insert(key.first);
+      }
+      for (const std::string& dir : used) {
+        release_dir(dir, id);
+      }
+    }
+    in->fallback.cancel();
+    if (calling.load() != std::this_thread::get_id()) {
+      std::lock_guard<std::mutex> wait(call_mu);  // a running callback finishes first
+    }
+  }
+};
+
+Result<std::shared_ptr<InotifyWatcher>> InotifyWatcher::create(
+    InotifySyscalls syscalls, std::function<void(std::string_view)> warn) {
+  auto impl = std::make_shared<Impl>();
+  impl->sys = syscalls;
+  impl->warn = std::move(warn);
+  impl->fd = impl->sys.init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (impl->fd < 0) {
+    const int err = errno;
+    return Error(ErrorCode::kIo,
+                 "inotify_init1 failed: " + errno_text(err) +
+                     (err == EMFILE ? " (fs.inotify.max_user_instances reached)" : ""));
+  }
+  impl->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (impl->wake_fd < 0) {
+    return Error(ErrorCode::kIo, "eventfd failed: " + errno_text(errno));
+  }
+  // The thread co-owns the state: if the last handle is dropped inside a
+  // callback (on this very thread), the watcher detaches instead of joining
+  // itself, and the state lives until the thread has returned.
+  impl->thread = std::thread([impl] { impl->run(); });
+  return std::shared_ptr<InotifyWatcher>(new InotifyWatcher(std::move(impl)));
+}
+
+InotifyWatcher::InotifyWatcher(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+InotifyWatcher::~InotifyWatcher() {
+  impl_->stop();
+  if (impl_->thread.get_id() == std::this_thread::get_id()) {
+    impl_->thread.detach();
+  } else {
+    impl_->thread.join();
+  }
+}
+
+Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<void()> on_change) {
+  auto in = std::make_shared<Impl::Interest>();
+  in->path = path.is_absolute() ? path : fs::absolute(path);
+  in->callback = std::move(on_change);
+  std::uint64_t id = 0;
+  {
+    MutexLock lk(impl_->mu);
+    id = impl_->next_id++;
+    in->id = id;
+    impl_->interests.emplace(id, in);
+    if (!impl_->arm_until_stable(*in)) {
+      // Could not arm even the first time (ENOSPC): let the caller choose a
+      // fallback, leaving no half-registered interest behind.
+      const int err = errno;
+      std::set<std::string> used;
+      for (const auto& [key, mask] : in->deps) {
+        used.insert(key.first);
+      }
+      for (const std::string& dir : used) {
+        impl_->release_dir(dir, id);
+      }
+      impl_->interests.erase(id);
+      return Error(ErrorCode::kIo,
+                   "inotify cannot watch " + in->path.string() + " (" + errno_text(err) + ")");
+    }
+  }
+  // The handle keeps the watcher (and its thread) alive while it exists.
+  return WatchHandle([self = shared_from_this(), id] { self->impl_->cancel(id); });
+}
+
+void InotifyWatcher::inject_overflow_for_test() {
+  std::set<std::uint64_t> all;
+  {
+    MutexLock lk(impl_->mu);
+    for (const auto& [id, in] : impl_->interests) {
+      all.insert(id);
+    }
+  }
+  impl_->fire(all, true);
+}
+
+std::size_t InotifyWatcher::watch_count_for_test() const {
+  MutexLock lk(impl_->mu);
+  return impl_->dirs.size();
+}
+
+}  // namespace liveconf::detail

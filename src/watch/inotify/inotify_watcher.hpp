@@ -1,0 +1,47 @@
+// The Linux inotify backend. One instance per process (inotify_watcher()),
+// or private instances with injected syscalls for fault-injection tests.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <sys/inotify.h>
+
+#include "liveconf/watcher.hpp"
+
+namespace liveconf::detail {
+
+/// The syscalls the backend makes, replaceable in tests to inject EMFILE,
+/// ENOSPC and friends.
+struct InotifySyscalls {
+  int (*init1)(int flags) = ::inotify_init1;
+  int (*add_watch)(int fd, const char* path, std::uint32_t mask) = ::inotify_add_watch;
+  int (*rm_watch)(int fd, int wd) = ::inotify_rm_watch;
+};
+
+class InotifyWatcher final : public Watcher, public std::enable_shared_from_this<InotifyWatcher> {
+ public:
+  /// Errors: kIo when inotify_init1 fails (the message names errno).
+  static Result<std::shared_ptr<InotifyWatcher>> create(
+      InotifySyscalls syscalls = {}, std::function<void(std::string_view)> warn = {});
+  ~InotifyWatcher() override;
+
+  [[nodiscard]] std::string_view name() const noexcept override { return "inotify"; }
+  /// Errors: kIo when a watch cannot be added (ENOSPC: the user's watch limit).
+  [[nodiscard]] Result<WatchHandle> watch(const std::filesystem::path& path,
+                                          std::function<void()> on_change) override;
+
+  /// Behaves as if the kernel reported IN_Q_OVERFLOW: every watch is re-armed
+  /// and every callback called (a full rescan).
+  void inject_overflow_for_test();
+  /// Directory watches currently held.
+  [[nodiscard]] std::size_t watch_count_for_test() const;
+
+  struct Impl;
+
+ private:
+  explicit InotifyWatcher(std::shared_ptr<Impl> impl);
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace liveconf::detail

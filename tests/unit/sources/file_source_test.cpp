@@ -1,0 +1,155 @@
+#include <atomic>
+
+#include <gtest/gtest.h>
+
+#include "liveconf/source.hpp"
+#include "liveconf/store.hpp"
+
+#include "testutil/configs.hpp"
+#include "testutil/temp_dir.hpp"
+
+namespace liveconf {
+namespace {
+
+using testing::TempDir;
+using testing::wait_until;
+
+FileSourceOptions options_for(const std::filesystem::path& p) {
+  FileSourceOptions o;
+  o.path = p;
+  o.priority = 10;
+  o.debounce = Debounce{std::chrono::milliseconds(20), std::chrono::milliseconds(200)};
+  return o;
+}
+
+TEST(FileSourceTest, LoadsAFileWithVersionAndPositions) {
+  TempDir dir;
+  auto path = dir.write("app.json", "{\n  \"port\": 8080\n}\n");
+  auto src = make_file_source(options_for(path));
+  ASSERT_TRUE(src);
+  Result<SourceLoad> load = (*src)->load();
+  ASSERT_TRUE(load) << load.error().to_string();
+  ASSERT_EQ(load->layers.size(), 1u);
+  const Layer& l = load->layers[0];
+  EXPECT_EQ(l.name, "file:" + path.string());
+  EXPECT_EQ(l.priority, 10);
+  EXPECT_EQ(l.version.rfind("xxh3:", 0), 0u);
+  EXPECT_EQ(l.data.find("port")->origin().to_string(),
+            path.string() + ":2:11, layer \"file:" + path.string() + "\"");
+}
+
+TEST(FileSourceTest, MissingRequiredIsNotFoundAndOptionalIsMissing) {
+  TempDir dir;
+  auto required = make_file_source(options_for(dir / "nope.yaml"));
+  Result<SourceLoad> r = (*required)->load();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kNotFound);
+  EXPECT_NE(r.error().to_string().find("nope.yaml"), std::string::npos);
+  FileSourceOptions o = options_for(dir / "nope.yaml");
+  o.optional = true;
+  Result<SourceLoad> opt = (*make_file_source(o))->load();
+  ASSERT_TRUE(opt);
+  EXPECT_EQ(opt->state, SourceState::kMissing);
+  EXPECT_TRUE(opt->layers.empty());
+}
+
+TEST(FileSourceTest, ErrorsNameFileLineAndColumn) {
+  TempDir dir;
+  auto path = dir.write("bad.yaml", "a: 1\nb: [1, 2\n");
+  Result<SourceLoad> r = (*make_file_source(options_for(path)))->load();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), ErrorCode::kParse);
+  EXPECT_EQ(r.error().origin().file(), path.string());
+  EXPECT_GT(r.error().origin().line(), 0u);
+  auto scalar = dir.write("scalar.json", "42");
+  EXPECT_NE(
+      (*make_file_source(options_for(scalar)))->load().error().message().find("mapping/object"),
+      std::string::npos);
+  std::filesystem::create_directory(dir / "adir.json");
+  FileSourceOptions d = options_for(dir / "adir.json");
+  d.format = "json";
+  // A directory is a conf.d source, not an error: it has no files.
+  EXPECT_TRUE((*make_file_source(d))->load());
+  EXPECT_FALSE(make_file_source(FileSourceOptions{}));
+  FileSourceOptions unknown = options_for(path);
+  unknown.format = "xml";
+  EXPECT_FALSE(make_file_source(unknown));
+}
+
+TEST(FileSourceTest, DirectoryMergesKnownFilesInLexicalOrder) {
+  TempDir dir;
+  dir.write("20-b.yaml", "x: 2\n");
+  dir.write("10-a.json", "{\"x\": 1, \"y\": 1}");
+  dir.write("30-c.toml", "z = 3\n");
+  dir.write("README.txt", "not config");
+  dir.write("20-b.yaml~", "x: 99\n");
+  dir.write(".hidden.json", "{\"x\": 100}");
+  Result<SourceLoad> r = (*make_file_source(options_for(dir.path())))->load();
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->layers.size(), 3u);
+  EXPECT_EQ(r->layers[0].name, "file:" + (dir / "10-a.json").string());
+  EXPECT_EQ(r->layers[2].name, "file:" + (dir / "30-c.toml").string());
+  Value merged = merge_layers(r->layers, {});
+  EXPECT_EQ(merged.find("x")->as_int(), 2);
+  EXPECT_EQ(merged.find("y")->as_int(), 1);
+  EXPECT_EQ(merged.find("z")->as_int(), 3);
+}
+
+TEST(FileSourceTest, ManagerLoadsWatchesAndKeepsLastGood) {
+  TempDir dir;
+  auto path = dir.write("app.json", "{\"timeout\": 5}");
+  std::vector<SourceEvent> events;
+  std::mutex mu;
+  ManagerOptions mo;
+  mo.log = [](LogLevel, std::string_view) {};
+  mo.on_source_event = [&](const SourceEvent& e) {
+    std::lock_guard<std::mutex> lk(mu);
+    events.push_back(e);
+  };
+  ConfigManager manager(mo);
+  ASSERT_TRUE(manager.register_config<testing::WatchedConfig>("w").ok());
+  ASSERT_TRUE(manager.add_source("w", *make_file_source(options_for(path))).ok());
+  EXPECT_EQ((*manager.get<testing::WatchedConfig>("w"))->timeout, 5);
+  testing::write_file(path, "{\"timeout\": 6}");
+  ASSERT_TRUE(
+      wait_until([&] { return (*manager.get<testing::WatchedConfig>("w"))->timeout == 6; }));
+  testing::write_file(path, "{\"timeout\": 0}");  // refused by the range validator
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard<std::mutex> lk(mu);
+    return !events.empty();
+  }));
+  EXPECT_EQ((*manager.get<testing::WatchedConfig>("w"))->timeout, 6);
+  auto st = manager.status("w");
+  ASSERT_EQ(st->sources.size(), 1u);
+  EXPECT_EQ(st->sources[0].state, SourceState::kError);
+  ASSERT_TRUE(st->sources[0].last_error.has_value());
+  EXPECT_EQ(st->sources[0].last_error->message(), "must be between 1 and 3600");
+  {
+    std::lock_guard<std::mutex> lk(mu);
+    EXPECT_EQ(events[0].state, SourceState::kError);
+    EXPECT_EQ(events[0].generation, 3u);  // register, add_source, timeout 6
+  }
+  testing::write_file(path, "{\"timeout\": 7}");
+  ASSERT_TRUE(
+      wait_until([&] { return (*manager.get<testing::WatchedConfig>("w"))->timeout == 7; }));
+  // status() is updated right after the publish, so wait for it too.
+  EXPECT_TRUE(
+      wait_until([&] { return manager.status("w")->sources[0].state == SourceState::kOk; }));
+  EXPECT_EQ(manager.add_source("w", *make_file_source(options_for(path))).error().code(),
+            ErrorCode::kValidation);
+  ASSERT_TRUE(manager.remove_source("w", "file:" + path.string()).ok());
+  EXPECT_EQ((*manager.get<testing::WatchedConfig>("w"))->timeout, 30);
+}
+
+TEST(FileSourceTest, RequiredMissingAtStartIsAnErrorAndNothingIsAdded) {
+  TempDir dir;
+  ConfigManager manager;
+  ASSERT_TRUE(manager.register_untyped("u").ok());
+  Status st = manager.add_source("u", *make_file_source(options_for(dir / "absent.json")));
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.error().code(), ErrorCode::kNotFound);
+  EXPECT_TRUE(manager.status("u")->sources.empty());
+}
+
+}  // namespace
+}  // namespace liveconf
