@@ -14,6 +14,7 @@ packages=(
   libsimdjson-dev        # the JSON baseline in bench/reload_bench
   clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds
   clang-format clang-tidy
+  vim emacs-nox          # real editors replayed by the save-pattern tests (BEHAVIOUR 4, 5)
 )
 
 missing=()

@@ -72,6 +72,10 @@ class LIVECONF_API Source {
   /// Starts calling `changed` whenever the source may have changed. Spurious
   /// calls are fine (load() compares content); missed changes are not.
   [[nodiscard]] virtual Result<WatchHandle> watch(std::function<void()> changed) = 0;
+  /// True while the source is being written (a new file created, not yet
+  /// closed). The manager then holds the reload, never longer than the
+  /// source's max_wait, so a slow writer is never read half-way.
+  [[nodiscard]] virtual bool busy() const { return false; }
 };
 
 /// A file, or a conf.d-style directory whose files merge in lexical order.

@@ -88,6 +88,13 @@ class LIVECONF_API Watcher {
   /// ancestors need not exist yet. Errors: kIo (the backend cannot watch).
   [[nodiscard]] virtual Result<WatchHandle> watch(const std::filesystem::path& path,
                                                   std::function<void()> on_change) = 0;
+  /// True while a new file at `path` (or, for a watched directory, in it) has
+  /// been created but not yet closed by its writer: reading it now could see a
+  /// partial file. Backends that cannot tell return false.
+  [[nodiscard]] virtual bool busy(const std::filesystem::path& path) const {
+    (void)path;
+    return false;
+  }
 };
 
 struct WatcherOptions {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <shared_mutex>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "liveconf/format.hpp"
@@ -325,17 +326,22 @@ struct ConfigManager::Impl {
   Status apply_batch(Entry& e, LayerBatch batch) {
     std::vector<std::shared_ptr<const Layer>> layers = e.layers;
     bool changed = false;
-    for (const std::string& name : batch.remove) {
-      auto it = std::find_if(layers.begin(), layers.end(),
-                             [&](const auto& l) { return l->name == name; });
-      if (it != layers.end()) {
-        layers.erase(it);
-        changed = true;
-      }
+    if (!batch.remove.empty()) {
+      std::unordered_set<std::string_view> gone(batch.remove.begin(), batch.remove.end());
+      const std::size_t before = layers.size();
+      std::erase_if(layers, [&](const auto& l) { return gone.count(l->name) != 0; });
+      changed = layers.size() != before;
+    }
+    // Name -> position: a batch of many layers over a stack of many stays linear.
+    std::unordered_map<std::string_view, std::size_t> index;
+    index.reserve(layers.size());
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      index.emplace(layers[i]->name, i);
     }
     for (Layer& layer : batch.set) {
-      auto it = std::find_if(layers.begin(), layers.end(),
-                             [&](const auto& l) { return l->name == layer.name; });
+      auto found = index.find(layer.name);
+      auto it = found == index.end() ? layers.end()
+                                     : layers.begin() + static_cast<std::ptrdiff_t>(found->second);
       if (it != layers.end()) {
         // Identical content publishes nothing: same version (a content hash,
         // a revision) or, for unversioned layers, the same tree.
@@ -346,6 +352,7 @@ struct ConfigManager::Impl {
         *it = prepare_layer(std::move(layer));
       } else {
         layers.push_back(prepare_layer(std::move(layer)));
+        index.emplace(layers.back()->name, layers.size() - 1);
       }
       changed = true;
     }
@@ -370,7 +377,8 @@ struct ConfigManager::Impl {
 
   void refresh_source_status(Entry& e) {
     std::vector<SourceStatus> all;
-    std::map<std::string, const Layer*> live;
+    std::unordered_map<std::string_view, const Layer*> live;
+    live.reserve(e.layers.size());
     for (const auto& l : e.layers) {
       live.emplace(l->name, l.get());
     }
@@ -391,23 +399,38 @@ struct ConfigManager::Impl {
     e.source_status = std::move(all);
   }
 
-  // Records a source's new state; reports failures and state changes.
-  void set_source_state(Entry& e, SourceSlot& s, SourceState state, std::optional<Error> error) {
+  // A source's state change, recorded at once and announced (log, event)
+  // after status() has been refreshed once for the whole round.
+  struct Transition {
+    SourceSlot* slot;
+    SourceState state;
+    std::optional<Error> error;
+    bool changed;
+  };
+
+  static void record(SourceSlot& s, SourceState state, std::optional<Error> error,
+                     std::vector<Transition>& out) {
     const bool changed = s.state != state;
     s.state = state;
     s.last_error = error;
+    out.push_back(Transition{&s, state, std::move(error), changed});
+  }
+
+  void announce(Entry& e, std::vector<Transition>& transitions) {
     refresh_source_status(e);
     SnapshotPtr current = e.cell->load();
     const std::uint64_t generation = current ? current->generation() : 0;
-    if (error) {
-      options.log(state == SourceState::kMissing ? LogLevel::kWarning : LogLevel::kError,
-                  "config \"" + e.name + "\": source " + s.source->name() + " is " +
-                      std::string(source_state_name(state)) + ": " + error->to_string() +
-                      "; generation " + std::to_string(generation) + " keeps serving");
-    }
-    if ((changed || error) && options.on_source_event) {
-      options.on_source_event(
-          SourceEvent{e.name, s.source->name(), state, std::move(error), generation});
+    for (Transition& t : transitions) {
+      if (t.error) {
+        options.log(t.state == SourceState::kMissing ? LogLevel::kWarning : LogLevel::kError,
+                    "config \"" + e.name + "\": source " + t.slot->source->name() + " is " +
+                        std::string(source_state_name(t.state)) + ": " + t.error->to_string() +
+                        "; generation " + std::to_string(generation) + " keeps serving");
+      }
+      if ((t.changed || t.error) && options.on_source_event) {
+        options.on_source_event(
+            SourceEvent{e.name, t.slot->source->name(), t.state, std::move(t.error), generation});
+      }
     }
   }
 
@@ -457,6 +480,11 @@ struct ConfigManager::Impl {
     return std::min(s.last_signal + d.quiet, s.first_signal + d.max_wait);
   }
 
+  // Busy sources wait for their writer, up to max_wait after the first signal.
+  static bool held(const SourceSlot& s, std::chrono::steady_clock::time_point now) {
+    return now < s.first_signal + s.source->debounce().max_wait && s.source->busy();
+  }
+
   void source_timer(const std::string& config, std::uint64_t id) {
     std::shared_ptr<Entry> e = find_entry(config);
     SourceSlot* s = e ? find_slot(*e, id) : nullptr;
@@ -468,10 +496,19 @@ struct ConfigManager::Impl {
       post_at(due_time(*s), [this, config, id] { source_timer(config, id); });
       return;
     }
+    if (held(*s, now)) {
+      // A new file is still being written: look again after a quiet period
+      // (its IN_CLOSE_WRITE also signals), but never past max_wait.
+      const Debounce d = s->source->debounce();
+      const auto next = std::min(now + std::max(d.quiet, std::chrono::milliseconds(10)),
+                                 s->first_signal + d.max_wait);
+      post_at(next, [this, config, id] { source_timer(config, id); });
+      return;
+    }
     // Every source of this config that is due reloads now, into one publish.
     std::vector<SourceSlot*> due;
     for (auto& other : e->sources) {
-      if (other->pending && due_time(*other) <= now) {
+      if (other->pending && due_time(*other) <= now && !held(*other, now)) {
         other->pending = false;
         due.push_back(other.get());
       }
@@ -486,6 +523,7 @@ struct ConfigManager::Impl {
       std::vector<std::string> names;
     };
     std::vector<Ready> ready;
+    std::vector<Transition> transitions;
     for (SourceSlot* s : due) {
       ++s->loads;
       Result<SourceLoad> r = s->source->load();
@@ -493,47 +531,44 @@ struct ConfigManager::Impl {
         // Keep the last good layers; a vanished required file is "missing".
         const SourceState state =
             r.error().code() == ErrorCode::kNotFound ? SourceState::kMissing : SourceState::kError;
-        set_source_state(e, *s, state, std::move(r).error());
+        record(*s, state, std::move(r).error(), transitions);
         continue;
       }
       if (r->state == SourceState::kMissing) {
-        set_source_state(e, *s, SourceState::kMissing, std::nullopt);
+        record(*s, SourceState::kMissing, std::nullopt, transitions);
         continue;
       }
       ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r)});
     }
-    if (ready.empty()) {
-      refresh_source_status(e);
-      return;
-    }
-    LayerBatch combined;
-    for (const Ready& r : ready) {
-      combined.set.insert(combined.set.end(), r.batch.set.begin(), r.batch.set.end());
-      combined.remove.insert(combined.remove.end(), r.batch.remove.begin(), r.batch.remove.end());
-    }
-    Status st = apply_batch(e, std::move(combined));
-    if (st.ok()) {
-      for (Ready& r : ready) {
-        r.slot->layer_names = std::move(r.names);
-        set_source_state(e, *r.slot, SourceState::kOk, std::nullopt);
+    if (!ready.empty()) {
+      LayerBatch combined;
+      for (const Ready& r : ready) {
+        combined.set.insert(combined.set.end(), r.batch.set.begin(), r.batch.set.end());
+        combined.remove.insert(combined.remove.end(), r.batch.remove.begin(), r.batch.remove.end());
       }
-      return;
-    }
-    if (ready.size() == 1) {
-      set_source_state(e, *ready[0].slot, SourceState::kError, st.error());
-      return;
-    }
-    // Several sources changed and together they do not bind: apply them one by
-    // one so the good ones still go live and the bad one is named.
-    for (Ready& r : ready) {
-      Status one = apply_batch(e, r.batch);
-      if (one.ok()) {
-        r.slot->layer_names = std::move(r.names);
-        set_source_state(e, *r.slot, SourceState::kOk, std::nullopt);
+      Status st = apply_batch(e, std::move(combined));
+      if (st.ok()) {
+        for (Ready& r : ready) {
+          r.slot->layer_names = std::move(r.names);
+          record(*r.slot, SourceState::kOk, std::nullopt, transitions);
+        }
+      } else if (ready.size() == 1) {
+        record(*ready[0].slot, SourceState::kError, st.error(), transitions);
       } else {
-        set_source_state(e, *r.slot, SourceState::kError, one.error());
+        // Several sources changed and together they do not bind: apply them
+        // one by one so the good ones still go live and the bad one is named.
+        for (Ready& r : ready) {
+          Status one = apply_batch(e, r.batch);
+          if (one.ok()) {
+            r.slot->layer_names = std::move(r.names);
+            record(*r.slot, SourceState::kOk, std::nullopt, transitions);
+          } else {
+            record(*r.slot, SourceState::kError, one.error(), transitions);
+          }
+        }
       }
     }
+    announce(e, transitions);
   }
 
   // ---- dispatch thread -----------------------------------------------------

@@ -3,7 +3,10 @@
 // vim, emacs). The ground rule comes first: a refused file keeps the last good
 // config and the next good one recovers.
 #include <atomic>
+#include <condition_variable>
+#include <fcntl.h>
 #include <linux/capability.h>
+#include <mutex>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <thread>
@@ -14,6 +17,7 @@
 #include "liveconf/bind.hpp"
 
 #include "integration/file_watch_fixture.hpp"
+#include "watch/inotify/inotify_watcher.hpp"
 
 namespace liveconf::testing {
 
@@ -37,6 +41,18 @@ std::string many_keys(int n, const std::string& letter, const std::string& value
     out += "k" + std::string(i < 10 ? "0" : "") + std::to_string(i) + ": " + letter + "\n";
   }
   return out + "value: " + value + "\n";
+}
+
+/// `text` cut into three chunks, each ending on a line (so every prefix is valid YAML).
+std::vector<std::string> three_chunks(const std::string& text) {
+  std::vector<std::string> chunks;
+  std::size_t pos = 0;
+  for (std::size_t c = 1; c <= 3; ++c) {
+    const std::size_t end = c == 3 ? text.size() : text.find('\n', (text.size() * c) / 3) + 1;
+    chunks.push_back(text.substr(pos, end - pos));
+    pos = end;
+  }
+  return chunks;
 }
 
 /// True when the snapshot holds all `n` keys with one letter and the matching value.
@@ -248,15 +264,7 @@ TEST_F(FileWatchTest, B03_SlowWriterThreeChunksReloadsOnceWithFullContent) {
   add_sentinel(dir.path());
   record_publishes();
 
-  const std::string full = many_keys(kKeys, "b", "new");
-  std::vector<std::string> chunks;
-  std::size_t pos = 0;
-  for (int c = 0; c < 3; ++c) {
-    std::size_t end =
-        c == 2 ? full.size() : full.find('\n', (full.size() * std::size_t(c + 1)) / 3) + 1;
-    chunks.push_back(full.substr(pos, end - pos));
-    pos = end;
-  }
+  const std::vector<std::string> chunks = three_chunks(many_keys(kKeys, "b", "new"));
   const Counts before = counts(app);
   slow_write_in_place(app, chunks, 150ms);
   ASSERT_TRUE(wait_value("value", "new"));
@@ -267,6 +275,95 @@ TEST_F(FileWatchTest, B03_SlowWriterThreeChunksReloadsOnceWithFullContent) {
   }
 }
 
+/// Holds the process's inotify thread inside a callback until release(), so
+/// that the events queued meanwhile are handled only afterwards: a way to
+/// make "the watcher looks after the writer has written" happen every time
+/// instead of by chance.
+class BlockedInotifyThread {
+ public:
+  BlockedInotifyThread() {
+    watcher_ = std::dynamic_pointer_cast<detail::InotifyWatcher>(inotify_watcher().value());
+    handle_ = watcher_
+                  ->watch(block_dir_ / "block",
+                          [this] {
+                            std::unique_lock<std::mutex> lock(mu_);
+                            entered_ = true;
+                            cv_.notify_all();
+                            cv_.wait_for(lock, std::chrono::seconds(30), [&] { return released_; });
+                          })
+                  .value();
+    // One event (IN_MOVED_TO from another directory) enters the callback.
+    write_file(staging_ / "block", "x");
+    fs::rename(staging_ / "block", block_dir_ / "block");
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_; });
+  }
+  ~BlockedInotifyThread() {
+    release();
+    handle_.cancel();
+  }
+  BlockedInotifyThread(const BlockedInotifyThread&) = delete;
+  BlockedInotifyThread& operator=(const BlockedInotifyThread&) = delete;
+
+  [[nodiscard]] bool blocked() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return entered_ && !released_;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      released_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  TempDir block_dir_;
+  TempDir staging_;
+  std::shared_ptr<detail::InotifyWatcher> watcher_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool entered_ = false;
+  bool released_ = false;
+  WatchHandle handle_;
+};
+
+TEST_F(FileWatchTest, B03_SlowWriterCreatingANewFileNeverPublishesAPartialFile) {
+  // The same slow writer, but the file is new (an optional source appearing,
+  // or written after a delete): open(O_CREAT) is reported as IN_CREATE, and
+  // when the watcher gets to it the first chunk may already be written (here
+  // it always is: the watcher's thread is held until then).
+  constexpr int kKeys = 30;
+  const fs::path app = dir / "app.yaml";
+  ASSERT_TRUE(add_file(app, Debounce{}, WatchMode::kAuto, /*optional=*/true).ok());
+  add_sentinel(dir.path());
+  record_publishes();
+  const std::vector<std::string> chunks = three_chunks(many_keys(kKeys, "b", "new"));
+  const Counts start = counts(app);
+  {
+    BlockedInotifyThread block;
+    ASSERT_TRUE(block.blocked());
+    const int fd = ::open(app.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, chunks[0].data(), chunks[0].size()),
+              static_cast<ssize_t>(chunks[0].size()));
+    block.release();  // the watcher now sees IN_CREATE for a file with content
+    for (std::size_t i = 1; i < chunks.size(); ++i) {
+      std::this_thread::sleep_for(150ms);  // the writer is slow: the scenario
+      ASSERT_EQ(::write(fd, chunks[i].data(), chunks[i].size()),
+                static_cast<ssize_t>(chunks[i].size()));
+    }
+    ::close(fd);
+  }
+  ASSERT_TRUE(wait_value("value", "new"));
+  EXPECT_TRUE(reloaded_exactly(app, start, 1));
+  for (const SnapshotPtr& s : published()) {
+    if (s->find("value") != nullptr || s->find("k00") != nullptr) {
+      EXPECT_TRUE(complete(s, kKeys));
+    }
+  }
+}
+
 // --- 4. vim -------------------------------------------------------------------------------------
 
 TEST_F(FileWatchTest, B04_VimSaveReloadsOnceAndLaterSavesKeepWorking) {
@@ -274,7 +371,9 @@ TEST_F(FileWatchTest, B04_VimSaveReloadsOnceAndLaterSavesKeepWorking) {
     GTEST_SKIP() << "vim is not installed (Debian package: vim)";
   }
   const fs::path app = dir.write("app.yaml", "value: old\n");
-  ASSERT_TRUE(add_file(app).ok());
+  // vim fsyncs between renaming the file away and closing the new one: leave
+  // room for a slow fsync inside the quiet period.
+  ASSERT_TRUE(add_file(app, Debounce{300ms, 3000ms}).ok());
   add_sentinel(dir.path());
   TempDir scratch;
 
@@ -299,13 +398,33 @@ TEST_F(FileWatchTest, B04_VimSaveReloadsOnceAndLaterSavesKeepWorking) {
 
 TEST_F(FileWatchTest, B04_VimSaveSequenceReplayReloadsOnceAndLaterSavesKeepWorking) {
   const fs::path app = dir.write("app.yaml", "value: v0\n");
-  ASSERT_TRUE(add_file(app).ok());
+  ASSERT_TRUE(add_file(app, Debounce{300ms, 3000ms}).ok());  // room for vim's fsync
   add_sentinel(dir.path());
   for (int i = 1; i <= 3; ++i) {
     const Counts before = counts(app);
     vim_save(app, "value: v" + std::to_string(i) + "\n");
     ASSERT_TRUE(wait_value("value", "v" + std::to_string(i))) << "save " << i;
     EXPECT_TRUE(reloaded_exactly(app, before, 1)) << "save " << i;
+  }
+}
+
+TEST_F(FileWatchTest, B04_VimSaveOfASlowlyWrittenFileNeverPublishesAPartialFile) {
+  // vim renames the file away first, so the name is missing and then holds a
+  // growing new file until vim closes it. With a large file on a slow disk
+  // the writes take longer than the quiet period (here 3 chunks, 150 ms
+  // apart; the default quiet is 100 ms). Ground rule: never publish a
+  // half-written file; item 4: one reload.
+  constexpr int kKeys = 30;
+  const fs::path app = dir.write("app.yaml", many_keys(kKeys, "a", "old"));
+  ASSERT_TRUE(add_file(app, Debounce{}).ok());
+  add_sentinel(dir.path());
+  record_publishes();
+  const Counts before = counts(app);
+  vim_save(app, three_chunks(many_keys(kKeys, "b", "new")), 150ms);
+  ASSERT_TRUE(wait_value("value", "new"));
+  EXPECT_TRUE(reloaded_exactly(app, before, 1, 1));
+  for (const SnapshotPtr& s : published()) {
+    EXPECT_TRUE(complete(s, kKeys));
   }
 }
 

@@ -152,8 +152,8 @@ TEST(InotifyOverflow, B21_OverflowSeamOnAPrivateInstanceCallsEveryCallback) {
 
 TEST_F(FileWatchTest, B21_RealQueueOverflowTriggersARescanThatPicksUpAChangeMadeDuringIt) {
   // Callbacks run on the backend's reading thread. One that blocks stops the
-  // reading, so the kernel queue (max_queued_events, 16384 here) fills up
-  // with creates in the config's directory; the config change made then is
+  // reading, so the kernel queue (max_queued_events, 16384 by default) fills
+  // up with events in the config's directory; the config change made then is
   // dropped by the kernel, which queues IN_Q_OVERFLOW instead.
   const std::optional<std::string> max_events = read_file("/proc/sys/fs/inotify/max_queued_events");
   const long max_queued = max_events ? std::stol(*max_events) : 16384;
@@ -198,12 +198,14 @@ TEST_F(FileWatchTest, B21_RealQueueOverflowTriggersARescanThatPicksUpAChangeMade
   fs::rename(staging / "block", block_dir / "block");
   ASSERT_TRUE(wait_until([&] { return blocker_calls.load() >= 1; }));
 
-  const long spam = max_queued + 1000;
-  for (long i = 0; i < spam; ++i) {
-    const fs::path p = dir / ("spam" + std::to_string(i));
-    const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    ASSERT_GE(fd, 0) << std::strerror(errno);
-    ::close(fd);
+  // More events than the queue holds: IN_ATTRIB on two other files in the
+  // config's directory, alternately (the kernel merges an event only with an
+  // identical one at the tail of the queue).
+  const fs::path spam[2] = {dir.write("spam-a.log", ""), dir.write("spam-b.log", "")};
+  const long events = max_queued + 1000;
+  for (long i = 0; i < events; ++i) {
+    const fs::path& p = spam[i % 2];
+    ASSERT_EQ(::chmod(p.c_str(), (i / 2) % 2 == 0 ? 0600 : 0644), 0) << std::strerror(errno);
   }
   atomic_save(app, "value: during\n");  // its events are dropped: the queue is full
   release();

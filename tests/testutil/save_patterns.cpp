@@ -122,6 +122,11 @@ void slow_write_in_place(const fs::path& target, const std::vector<std::string>&
 }
 
 void vim_save(const fs::path& target, std::string_view content) {
+  vim_save(target, std::vector<std::string>{std::string(content)}, std::chrono::milliseconds(0));
+}
+
+void vim_save(const fs::path& target, const std::vector<std::string>& chunks,
+              std::chrono::milliseconds gap) {
   struct stat st {};
   if (::stat(target.c_str(), &st) != 0) {
     fail("stat " + target.string());
@@ -136,7 +141,12 @@ void vim_save(const fs::path& target, std::string_view content) {
   rename_or_throw(target, backup);
   // 3. A new file with the new content (vim opens without O_TRUNC: the name is free).
   const int fd = open_or_throw(target, O_WRONLY | O_CREAT, st.st_mode & 07777);
-  write_all(fd, content, target);
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    if (i > 0) {
+      std::this_thread::sleep_for(gap);  // the writer is slow: that is the scenario
+    }
+    write_all(fd, chunks[i], target);
+  }
   if (::fsync(fd) != 0) {
     fail("fsync " + target.string());
   }

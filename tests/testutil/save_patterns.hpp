@@ -39,6 +39,10 @@ void slow_write_in_place(const std::filesystem::path& target,
 /// O_WRONLY|O_CREAT), write, fsync, close, restore permissions (IN_ATTRIB),
 /// unlink(target~).
 void vim_save(const std::filesystem::path& target, std::string_view content);
+/// The same sequence with the new file written in `chunks`, `gap` apart (a
+/// large file on a slow disk): the target name is missing, then incomplete.
+void vim_save(const std::filesystem::path& target, const std::vector<std::string>& chunks,
+              std::chrono::milliseconds gap);
 
 /// Emacs' first save of a buffer: lock symlink ".#name", rename(target,
 /// target~), open(target, O_WRONLY|O_CREAT|O_TRUNC), write, close, unlink the

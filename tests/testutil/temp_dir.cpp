@@ -1,5 +1,6 @@
 #include "testutil/temp_dir.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -12,11 +13,41 @@ namespace liveconf::testing {
 namespace fs = std::filesystem;
 
 namespace {
+bool under(const fs::path& path, const char* dir) {
+  if (dir == nullptr || *dir == '\0') {
+    return false;
+  }
+  const fs::path base = fs::weakly_canonical(dir);
+  const fs::path p = fs::weakly_canonical(path);
+  auto mismatch = std::mismatch(base.begin(), base.end(), p.begin(), p.end());
+  return mismatch.first == base.end();
+}
+
+// Editors change how they save inside temporary directories (vim's
+// 'backupskip' and emacs' backup-enable-predicate skip /tmp and $TMPDIR), so
+// tests of real save patterns must not run there, even when the build tree
+// itself lives under /tmp (a CI checkout).
+bool in_editor_temp_dir(const fs::path& p) {
+  return under(p, "/tmp") || under(p, std::getenv("TMPDIR")) || under(p, std::getenv("TMP")) ||
+         under(p, std::getenv("TEMP"));
+}
+
 fs::path test_tmp_root() {
   if (const char* env = std::getenv("LIVECONF_TEST_TMPDIR"); env != nullptr && *env != '\0') {
     return env;
   }
-  return fs::current_path() / "test-tmp";
+  const fs::path build = fs::current_path() / "test-tmp";
+  if (!in_editor_temp_dir(build)) {
+    return build;
+  }
+  for (const fs::path candidate : {fs::path("/var/tmp/liveconf-test-tmp"),
+                                   fs::path(std::getenv("HOME") ? std::getenv("HOME") : "/root") /
+                                       ".cache" / "liveconf-test-tmp"}) {
+    if (!in_editor_temp_dir(candidate)) {
+      return candidate;
+    }
+  }
+  return build;
 }
 }  // namespace
 

@@ -12,8 +12,9 @@
 namespace liveconf::testing {
 
 /// A fresh directory removed (recursively) on destruction. Created under
-/// $LIVECONF_TEST_TMPDIR, else the build tree's "test-tmp", not /tmp: some
-/// editors (vim) behave differently under /tmp.
+/// $LIVECONF_TEST_TMPDIR, else the build tree's "test-tmp" -- never under /tmp
+/// or $TMPDIR (then /var/tmp/liveconf-test-tmp or ~/.cache/liveconf-test-tmp):
+/// vim and emacs save differently in temporary directories.
 class TempDir {
  public:
   TempDir();

@@ -115,11 +115,15 @@ class FileSource final : public Source {
     return out;
   }
 
+  [[nodiscard]] bool busy() const override {
+    return watcher_ != nullptr && watcher_->busy(watched_path());
+  }
+
   [[nodiscard]] Result<WatchHandle> watch(std::function<void()> changed) override {
     if (options_.watch == WatchMode::kNone) {
       return WatchHandle();
     }
-    const fs::path path = options_.path.is_absolute() ? options_.path : fs::absolute(options_.path);
+    const fs::path path = watched_path();
     watcher_ = make_watcher(path, options_.watch, options_.watcher);
     Result<WatchHandle> handle = watcher_->watch(path, changed);
     if (handle || options_.watch == WatchMode::kPoll) {
@@ -134,6 +138,10 @@ class FileSource final : public Source {
   }
 
  private:
+  [[nodiscard]] fs::path watched_path() const {
+    return options_.path.is_absolute() ? options_.path : fs::absolute(options_.path);
+  }
+
   Result<SourceLoad> load_directory() {
     std::vector<fs::path> files;
     std::error_code ec;

@@ -11,6 +11,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <iostream>
@@ -125,6 +126,9 @@ struct InotifyWatcher::Impl {
     std::function<void()> callback;
     Deps deps;
     WatchHandle fallback;  // a poll watch when inotify could not arm it
+    // Regular files created at the path (or in the watched directory) whose
+    // writer has not closed them yet: (dir, name).
+    std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> writing;
   };
   struct Dir {
     int wd = -1;
@@ -227,6 +231,7 @@ struct InotifyWatcher::Impl {
         release_dir(key.first, in.id);
       }
     }
+    std::erase_if(in.writing, [&](const auto& w) { return wanted.count(w.first.first) == 0; });
     in.deps = std::move(deps);
     return ok;
   }
@@ -375,16 +380,20 @@ struct InotifyWatcher::Impl {
           if (in == interests.end() || !depends_on(*in->second, dir, name)) {
             continue;
           }
+          Interest& target = *in->second;
           if ((ev->mask & IN_CREATE) != 0 && (ev->mask & IN_ISDIR) == 0) {
-            // A file created by open(O_CREAT) is still empty: its
-            // IN_CLOSE_WRITE follows. One that arrives complete (a hard link,
-            // O_TMPFILE + linkat) has content or other links already.
+            // A new regular file is being written until its writer closes it
+            // (IN_CLOSE_WRITE): busy() says so and the reload waits. A hard
+            // link arrives complete. O_TMPFILE + linkat also arrives complete
+            // but looks the same as a file being written; the manager's
+            // max_wait bounds how long it is held.
             struct stat st {};
             const fs::path p = fs::path(dir) / name;
-            if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0 &&
-                st.st_nlink <= 1) {
-              continue;
+            if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink <= 1) {
+              target.writing[{dir, name}] = std::chrono::steady_clock::now();
             }
+          } else if ((ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0) {
+            target.writing.erase({dir, name});
           }
           hit.insert(id);
         }
@@ -507,6 +516,25 @@ Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<vo
   }
   // The handle keeps the watcher (and its thread) alive while it exists.
   return WatchHandle([self = shared_from_this(), id] { self->impl_->cancel(id); });
+}
+
+bool InotifyWatcher::busy(const fs::path& path) const {
+  const fs::path abs = path.is_absolute() ? path : fs::absolute(path);
+  MutexLock lk(impl_->mu);
+  for (const auto& [id, in] : impl_->interests) {
+    if (in->path != abs) {
+      continue;
+    }
+    // A writer that never closes (it crashed, or O_TMPFILE + linkat) stops
+    // counting after a while; the manager's max_wait bounds each burst anyway.
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& [entry, since] : in->writing) {
+      if (now - since < std::chrono::seconds(10)) {
+        return true;
+      }
+    }
+  }
+  return false;
 }
 
 void InotifyWatcher::inject_overflow_for_test() {

@@ -193,6 +193,9 @@ class HybridWatcher final : public Watcher {
   HybridWatcher(std::shared_ptr<Watcher> a, std::shared_ptr<Watcher> b)
       : a_(std::move(a)), b_(std::move(b)) {}
   [[nodiscard]] std::string_view name() const noexcept override { return "hybrid"; }
+  [[nodiscard]] bool busy(const fs::path& path) const override {
+    return a_->busy(path) || b_->busy(path);
+  }
   [[nodiscard]] Result<WatchHandle> watch(const fs::path& path,
                                           std::function<void()> on_change) override {
     auto shared = std::make_shared<std::function<void()>>(std::move(on_change));
