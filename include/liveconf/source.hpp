@@ -36,7 +36,8 @@ namespace liveconf {
 /// What a source looks like from outside.
 enum class SourceState : std::uint8_t {
   kOk,       // loaded; its layers are live
-  kMissing,  // an optional source that is not there (contributes nothing)
+  kMissing,  // not there: an optional source missing at start contributes
+             // nothing; one that disappears later keeps its last good layers
   kStale,    // cannot be reached; its last good layers are kept
   kError,    // its newest content was refused; its last good layers are kept
 };

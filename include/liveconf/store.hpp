@@ -354,6 +354,8 @@ class LIVECONF_API ConfigManager {
   Status unregister(std::string_view name);
   /// Every registered config, by name.
   [[nodiscard]] std::vector<ConfigStatus> list() const;
+  /// Counters and source states. Refreshed on the update thread right after
+  /// each publish, so it can trail a snapshot that was just published.
   [[nodiscard]] Result<ConfigStatus> status(std::string_view name) const;
   /// The merged config as text (secrets masked unless options.reveal_secrets).
   [[nodiscard]] Result<std::string> export_config(std::string_view name,

@@ -62,12 +62,8 @@ class DotenvParser {
         options_(options) {}
 
   Result<Value> run() {
-    if (const std::size_t bad = detail::find_invalid_utf8(text_); bad != std::string_view::npos) {
-      return fail_at_offset(bad, "invalid UTF-8");
-    }
-    if (const void* nul = std::memchr(text_.data(), '\0', text_.size()); nul != nullptr) {
-      return fail_at_offset(static_cast<std::size_t>(static_cast<const char*>(nul) - text_.data()),
-                            "unexpected NUL byte");
+    if (const auto bad = detail::find_bad_text(text_)) {
+      return fail_at_offset(bad->offset, std::string(bad->message));
     }
     Value root = Value::object();
     root.set_origin(Origin(options_.origin, 1, 1));

@@ -88,6 +88,17 @@ std::size_t find_invalid_utf8(std::string_view text) noexcept {
   return std::string_view::npos;
 }
 
+std::optional<BadText> find_bad_text(std::string_view text) noexcept {
+  if (const std::size_t bad = find_invalid_utf8(text); bad != std::string_view::npos) {
+    return BadText{bad, "invalid UTF-8"};
+  }
+  if (const void* nul = std::memchr(text.data(), '\0', text.size()); nul != nullptr) {
+    return BadText{static_cast<std::size_t>(static_cast<const char*>(nul) - text.data()),
+                   "unexpected NUL byte"};
+  }
+  return std::nullopt;
+}
+
 std::string_view strip_utf8_bom(std::string_view text) noexcept {
   if (text.starts_with("\xEF\xBB\xBF")) {
     text.remove_prefix(3);

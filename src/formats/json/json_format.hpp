@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string_view>
 
@@ -38,6 +39,15 @@ namespace detail {
 
 /// Offset of the first byte that is not part of valid UTF-8, or npos.
 [[nodiscard]] std::size_t find_invalid_utf8(std::string_view text) noexcept;
+
+/// A problem in raw text that no line-based parser accepts.
+struct BadText {
+  std::size_t offset;
+  std::string_view message;  // "invalid UTF-8" or "unexpected NUL byte"
+};
+/// The first invalid UTF-8 sequence or NUL byte in `text`, if any (the INI and
+/// .env parsers check this before reading lines).
+[[nodiscard]] std::optional<BadText> find_bad_text(std::string_view text) noexcept;
 
 /// `text` without a leading UTF-8 byte order mark. Every parser drops the BOM
 /// before it counts positions, so line 1's columns start after it, as editors show them.
