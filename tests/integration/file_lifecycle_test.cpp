@@ -16,20 +16,6 @@
 namespace liveconf::testing {
 namespace {
 
-/// The process's inotify watcher as the concrete backend (for watch counts).
-std::shared_ptr<detail::InotifyWatcher> shared_inotify() {
-  Result<std::shared_ptr<Watcher>> w = inotify_watcher();
-  if (!w) {
-    ADD_FAILURE() << "inotify_watcher(): " << w.error().to_string();
-    return nullptr;
-  }
-  auto concrete = std::dynamic_pointer_cast<detail::InotifyWatcher>(*w);
-  if (!concrete) {
-    ADD_FAILURE() << "inotify_watcher() is not a detail::InotifyWatcher";
-  }
-  return concrete;
-}
-
 bool has_event(const std::vector<SourceEvent>& events, SourceState s) {
   for (const SourceEvent& e : events) {
     if (e.state == s) {

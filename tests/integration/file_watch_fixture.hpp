@@ -29,8 +29,23 @@
 
 #include "testutil/save_patterns.hpp"
 #include "testutil/temp_dir.hpp"
+#include "watch/inotify/inotify_watcher.hpp"
 
 namespace liveconf::testing {
+
+/// The process's inotify watcher as the concrete backend (for watch counts).
+inline std::shared_ptr<detail::InotifyWatcher> shared_inotify() {
+  Result<std::shared_ptr<Watcher>> w = inotify_watcher();
+  if (!w) {
+    ADD_FAILURE() << "inotify_watcher(): " << w.error().to_string();
+    return nullptr;
+  }
+  auto concrete = std::dynamic_pointer_cast<detail::InotifyWatcher>(*w);
+  if (!concrete) {
+    ADD_FAILURE() << "inotify_watcher() is not a detail::InotifyWatcher";
+  }
+  return concrete;
+}
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;

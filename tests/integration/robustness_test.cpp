@@ -23,19 +23,6 @@
 namespace liveconf::testing {
 namespace {
 
-std::shared_ptr<detail::InotifyWatcher> shared_inotify() {
-  Result<std::shared_ptr<Watcher>> w = inotify_watcher();
-  if (!w) {
-    ADD_FAILURE() << "inotify_watcher(): " << w.error().to_string();
-    return nullptr;
-  }
-  auto concrete = std::dynamic_pointer_cast<detail::InotifyWatcher>(*w);
-  if (!concrete) {
-    ADD_FAILURE() << "inotify_watcher() is not a detail::InotifyWatcher";
-  }
-  return concrete;
-}
-
 /// A shared writable mapping of a file, unmapped on destruction.
 class Mapping {
  public:

@@ -15,6 +15,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "testutil/temp_dir.hpp"
+
 extern char** environ;  // NOLINT: POSIX
 
 namespace liveconf::testing {
@@ -71,16 +73,6 @@ void chmod_or_throw(const fs::path& path, mode_t mode) {
   if (::chmod(path.c_str(), mode) != 0) {
     fail("chmod " + path.string());
   }
-}
-
-std::optional<std::string> read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 fs::path sibling(const fs::path& target, const std::string& name) {
@@ -399,7 +391,7 @@ std::size_t count_kernel_inotify_watches() {
       continue;
     }
     const std::optional<std::string> info =
-        read_text(fs::path("/proc/self/fdinfo") / entry.path().filename());
+        read_file(fs::path("/proc/self/fdinfo") / entry.path().filename());
     if (!info) {
       continue;
     }
