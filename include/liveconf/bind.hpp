@@ -78,6 +78,11 @@ class Schema;
 template <typename T>
 class Describer;
 
+/// The shape of a field's value, for sources that address fields by name
+/// (the environment): only maps take keys below them, and only list, map,
+/// struct and `Value` fields accept a JSON document in place of text.
+enum class FieldKind : std::uint8_t { kScalar, kStruct, kList, kMap, kAny };
+
 /// One described field, type-erased. Part of a Schema.
 struct FieldInfo {
   std::string key;
@@ -86,9 +91,10 @@ struct FieldInfo {
   bool sensitive = false;
   ReloadPolicy reload = ReloadPolicy::kHot;
   std::optional<MergePolicy> merge;
-  std::string type_name;              // "integer", "string", "duration", "list<string>", ...
-  const Schema* nested = nullptr;     // schema of a struct field (or of its elements)
-  bool nested_is_collection = false;  // nested applies to each element/value ("*")
+  std::string type_name;                // "integer", "string", "duration", "list<string>", ...
+  const Schema* nested = nullptr;       // schema of a struct field (or of its elements)
+  bool nested_is_collection = false;    // nested applies to each element/value ("*")
+  FieldKind kind = FieldKind::kScalar;  // std::optional<X> has X's kind
 };
 
 /// Options for binding a tree to a typed config.
@@ -257,6 +263,12 @@ class LIVECONF_API Schema {
     return validators_;
   }
 
+  /// Binds `tree` to a default-constructed object of the schema's type and
+  /// returns what the bind found, without needing the type itself (the
+  /// environment's binding report uses it).
+  [[nodiscard]] BindReport check(const Value& tree, const BindOptions& options = {}) const;
+  void set_factory(std::function<std::shared_ptr<void>()> make) { factory_ = std::move(make); }
+
   /// Binds `value` (an object) into `object` (a T of this schema) in place:
   /// fields present in `value` are set, the rest keep their current value.
   Status decode_into(const Value& value, void* object, detail::BindContext& ctx) const;
@@ -268,6 +280,7 @@ class LIVECONF_API Schema {
   std::vector<FieldInfo> fields_;
   std::vector<Ops> ops_;
   std::vector<std::function<Status(const void*)>> validators_;
+  std::function<std::shared_ptr<void>()> factory_;
 };
 
 /// The schema of T, built on first use from liveconf_describe.

@@ -7,6 +7,7 @@
 
 #include "liveconf/bind.hpp"
 #include "liveconf/diff.hpp"
+#include "liveconf/env.hpp"
 #include "liveconf/format.hpp"
 #include "liveconf/merge.hpp"
 #include "liveconf/path.hpp"
@@ -14,5 +15,6 @@
 #include "liveconf/status.hpp"
 #include "liveconf/store.hpp"
 #include "liveconf/subscription.hpp"
+#include "liveconf/sync.hpp"
 #include "liveconf/value.hpp"
 #include "liveconf/version.hpp"

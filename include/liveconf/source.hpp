@@ -54,6 +54,15 @@ struct Debounce {
   std::chrono::milliseconds max_wait{2000};
 };
 
+class Schema;
+
+/// What a source learns about the config it is added to (Source::attach).
+struct SourceContext {
+  std::string config;
+  /// The config's schema; null for an untyped config.
+  const Schema* schema = nullptr;
+};
+
 /// One load of a source.
 struct SourceLoad {
   /// The source's layers now; empty when missing. Each has a content version.
@@ -67,6 +76,13 @@ class LIVECONF_API Source {
   /// Unique within a config: "file:/etc/app.yaml", "env:APP", "etcd:/app/".
   [[nodiscard]] virtual const std::string& name() const noexcept = 0;
   [[nodiscard]] virtual Debounce debounce() const noexcept { return {}; }
+  /// Called once by ConfigManager::add_source before watch() and the first
+  /// load(), with the config the source joins. A source that needs a schema
+  /// (the environment's names come from it) returns an error without one.
+  [[nodiscard]] virtual Status attach(const SourceContext& context) {
+    (void)context;
+    return ok_status();
+  }
   /// Reads the source now. Errors (kNotFound for a required source that is
   /// missing, kParse, kIo, ...) name the file, line and column.
   [[nodiscard]] virtual Result<SourceLoad> load() = 0;

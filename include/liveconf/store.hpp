@@ -313,6 +313,12 @@ class LIVECONF_API ConfigManager {
   /// Errors: kNotFound (config), kValidation (a source of that name exists),
   /// or the initial load's error (then the source is not added).
   Status add_source(std::string_view name, std::unique_ptr<Source> source);
+  /// Reloads every source of config `name` now, skipping their debounce, into
+  /// one publish (the seed's sync_configuration). A source whose content is
+  /// refused keeps its last good layers, as on a watched change.
+  /// Errors: kNotFound; otherwise the first refused source's error (the
+  /// others still went live).
+  Status reload(std::string_view name);
   /// Stops watching a source and removes its layers (one publish).
   Status remove_source(std::string_view name, std::string_view source);
 

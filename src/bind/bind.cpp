@@ -369,6 +369,17 @@ std::vector<std::pair<KeyPath, const FieldInfo*>> Schema::all_fields() const {
   return out;
 }
 
+BindReport Schema::check(const Value& tree, const BindOptions& options) const {
+  detail::BindContext ctx(options);
+  if (!factory_) {
+    ctx.add_error(Error(ErrorCode::kInternal, "schema " + type_name_ + " has no factory"));
+    return ctx.report();
+  }
+  std::shared_ptr<void> object = factory_();
+  (void)decode_into(tree, object.get(), ctx);
+  return ctx.report();
+}
+
 Status Schema::decode_into(const Value& value, void* object, detail::BindContext& ctx) const {
   if (!value.is_object()) {
     Error e = ctx.type_error(value, "expected object");

@@ -506,9 +506,13 @@ struct ConfigManager::Impl {
       return;
     }
     // Every source of this config that is due reloads now, into one publish.
+    // "Due" includes sources due within a short window: changes made together
+    // to several sources (a file and an env var) end their quiet periods
+    // microseconds apart, and should still publish once.
+    constexpr std::chrono::milliseconds kCoalesceWindow{10};
     std::vector<SourceSlot*> due;
     for (auto& other : e->sources) {
-      if (other->pending && due_time(*other) <= now && !held(*other, now)) {
+      if (other->pending && due_time(*other) <= now + kCoalesceWindow && !held(*other, now)) {
         other->pending = false;
         due.push_back(other.get());
       }
@@ -861,6 +865,9 @@ Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> 
                      "config \"" + e->name + "\" already has a source named " + source->name());
       }
     }
+    if (Status st = source->attach(SourceContext{e->name, e->binding.schema}); !st.ok()) {
+      return st;
+    }
     auto slot = std::make_unique<Impl::SourceSlot>();
     slot->id = impl_->next_source_id.fetch_add(1);
     slot->source = std::move(source);
@@ -889,6 +896,27 @@ Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> 
     }
     e->sources.push_back(std::move(slot));
     impl_->refresh_source_status(*e);
+    return ok_status();
+  });
+}
+
+Status ConfigManager::reload(std::string_view name) {
+  return impl_->run_sync([&]() -> Status {
+    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+    if (!e) {
+      return Impl::not_found(name);
+    }
+    std::vector<Impl::SourceSlot*> all;
+    for (auto& s : e->sources) {
+      s->pending = false;  // this reload covers any signal waiting out its debounce
+      all.push_back(s.get());
+    }
+    impl_->reload_sources(*e, all);
+    for (const auto& s : e->sources) {
+      if (s->state == SourceState::kError && s->last_error) {
+        return *s->last_error;
+      }
+    }
     return ok_status();
   });
 }

@@ -15,6 +15,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "liveconf/env.hpp"
+
 #include "testutil/temp_dir.hpp"
 
 extern char** environ;  // NOLINT: POSIX
@@ -269,8 +271,7 @@ void KubernetesAtomicWriter::write(const std::map<std::string, std::string>& pay
 // --- Programs and descriptors -------------------------------------------------------------------
 
 bool program_available(std::string_view program) {
-  const char* path_env = std::getenv("PATH");
-  const std::string path = path_env != nullptr ? path_env : "/usr/bin:/bin";
+  const std::string path = get_env("PATH").value_or("/usr/bin:/bin");
   std::size_t start = 0;
   while (start <= path.size()) {
     const std::size_t end = path.find(':', start);

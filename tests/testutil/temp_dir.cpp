@@ -9,12 +9,18 @@
 #include <thread>
 #include <unistd.h>
 
+#include "liveconf/env.hpp"
+
 namespace liveconf::testing {
 namespace fs = std::filesystem;
 
 namespace {
-bool under(const fs::path& path, const char* dir) {
-  if (dir == nullptr || *dir == '\0') {
+// Environment reads go through liveconf::get_env: env watchers may be
+// reading the environment on other threads (see liveconf/env.hpp).
+std::string env_or_empty(const char* name) { return get_env(name).value_or(""); }
+
+bool under(const fs::path& path, const std::string& dir) {
+  if (dir.empty()) {
     return false;
   }
   const fs::path base = fs::weakly_canonical(dir);
@@ -28,21 +34,21 @@ bool under(const fs::path& path, const char* dir) {
 // tests of real save patterns must not run there, even when the build tree
 // itself lives under /tmp (a CI checkout).
 bool in_editor_temp_dir(const fs::path& p) {
-  return under(p, "/tmp") || under(p, std::getenv("TMPDIR")) || under(p, std::getenv("TMP")) ||
-         under(p, std::getenv("TEMP"));
+  return under(p, "/tmp") || under(p, env_or_empty("TMPDIR")) || under(p, env_or_empty("TMP")) ||
+         under(p, env_or_empty("TEMP"));
 }
 
 fs::path test_tmp_root() {
-  if (const char* env = std::getenv("LIVECONF_TEST_TMPDIR"); env != nullptr && *env != '\0') {
+  if (const std::string env = env_or_empty("LIVECONF_TEST_TMPDIR"); !env.empty()) {
     return env;
   }
   const fs::path build = fs::current_path() / "test-tmp";
   if (!in_editor_temp_dir(build)) {
     return build;
   }
-  for (const fs::path candidate : {fs::path("/var/tmp/liveconf-test-tmp"),
-                                   fs::path(std::getenv("HOME") ? std::getenv("HOME") : "/root") /
-                                       ".cache" / "liveconf-test-tmp"}) {
+  for (const fs::path candidate :
+       {fs::path("/var/tmp/liveconf-test-tmp"),
+        fs::path(get_env("HOME").value_or("/root")) / ".cache" / "liveconf-test-tmp"}) {
     if (!in_editor_temp_dir(candidate)) {
       return candidate;
     }
@@ -104,24 +110,16 @@ std::optional<std::string> read_file(const fs::path& path) {
   return ss.str();
 }
 
-ScopedEnv::ScopedEnv(std::string name, std::optional<std::string> value) : name_(std::move(name)) {
-  if (const char* old = std::getenv(name_.c_str())) {
-    saved_ = old;
-  }
-  if (value) {
-    ::setenv(name_.c_str(), value->c_str(), 1);
-  } else {
-    ::unsetenv(name_.c_str());
+ScopedEnv::ScopedEnv(std::string name, std::optional<std::string> value)
+    : name_(std::move(name)), saved_(get_env(name_)) {
+  // Through liveconf's lock: env watchers may be reading the environment.
+  const Status st = value ? set_env(name_, *value) : unset_env(name_);
+  if (!st.ok()) {
+    std::abort();  // a test bug: an invalid name
   }
 }
 
-ScopedEnv::~ScopedEnv() {
-  if (saved_) {
-    ::setenv(name_.c_str(), saved_->c_str(), 1);
-  } else {
-    ::unsetenv(name_.c_str());
-  }
-}
+ScopedEnv::~ScopedEnv() { (void)(saved_ ? set_env(name_, *saved_) : unset_env(name_)); }
 
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -337,6 +337,27 @@ struct Codec {
 
 }  // namespace detail
 
+namespace detail {
+
+template <typename M>
+constexpr FieldKind field_kind() {
+  if constexpr (IsOptional<M>::value) {
+    return field_kind<typename M::value_type>();
+  } else if constexpr (std::is_same_v<M, Value>) {
+    return FieldKind::kAny;
+  } else if constexpr (IsVector<M>::value) {
+    return FieldKind::kList;
+  } else if constexpr (IsStringMap<M>::value) {
+    return FieldKind::kMap;
+  } else if constexpr (Described<M>) {
+    return FieldKind::kStruct;
+  } else {
+    return FieldKind::kScalar;
+  }
+}
+
+}  // namespace detail
+
 template <Described T>
 const Schema& schema_of() {
   static const Schema schema = [] {
@@ -346,6 +367,7 @@ const Schema& schema_of() {
     if (s.type_name().empty()) {
       s.set_type_name("object");
     }
+    s.set_factory([] { return std::static_pointer_cast<void>(std::make_shared<T>()); });
     return s;
   }();
   return schema;
@@ -362,6 +384,7 @@ FieldBuilder<T, M> Describer<T>::field(std::string key, M T::*member) {
   FieldInfo info;
   info.key = std::move(key);
   info.type_name = detail::Codec<M>::type_name();
+  info.kind = detail::field_kind<M>();
   if constexpr (Described<M>) {
     info.nested = &schema_of<M>();
   } else if constexpr (detail::IsOptional<M>::value) {

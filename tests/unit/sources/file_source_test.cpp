@@ -6,6 +6,7 @@
 #include "liveconf/store.hpp"
 
 #include "testutil/configs.hpp"
+#include "testutil/recorders.hpp"
 #include "testutil/temp_dir.hpp"
 
 namespace liveconf {
@@ -98,15 +99,8 @@ TEST(FileSourceTest, DirectoryMergesKnownFilesInLexicalOrder) {
 TEST(FileSourceTest, ManagerLoadsWatchesAndKeepsLastGood) {
   TempDir dir;
   auto path = dir.write("app.json", "{\"timeout\": 5}");
-  std::vector<SourceEvent> events;
-  std::mutex mu;
-  ManagerOptions mo;
-  mo.log = [](LogLevel, std::string_view) {};
-  mo.on_source_event = [&](const SourceEvent& e) {
-    std::lock_guard<std::mutex> lk(mu);
-    events.push_back(e);
-  };
-  ConfigManager manager(mo);
+  testing::SourceEventLog events;
+  ConfigManager manager(events.options());
   ASSERT_TRUE(manager.register_config<testing::WatchedConfig>("w").ok());
   ASSERT_TRUE(manager.add_source("w", *make_file_source(options_for(path))).ok());
   EXPECT_EQ((*manager.get<testing::WatchedConfig>("w"))->timeout, 5);
@@ -114,21 +108,15 @@ TEST(FileSourceTest, ManagerLoadsWatchesAndKeepsLastGood) {
   ASSERT_TRUE(
       wait_until([&] { return (*manager.get<testing::WatchedConfig>("w"))->timeout == 6; }));
   testing::write_file(path, "{\"timeout\": 0}");  // refused by the range validator
-  ASSERT_TRUE(wait_until([&] {
-    std::lock_guard<std::mutex> lk(mu);
-    return !events.empty();
-  }));
+  ASSERT_TRUE(wait_until([&] { return events.count() > 0; }));
   EXPECT_EQ((*manager.get<testing::WatchedConfig>("w"))->timeout, 6);
   auto st = manager.status("w");
   ASSERT_EQ(st->sources.size(), 1u);
   EXPECT_EQ(st->sources[0].state, SourceState::kError);
   ASSERT_TRUE(st->sources[0].last_error.has_value());
   EXPECT_EQ(st->sources[0].last_error->message(), "must be between 1 and 3600");
-  {
-    std::lock_guard<std::mutex> lk(mu);
-    EXPECT_EQ(events[0].state, SourceState::kError);
-    EXPECT_EQ(events[0].generation, 3u);  // register, add_source, timeout 6
-  }
+  EXPECT_EQ(events.at(0).state, SourceState::kError);
+  EXPECT_EQ(events.at(0).generation, 3u);  // register, add_source, timeout 6
   testing::write_file(path, "{\"timeout\": 7}");
   ASSERT_TRUE(
       wait_until([&] { return (*manager.get<testing::WatchedConfig>("w"))->timeout == 7; }));

@@ -1,0 +1,338 @@
+// EnvironmentWatcher: one pass over environ per poll (under the environment
+// lock), a hash lookup per entry, strings copied only when a value changed.
+// The seed's Python class calls os.getenv per watched variable; a getenv per
+// variable here would scan environ once per variable.
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <iostream>
+#include <set>
+#include <thread>
+#include <unordered_map>
+
+#include "liveconf/env.hpp"
+
+#include "sources/env/environment.hpp"
+
+namespace liveconf {
+namespace {
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept {
+    return std::hash<std::string_view>{}(s);
+  }
+};
+
+struct Watch {
+  EnvironmentWatcher::WatchId id = 0;
+  std::vector<std::string> names;  // exact names (empty for a prefix watch)
+  std::optional<std::string> prefix;
+  std::map<std::string, std::string> prefix_values;  // a prefix watch's last view
+  EnvCallback callback;
+  std::atomic<bool> active{true};
+};
+
+struct VarState {
+  std::optional<std::string> value;
+  int watchers = 0;
+  bool seen = false;  // scratch, during a poll
+};
+
+void default_error(std::string_view message) { std::cerr << "liveconf: " << message << '\n'; }
+
+}  // namespace
+
+struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatcher::Impl> {
+  explicit Impl(EnvironmentWatcherOptions o) : options(std::move(o)) {
+    if (!options.on_error) {
+      options.on_error = default_error;
+    }
+    if (options.poll_interval <= std::chrono::milliseconds::zero()) {
+      options.poll_interval = std::chrono::milliseconds(1);
+    }
+  }
+
+  EnvironmentWatcherOptions options;
+
+  // Polls and callbacks, one at a time.
+  detail::Mutex poll_mu;
+  std::atomic<std::thread::id> polling_thread{};
+
+  // Watches and last-seen values.
+  detail::Mutex mu;
+  std::uint64_t next_id LIVECONF_GUARDED_BY(mu) = 1;
+  std::vector<std::shared_ptr<Watch>> watches LIVECONF_GUARDED_BY(mu);
+  std::unordered_map<std::string, VarState, StringHash, std::equal_to<>> vars
+      LIVECONF_GUARDED_BY(mu);
+  std::atomic<std::uint64_t> polls{0};
+
+  // The polling thread.
+  detail::Mutex thread_mu;
+  std::condition_variable wake_cv;
+  bool woken LIVECONF_GUARDED_BY(thread_mu) = false;
+  bool stopping LIVECONF_GUARDED_BY(thread_mu) = false;
+  std::thread thread;  // started/joined under control_mu
+  std::unique_ptr<detail::EnvListener> listener;
+  detail::Mutex control_mu;  // start()/stop()
+  std::atomic<bool> running{false};
+
+  WatchId add(std::shared_ptr<Watch> w) {
+    detail::MutexLock lk(mu);
+    w->id = next_id++;
+    if (w->prefix) {
+      w->prefix_values = environment_snapshot(*w->prefix);
+    }
+    for (const std::string& n : w->names) {
+      auto [it, inserted] = vars.try_emplace(n);
+      if (inserted) {
+        it->second.value = get_env(n);
+      }
+      ++it->second.watchers;
+    }
+    watches.push_back(w);
+    return w->id;
+  }
+
+  void remove(WatchId id) {
+    {
+      detail::MutexLock lk(mu);
+      auto it =
+          std::find_if(watches.begin(), watches.end(), [&](const auto& w) { return w->id == id; });
+      if (it == watches.end()) {
+        return;
+      }
+      (*it)->active.store(false);
+      for (const std::string& n : (*it)->names) {
+        auto v = vars.find(n);
+        if (v != vars.end() && --v->second.watchers == 0) {
+          vars.erase(v);
+        }
+      }
+      watches.erase(it);
+    }
+    if (polling_thread.load() != std::this_thread::get_id()) {
+      detail::MutexLock wait_for_callbacks(poll_mu);
+    }
+  }
+
+  std::size_t poll() {
+    detail::MutexLock serial(poll_mu);
+    polling_thread.store(std::this_thread::get_id());
+    EnvChanges exact;
+    std::vector<std::pair<std::shared_ptr<Watch>, EnvChanges>> calls;
+    {
+      detail::MutexLock lk(mu);
+      for (auto& [name, state] : vars) {
+        state.seen = false;
+      }
+      std::vector<std::pair<Watch*, std::map<std::string, std::string>>> prefixed;
+      for (const auto& w : watches) {
+        if (w->prefix) {
+          prefixed.emplace_back(w.get(), std::map<std::string, std::string>());
+        }
+      }
+      detail::for_each_env_entry([&](std::string_view name, std::string_view value) {
+        if (auto it = vars.find(name); it != vars.end() && !it->second.seen) {
+          it->second.seen = true;
+          if (!it->second.value || *it->second.value != value) {
+            exact[it->first] = EnvChange{std::move(it->second.value), std::string(value)};
+            it->second.value = std::string(value);
+          }
+        }
+        for (auto& [w, now] : prefixed) {
+          if (name.starts_with(*w->prefix)) {
+            now.emplace(std::string(name), std::string(value));
+          }
+        }
+      });
+      for (auto& [name, state] : vars) {
+        if (!state.seen && state.value) {
+          exact[name] = EnvChange{std::move(state.value), std::nullopt};
+          state.value.reset();
+        }
+      }
+      for (const auto& w : watches) {
+        EnvChanges mine;
+        for (const std::string& n : w->names) {
+          if (auto it = exact.find(n); it != exact.end()) {
+            mine.emplace(*it);
+          }
+        }
+        if (w->prefix) {
+          auto& now = std::find_if(prefixed.begin(), prefixed.end(), [&](const auto& p) {
+                        return p.first == w.get();
+                      })->second;
+          diff_maps(w->prefix_values, now, mine);
+          w->prefix_values = std::move(now);
+        }
+        if (!mine.empty()) {
+          calls.emplace_back(w, std::move(mine));
+        }
+      }
+    }
+    std::set<std::string> changed;
+    for (auto& [w, changes] : calls) {
+      for (const auto& [name, c] : changes) {
+        changed.insert(name);
+      }
+      if (!w->active.load()) {
+        continue;  // removed by an earlier callback of this poll
+      }
+      try {
+        w->callback(changes);
+      } catch (const std::exception& ex) {
+        options.on_error("environment watcher: callback for " + names_of(changes) +
+                         " threw: " + ex.what());
+      } catch (...) {
+        options.on_error("environment watcher: callback for " + names_of(changes) +
+                         " threw a non-standard exception");
+      }
+    }
+    polls.fetch_add(1);
+    polling_thread.store(std::thread::id());
+    return changed.size();
+  }
+
+  static void diff_maps(const std::map<std::string, std::string>& before,
+                        const std::map<std::string, std::string>& after, EnvChanges& out) {
+    auto a = before.begin();
+    auto b = after.begin();
+    while (a != before.end() || b != after.end()) {
+      if (b == after.end() || (a != before.end() && a->first < b->first)) {
+        out[a->first] = EnvChange{a->second, std::nullopt};
+        ++a;
+      } else if (a == before.end() || b->first < a->first) {
+        out[b->first] = EnvChange{std::nullopt, b->second};
+        ++b;
+      } else {
+        if (a->second != b->second) {
+          out[a->first] = EnvChange{a->second, b->second};
+        }
+        ++a;
+        ++b;
+      }
+    }
+  }
+
+  static std::string names_of(const EnvChanges& changes) {
+    std::string out;
+    for (const auto& [name, c] : changes) {
+      out += (out.empty() ? "" : ", ") + name;
+    }
+    return out;
+  }
+
+  void loop() {
+    while (true) {
+      {
+        detail::MutexLock lk(thread_mu);
+        lk.wait_for(wake_cv, options.poll_interval,
+                    [this]() LIVECONF_REQUIRES(thread_mu) { return woken || stopping; });
+        if (stopping) {
+          return;
+        }
+        woken = false;
+      }
+      (void)poll();
+    }
+  }
+
+  void wake() {
+    {
+      detail::MutexLock lk(thread_mu);
+      woken = true;
+    }
+    wake_cv.notify_one();
+  }
+
+  Status start() {
+    detail::MutexLock control(control_mu);
+    if (thread.joinable()) {
+      return ok_status();
+    }
+    {
+      detail::MutexLock lk(thread_mu);
+      stopping = false;
+      woken = false;
+    }
+    std::weak_ptr<Impl> weak = weak_from_this();
+    listener = std::make_unique<detail::EnvListener>([weak] {
+      if (auto self = weak.lock()) {
+        self->wake();
+      }
+    });
+    try {
+      thread = std::thread([self = shared_from_this()] { self->loop(); });
+    } catch (const std::system_error& e) {
+      listener.reset();
+      return Error(ErrorCode::kInternal,
+                   std::string("cannot start the environment watcher thread: ") + e.what());
+    }
+    running.store(true);
+    return ok_status();
+  }
+
+  void stop() {
+    detail::MutexLock control(control_mu);
+    running.store(false);
+    listener.reset();  // not under thread_mu: wake_all() holds its lock while waking us
+    {
+      detail::MutexLock lk(thread_mu);
+      stopping = true;
+    }
+    wake_cv.notify_one();
+    if (!thread.joinable()) {
+      return;
+    }
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();  // stop() from a callback: the thread ends after it returns
+    } else {
+      thread.join();
+    }
+  }
+};
+
+EnvironmentWatcher::EnvironmentWatcher(std::chrono::milliseconds poll_interval)
+    : EnvironmentWatcher(EnvironmentWatcherOptions{poll_interval, {}}) {}
+
+EnvironmentWatcher::EnvironmentWatcher(EnvironmentWatcherOptions options)
+    : impl_(std::make_shared<Impl>(std::move(options))) {}
+
+EnvironmentWatcher::~EnvironmentWatcher() { impl_->stop(); }
+
+EnvironmentWatcher::WatchId EnvironmentWatcher::watch_var(std::string name, EnvCallback callback) {
+  return watch_vars({std::move(name)}, std::move(callback));
+}
+
+EnvironmentWatcher::WatchId EnvironmentWatcher::watch_vars(std::vector<std::string> names,
+                                                           EnvCallback callback) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  auto w = std::make_shared<Watch>();
+  w->names = std::move(names);
+  w->callback = std::move(callback);
+  return impl_->add(std::move(w));
+}
+
+EnvironmentWatcher::WatchId EnvironmentWatcher::watch_prefix(std::string prefix,
+                                                             EnvCallback callback) {
+  auto w = std::make_shared<Watch>();
+  w->prefix = std::move(prefix);
+  w->callback = std::move(callback);
+  return impl_->add(std::move(w));
+}
+
+void EnvironmentWatcher::unwatch(WatchId id) { impl_->remove(id); }
+
+Status EnvironmentWatcher::start() { return impl_->start(); }
+
+void EnvironmentWatcher::stop() { impl_->stop(); }
+
+bool EnvironmentWatcher::running() const noexcept { return impl_->running.load(); }
+
+std::size_t EnvironmentWatcher::poll() { return impl_->poll(); }
+
+std::uint64_t EnvironmentWatcher::polls() const noexcept { return impl_->polls.load(); }
+
+}  // namespace liveconf

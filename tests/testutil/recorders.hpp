@@ -1,0 +1,61 @@
+// Thread-safe logs of callback calls, for tests that wait on what a
+// background thread delivered.
+#pragma once
+
+#include <cstddef>
+#include <mutex>
+#include <string_view>
+#include <vector>
+
+#include "liveconf/env.hpp"
+#include "liveconf/store.hpp"
+
+namespace liveconf::testing {
+
+/// Every value passed to add(), in order.
+template <typename T>
+class CallLog {
+ public:
+  void add(T value) {
+    std::lock_guard<std::mutex> lk(mu_);
+    calls_.push_back(std::move(value));
+  }
+  [[nodiscard]] std::size_t count() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return calls_.size();
+  }
+  [[nodiscard]] T at(std::size_t i) const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return calls_.at(i);
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<T> calls_;
+};
+
+/// Records EnvironmentWatcher calls.
+struct EnvCallLog : CallLog<EnvChanges> {
+  EnvCallback callback() {
+    return [this](const EnvChanges& c) { add(c); };
+  }
+};
+
+/// Records subscription calls (their change sets).
+struct ChangeLog : CallLog<ChangeSet> {
+  ChangeFn fn() {
+    return [this](const SnapshotPtr&, const SnapshotPtr&, const ChangeSet& c) { add(c); };
+  }
+};
+
+/// Records a manager's source events; options() silences its log.
+struct SourceEventLog : CallLog<SourceEvent> {
+  ManagerOptions options() {
+    ManagerOptions mo;
+    mo.log = [](LogLevel, std::string_view) {};
+    mo.on_source_event = [this](const SourceEvent& e) { add(e); };
+    return mo;
+  }
+};
+
+}  // namespace liveconf::testing
