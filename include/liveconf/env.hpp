@@ -71,6 +71,13 @@ namespace liveconf {
 [[nodiscard]] LIVECONF_API Status set_env(std::string_view name, std::string_view value);
 /// Removes NAME, likewise. Removing an unset variable is not an error.
 [[nodiscard]] LIVECONF_API Status unset_env(std::string_view name);
+/// Sets (a value) or removes (nullopt) several variables as one change: a
+/// watcher sees all of them in the same poll, and an env source publishes
+/// them in one snapshot. Errors: kValidation (then nothing was changed);
+/// kInternal when setenv fails (out of memory: the variables before the
+/// failing one are changed, and watchers are woken for them).
+[[nodiscard]] LIVECONF_API Status update_env(
+    const std::map<std::string, std::optional<std::string>>& changes);
 /// NAME's value, read under the lock; nullopt when unset.
 [[nodiscard]] LIVECONF_API std::optional<std::string> get_env(std::string_view name);
 /// Every variable whose name starts with `prefix`, name -> value, one
@@ -235,7 +242,8 @@ class LIVECONF_API EnvironmentWatcher {
   /// Compares now, on the calling thread, and runs the callbacks; for a
   /// watcher driven by your own loop instead of start(). Serialised with the
   /// polling thread, so callbacks never overlap. Returns the number of
-  /// variables that changed.
+  /// variables that changed; called from one of this watcher's callbacks it
+  /// returns 0 at once (that poll is still running).
   std::size_t poll();
   /// Polls done so far.
   [[nodiscard]] std::uint64_t polls() const noexcept;

@@ -83,10 +83,15 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
     if (w->prefix) {
       w->prefix_values = environment_snapshot(*w->prefix);
     }
+    // One pass over the environment for all names (not one getenv scan each).
+    const std::map<std::string, std::string> now =
+        w->names.empty() ? std::map<std::string, std::string>() : environment_snapshot();
     for (const std::string& n : w->names) {
       auto [it, inserted] = vars.try_emplace(n);
       if (inserted) {
-        it->second.value = get_env(n);
+        if (auto v = now.find(n); v != now.end()) {
+          it->second.value = v->second;
+        }
       }
       ++it->second.watchers;
     }
@@ -117,6 +122,9 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
   }
 
   std::size_t poll() {
+    if (polling_thread.load() == std::this_thread::get_id()) {
+      return 0;  // from one of our callbacks: this poll is already running
+    }
     detail::MutexLock serial(poll_mu);
     polling_thread.store(std::this_thread::get_id());
     EnvChanges exact;
@@ -154,9 +162,19 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       }
       for (const auto& w : watches) {
         EnvChanges mine;
-        for (const std::string& n : w->names) {
-          if (auto it = exact.find(n); it != exact.end()) {
-            mine.emplace(*it);
+        // Walk the smaller side: usually a few changes against many names
+        // (w->names is sorted).
+        if (exact.size() < w->names.size()) {
+          for (const auto& change : exact) {
+            if (std::binary_search(w->names.begin(), w->names.end(), change.first)) {
+              mine.insert(change);
+            }
+          }
+        } else {
+          for (const std::string& n : w->names) {
+            if (auto it = exact.find(n); it != exact.end()) {
+              mine.emplace(*it);
+            }
           }
         }
         if (w->prefix) {

@@ -1,6 +1,8 @@
 #include "sources/env/environment.hpp"
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 #include <utility>
@@ -65,37 +67,35 @@ EnvListener::~EnvListener() {
 
 }  // namespace detail
 
-Status set_env(std::string_view name, std::string_view value) {
-  if (Status st = detail::check_name(name); !st.ok()) {
-    return st;
+Status update_env(const std::map<std::string, std::optional<std::string>>& changes) {
+  for (const auto& [name, value] : changes) {
+    if (Status st = detail::check_name(name); !st.ok()) {
+      return st;
+    }
+    if (value && value->find('\0') != std::string::npos) {
+      return Error(ErrorCode::kValidation, "the value of " + name + " contains a NUL byte");
+    }
   }
-  if (value.find('\0') != std::string_view::npos) {
-    return Error(ErrorCode::kValidation,
-                 "the value of " + std::string(name) + " contains a NUL byte");
-  }
+  Status result;
   {
     detail::MutexLock lk(detail::env_mutex());
-    if (::setenv(std::string(name).c_str(), std::string(value).c_str(), 1) != 0) {
-      return Error(ErrorCode::kInternal, "setenv " + std::string(name) + " failed");
+    for (const auto& [name, value] : changes) {
+      const int rc = value ? ::setenv(name.c_str(), value->c_str(), 1) : ::unsetenv(name.c_str());
+      if (rc != 0) {  // ENOMEM: the variables before this one did change
+        result = Error(ErrorCode::kInternal, "cannot set " + name + ": " + std::strerror(errno));
+        break;
+      }
     }
   }
   detail::wake_all();
-  return ok_status();
+  return result;
 }
 
-Status unset_env(std::string_view name) {
-  if (Status st = detail::check_name(name); !st.ok()) {
-    return st;
-  }
-  {
-    detail::MutexLock lk(detail::env_mutex());
-    if (::unsetenv(std::string(name).c_str()) != 0) {
-      return Error(ErrorCode::kInternal, "unsetenv " + std::string(name) + " failed");
-    }
-  }
-  detail::wake_all();
-  return ok_status();
+Status set_env(std::string_view name, std::string_view value) {
+  return update_env({{std::string(name), std::string(value)}});
 }
+
+Status unset_env(std::string_view name) { return update_env({{std::string(name), std::nullopt}}); }
 
 std::optional<std::string> get_env(std::string_view name) {
   std::optional<std::string> out;

@@ -176,3 +176,30 @@ TEST(EnvironmentWatcherTest, DestructorStops) {
 
 }  // namespace
 }  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+TEST(EnvironmentWatcherTest, UpdateEnvChangesSeveralVariablesInOnePoll) {
+  testing::ScopedEnv a("EW_M1", "1");
+  testing::ScopedEnv b("EW_M2", "1");
+  EnvironmentWatcher w(std::chrono::hours(1));
+  testing::EnvCallLog r;
+  w.watch_vars({"EW_M1", "EW_M2"}, r.callback());
+  ASSERT_TRUE(w.start().ok());
+  ASSERT_TRUE(update_env({{"EW_M1", "2"}, {"EW_M2", std::nullopt}}).ok());
+  ASSERT_TRUE(testing::wait_until([&] { return r.count() == 1; }));
+  EXPECT_EQ(r.at(0).size(), 2u);
+  EXPECT_EQ(r.at(0).at("EW_M2"), (EnvChange{"1", std::nullopt}));
+  // poll() from inside a callback returns at once instead of deadlocking.
+  std::atomic<int> inner{-1};
+  w.watch_var("EW_M1", [&](const EnvChanges&) { inner = static_cast<int>(w.poll()); });
+  ASSERT_TRUE(set_env("EW_M1", "5").ok());
+  ASSERT_TRUE(testing::wait_until([&] { return inner.load() == 0; }));
+  // Invalid input changes nothing.
+  EXPECT_FALSE(update_env({{"EW_M1", "3"}, {"BAD=NAME", "x"}}).ok());
+  EXPECT_EQ(get_env("EW_M1"), "5");
+}
+
+}  // namespace
+}  // namespace liveconf
