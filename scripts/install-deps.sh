@@ -9,6 +9,7 @@ packages=(
   libyaml-dev            # YAML: libyaml's event parser (iterative, marks, alias control)
   libtomlplusplus-dev    # TOML: toml++
   libxxhash-dev          # content hashes of sources
+  libcli11-dev           # the liveconf command-line tool
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev       # bench/
   libsimdjson-dev        # the JSON baseline in bench/reload_bench

@@ -100,6 +100,9 @@ struct FileSourceOptions {
   /// A file, or a directory (every file in it with a known format extension,
   /// in lexical order, each its own layer; later files win).
   std::filesystem::path path;
+  /// The source's name; empty: "file:" + path. (The CLI names .env files
+  /// "dotenv:PATH".) A single file's layer has the same name.
+  std::string name;
   /// Format name ("json", "yaml", ...); empty: from each file's extension.
   std::string format;
   /// Priority of the layer(s); higher wins.

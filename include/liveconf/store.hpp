@@ -94,6 +94,8 @@ struct RegisterOptions {
   std::vector<Layer> layers;
   /// Unknown keys are errors instead of warnings.
   bool strict = false;
+  /// Secrets besides the schema's (the only way to mark them in an untyped config).
+  std::vector<KeyPath> sensitive;
 };
 
 struct UpdateOptions {
@@ -157,6 +159,7 @@ struct TypeBinding {
   std::string type_name = "untyped";
   Value defaults;  // T{} as a tree (object), or null
   std::function<std::shared_ptr<const void>(const Value&, const BindOptions&, BindReport&)> bind;
+  std::shared_ptr<const void> owner;  // keeps a run-time schema alive
 };
 
 template <Described T>
@@ -263,8 +266,16 @@ class LIVECONF_API ConfigManager {
                                    to_dict(initial, ToDictOptions{true}), "initial"});
     return register_impl(std::move(name), detail::make_type_binding<T>(), std::move(options));
   }
-  /// A config without a C++ type: the merged tree is the config (the CLI uses this).
+  /// A config without a C++ type: the merged tree is the config.
   Status register_untyped(std::string name, RegisterOptions options = {});
+  /// A config described at run time (a Schema built with Schema::add_field,
+  /// e.g. the CLI's --schema file): the schema names, converts and validates
+  /// fields as a described struct's does, and the bound object is the
+  /// converted tree, read with get<Value>(name). `defaults` (an object, or
+  /// null) is the defaults layer. The manager keeps `schema` alive.
+  /// Errors: as register_config.
+  Status register_schema(std::string name, std::shared_ptr<const Schema> schema, Value defaults,
+                         RegisterOptions options = {});
 
   /// The current typed config. Errors: kNotFound; kType if T is not its type.
   template <typename T>

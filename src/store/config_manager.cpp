@@ -738,6 +738,9 @@ Status ConfigManager::register_impl(std::string name, detail::TypeBinding bindin
         }
       }
     }
+    for (KeyPath& p : options.sensitive) {
+      e->sensitive.add(std::move(p));
+    }
     std::vector<std::shared_ptr<const Layer>> layers;
     if (!binding.defaults.is_null()) {
       layers.push_back(Impl::prepare_layer(
@@ -759,6 +762,32 @@ Status ConfigManager::register_impl(std::string name, detail::TypeBinding bindin
 
 Status ConfigManager::register_untyped(std::string name, RegisterOptions options) {
   return register_impl(std::move(name), detail::TypeBinding{}, std::move(options));
+}
+
+Status ConfigManager::register_schema(std::string name, std::shared_ptr<const Schema> schema,
+                                      Value defaults, RegisterOptions options) {
+  if (!schema) {
+    return Error(ErrorCode::kValidation, "register_schema needs a schema");
+  }
+  detail::TypeBinding b;
+  b.tag = detail::type_tag<Value>();
+  b.schema = schema.get();
+  b.type_name = schema->type_name();
+  b.defaults = std::move(defaults);
+  b.bind = [schema](const Value& tree, const BindOptions& opts,
+                    BindReport& report) -> std::shared_ptr<const void> {
+    detail::BindContext ctx(opts);
+    auto out = std::make_shared<Value>(Value::object());
+    out->set_origin(tree.origin());
+    (void)schema->decode_into(tree, out.get(), ctx);
+    report = ctx.report();
+    if (!report.ok()) {
+      return nullptr;
+    }
+    return out;
+  };
+  b.owner = std::move(schema);
+  return register_impl(std::move(name), std::move(b), std::move(options));
 }
 
 Result<SnapshotPtr> ConfigManager::snapshot(std::string_view name) const {

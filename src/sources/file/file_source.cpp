@@ -29,7 +29,8 @@ using detail::read_file;
 class FileSource final : public Source {
  public:
   explicit FileSource(FileSourceOptions options)
-      : options_(std::move(options)), name_("file:" + options_.path.string()) {}
+      : options_(std::move(options)),
+        name_(options_.name.empty() ? "file:" + options_.path.string() : options_.name) {}
 
   [[nodiscard]] const std::string& name() const noexcept override { return name_; }
   [[nodiscard]] Debounce debounce() const noexcept override { return options_.debounce; }

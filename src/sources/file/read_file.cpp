@@ -19,7 +19,7 @@ Error io_error(const fs::path& path, const std::string& source, int err, const s
   std::string message = what;
   if (err == ELOOP) {
     message += ": too many levels of symbolic links (a symlink loop?)";
-  } else if (err != 0) {
+  } else if (err != 0 && err != ENOENT) {  // "file not found" says it already
     message += ": " + std::string(std::strerror(err));
   }
   return Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::move(message),

@@ -1,0 +1,448 @@
+// `liveconf watch --exec`: spawning, signalling and reaping the supervised
+// child. No signal handlers and no blocking waits on a child that has not been
+// told to stop: the main loop owns SIGCHLD (through a signalfd) and calls reap().
+#include "cli/exec.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <utility>
+#include <vector>
+
+#include "liveconf/env.hpp"
+
+namespace liveconf::cli {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+// Exit code reported when the child's status was lost: someone else reaped it
+// (a waitpid(-1) elsewhere, or SIGCHLD set to SIG_IGN). 1: "failed, reason unknown".
+constexpr int kLostExitCode = 1;
+// How often a wait without a pidfd (or for the rest of the group) checks again.
+constexpr std::chrono::milliseconds kPollStep{5};
+
+struct SignalName {
+  std::string_view name;
+  int number;
+};
+// The signals worth sending a server on a config change. KILL and STOP are
+// left out on purpose: neither lets the child reload ("restart" exists for that).
+constexpr std::array<SignalName, 9> kSignalNames{{
+    {"HUP", SIGHUP},
+    {"INT", SIGINT},
+    {"QUIT", SIGQUIT},
+    {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2},
+    {"TERM", SIGTERM},
+    {"ALRM", SIGALRM},
+    {"WINCH", SIGWINCH},
+    {"CONT", SIGCONT},
+}};
+
+std::string upper(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::optional<int> parse_signal(std::string_view text) {
+  int number = 0;
+  const char* end = text.data() + text.size();
+  if (auto [ptr, ec] = std::from_chars(text.data(), end, number);
+      ec == std::errc() && ptr == end && !text.empty()) {
+    if (number < 1 || number >= NSIG || number == SIGKILL || number == SIGSTOP) {
+      return std::nullopt;
+    }
+    return number;
+  }
+  std::string name = upper(text);
+  if (name.starts_with("SIG")) {
+    name.erase(0, 3);
+  }
+  for (const SignalName& s : kSignalNames) {
+    if (s.name == name) {
+      return s.number;
+    }
+  }
+  return std::nullopt;
+}
+
+int exit_code_of(const siginfo_t& info) {
+  if (info.si_code == CLD_EXITED) {
+    return info.si_status & 0xff;
+  }
+  return 128 + info.si_status;  // CLD_KILLED, CLD_DUMPED: si_status is the signal
+}
+
+// waitid(P_PID, pid) without blocking. `peek` leaves the child a zombie
+// (WNOWAIT), so its pid (and the process group id it names) cannot be reused
+// while we still signal the group. Returns the siginfo of an exit, nullopt if
+// the child runs; ECHILD (status lost) comes back as an exit with kLostExitCode.
+std::optional<siginfo_t> try_wait(pid_t pid, bool peek) {
+  for (;;) {
+    siginfo_t info{};
+    const int flags = WEXITED | WNOHANG | (peek ? WNOWAIT : 0);
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, flags) == 0) {
+      if (info.si_pid == pid) {
+        return info;
+      }
+      return std::nullopt;
+    }
+    if (errno == EINTR) {
+      continue;
+    }
+    siginfo_t lost{};
+    lost.si_pid = pid;
+    lost.si_code = CLD_EXITED;
+    lost.si_status = kLostExitCode;
+    return lost;
+  }
+}
+
+// Reaps `pid`, blocking. Only called after SIGKILL or once the child is known
+// to have exited, so it returns promptly (a process stuck in the kernel, D
+// state, is the exception nobody can help).
+int reap_blocking(pid_t pid) {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED) == 0) {
+      return exit_code_of(info);
+    }
+    if (errno != EINTR) {
+      return kLostExitCode;
+    }
+  }
+}
+
+void sleep_until_or_step(Clock::time_point deadline) {
+  const auto left = deadline - Clock::now();
+  if (left > Clock::duration::zero()) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(left, kPollStep));
+  }
+}
+
+// Waits until `pid` exits (without reaping it) or the deadline passes. A pidfd
+// (Linux 5.3+) wakes us the moment it exits; without one, poll every kPollStep.
+bool wait_exit(pid_t pid, Clock::time_point deadline) {
+  int pidfd = -1;
+#ifdef SYS_pidfd_open
+  // pidfd_open sets close-on-exec itself, so no other thread's spawn inherits it.
+  pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+#endif
+  bool exited = false;
+  for (;;) {
+    if (try_wait(pid, /*peek=*/true)) {
+      exited = true;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline) {
+      break;
+    }
+    if (pidfd >= 0) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+      pollfd pfd{pidfd, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
+        ::close(pidfd);
+        pidfd = -1;
+      }
+    } else {
+      sleep_until_or_step(deadline);
+    }
+  }
+  if (pidfd >= 0) {
+    ::close(pidfd);
+  }
+  return exited;
+}
+
+// From /proc/<pid>/stat: the state letter and the process group id.
+struct ProcStat {
+  char state;
+  pid_t pgrp;
+};
+
+std::optional<ProcStat> read_stat(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return std::nullopt;
+  }
+  std::array<char, 512> buf{};
+  const ssize_t n = ::read(fd, buf.data(), buf.size() - 1);
+  ::close(fd);
+  if (n <= 0) {
+    return std::nullopt;
+  }
+  // "pid (comm) S ppid pgrp ...": comm may contain spaces and parentheses, so
+  // parse from the last ')'.
+  const std::string_view text(buf.data(), static_cast<std::size_t>(n));
+  const std::size_t close_paren = text.rfind(')');
+  if (close_paren == std::string_view::npos || close_paren + 2 >= text.size()) {
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(close_paren + 2);
+  const char state = rest[0];
+  std::array<long, 2> fields{};  // ppid, pgrp
+  rest.remove_prefix(1);
+  for (long& field : fields) {
+    while (!rest.empty() && rest.front() == ' ') {
+      rest.remove_prefix(1);
+    }
+    auto [ptr, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), field);
+    if (ec != std::errc()) {
+      return std::nullopt;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(ptr - rest.data()));
+  }
+  return ProcStat{state, static_cast<pid_t>(fields[1])};
+}
+
+bool live_member(pid_t pid, pid_t pgid) {
+  const std::optional<ProcStat> st = read_stat(pid);
+  return st && st->pgrp == pgid && st->state != 'Z' && st->state != 'X';
+}
+
+// Processes of group `pgid` other than `leader` that have not exited. kill(-pgid, 0)
+// cannot tell: the leader stays a zombie in the group until we reap it. Without
+// /proc this finds nobody, and the caller SIGKILLs the group at once.
+std::vector<pid_t> live_members(pid_t pgid, pid_t leader) {
+  std::vector<pid_t> out;
+  DIR* dir = ::opendir("/proc");
+  if (dir == nullptr) {
+    return out;
+  }
+  while (const dirent* entry = ::readdir(dir)) {
+    pid_t pid = 0;
+    const std::string_view name(entry->d_name);
+    auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (ec != std::errc() || ptr != name.data() + name.size() || pid == leader) {
+      continue;
+    }
+    if (live_member(pid, pgid)) {
+      out.push_back(pid);
+    }
+  }
+  ::closedir(dir);
+  return out;
+}
+
+// Waits until no process but the (zombie) leader is left in the group, or the
+// deadline. Scans /proc once, then watches only the members it found, then
+// scans again to catch anything they forked meanwhile.
+bool wait_group_empty(pid_t pgid, pid_t leader, Clock::time_point deadline) {
+  std::vector<pid_t> members = live_members(pgid, leader);
+  while (!members.empty()) {
+    if (Clock::now() >= deadline) {
+      return false;
+    }
+    sleep_until_or_step(deadline);
+    std::erase_if(members, [&](pid_t pid) { return !live_member(pid, pgid); });
+    if (members.empty()) {
+      members = live_members(pgid, leader);
+    }
+  }
+  return true;
+}
+}  // namespace
+
+Result<ExecOptions> parse_on_change(std::string_view text, ExecOptions base) {
+  constexpr std::string_view kSignalPrefix = "signal:";
+  if (text == "restart") {
+    base.on_change = ExecOptions::OnChange::kRestart;
+    return base;
+  }
+  if (text.starts_with(kSignalPrefix)) {
+    const std::string_view name = text.substr(kSignalPrefix.size());
+    const std::optional<int> sig = parse_signal(name);
+    if (!sig) {
+      return Error(ErrorCode::kValidation,
+                   "invalid --on-change value \"" + std::string(text) + "\": unknown signal \"" +
+                       std::string(name) +
+                       "\" (expected HUP, INT, QUIT, USR1, USR2, TERM, ALRM, WINCH, CONT or a "
+                       "number other than 9 and 19)");
+    }
+    base.on_change = ExecOptions::OnChange::kSignal;
+    base.signal = *sig;
+    return base;
+  }
+  return Error(ErrorCode::kValidation, "invalid --on-change value \"" + std::string(text) +
+                                           "\" (expected \"restart\" or \"signal:NAME\", "
+                                           "e.g. \"signal:HUP\")");
+}
+
+int exit_code_of_wait_status(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    return 128 + WTERMSIG(wait_status);
+  }
+  return WEXITSTATUS(wait_status);
+}
+
+ChildSupervisor::ChildSupervisor(ExecOptions options) : options_(std::move(options)) {}
+
+ChildSupervisor::~ChildSupervisor() {
+  if (pid_ != 0) {
+    terminate();
+  }
+}
+
+Status ChildSupervisor::start() {
+  if (pid_ != 0) {
+    return Error(ErrorCode::kInternal, "cannot start \"" + options_.command +
+                                           "\": already running as pid " + std::to_string(pid_));
+  }
+  exited_code_.reset();
+  asked_to_stop_ = false;
+
+  // The caller blocks SIGCHLD, SIGTERM, ... in every thread to read them from a
+  // signalfd, and the mask survives exec: the child must start with an empty
+  // mask and default dispositions or it could never be stopped by SIGTERM.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::posix_spawnattr_setsigmask(&attr, &empty);
+  sigset_t all;
+  sigemptyset(&all);
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) {
+      // Refused (harmlessly) for glibc's two reserved signals, 32 and 33, which
+      // its posix_spawn leaves ignored in the child whatever we ask; only code
+      // using them (glibc's own thread cancellation) cares, and it installs
+      // handlers before use.
+      sigaddset(&all, sig);
+    }
+  }
+  ::posix_spawnattr_setsigdefault(&attr, &all);
+  // Its own process group (pgid = its pid), so one kill(-pgid, sig) reaches the
+  // `sh -c` wrapper and everything it starts.
+  ::posix_spawnattr_setpgroup(&attr, 0);
+  ::posix_spawnattr_setflags(
+      &attr,
+      static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
+
+  std::string shell = options_.shell;
+  std::string dash_c = "-c";
+  std::string command = options_.command;
+  std::array<char*, 4> argv{shell.data(), dash_c.data(), command.data(), nullptr};
+  // The environment as liveconf's lock sees it: reading `environ` directly
+  // would race liveconf::set_env() on another thread.
+  std::vector<std::string> env_entries;
+  for (const auto& [name, value] : environment_snapshot()) {
+    env_entries.push_back(name + "=" + value);
+  }
+  std::vector<char*> envp;
+  envp.reserve(env_entries.size() + 1);
+  for (std::string& entry : env_entries) {
+    envp.push_back(entry.data());
+  }
+  envp.push_back(nullptr);
+
+  pid_t pid = 0;
+  const int rc = ::posix_spawn(&pid, shell.c_str(), nullptr, &attr, argv.data(), envp.data());
+  ::posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    return Error(ErrorCode::kIo, "cannot start \"" + options_.command + "\" with " +
+                                     options_.shell + ": " + std::strerror(rc));
+  }
+  pid_ = pid;
+  return ok_status();
+}
+
+Status ChildSupervisor::config_changed() {
+  poll_exit();
+  if (exited_code_) {
+    return ok_status();  // reap() reports the exit; the caller decides what follows
+  }
+  if (asked_to_stop_) {
+    return ok_status();  // the operator asked it to stop: never restart it behind their back
+  }
+  if (pid_ == 0) {
+    return start();
+  }
+  if (options_.on_change == ExecOptions::OnChange::kSignal) {
+    ::kill(-pid_, options_.signal);
+    return ok_status();
+  }
+  terminate();  // an exit we caused: not reported
+  Status started = start();
+  if (started) {
+    ++restarts_;
+  }
+  return started;
+}
+
+void ChildSupervisor::forward(int sig) {
+  if (pid_ != 0) {
+    // The leader is not reaped yet (pid_ != 0), so the group id is still ours.
+    ::kill(-pid_, sig);
+    asked_to_stop_ = asked_to_stop_ || sig == SIGINT || sig == SIGTERM || sig == SIGQUIT;
+  }
+}
+
+std::optional<int> ChildSupervisor::reap() {
+  poll_exit();
+  return std::exchange(exited_code_, std::nullopt);
+}
+
+std::optional<int> ChildSupervisor::stop() {
+  if (pid_ != 0) {
+    return terminate();
+  }
+  return std::exchange(exited_code_, std::nullopt);
+}
+
+bool ChildSupervisor::running() const { return pid_ != 0; }
+
+pid_t ChildSupervisor::pid() const { return pid_; }
+
+int ChildSupervisor::restarts() const { return restarts_; }
+
+void ChildSupervisor::poll_exit() {
+  if (pid_ == 0) {
+    return;
+  }
+  if (std::optional<siginfo_t> info = try_wait(pid_, /*peek=*/false)) {
+    exited_code_ = exit_code_of(*info);
+    pid_ = 0;
+  }
+}
+
+int ChildSupervisor::terminate() {
+  const pid_t leader = pid_;
+  // Once forward() passed on the operator's signal, a second one could turn the
+  // child's graceful shutdown into an abrupt one: only the grace is left to give.
+  if (!asked_to_stop_) {
+    ::kill(-leader, SIGTERM);
+  }
+  // SIGCONT too, as systemd does: a stopped child cannot act on SIGTERM.
+  ::kill(-leader, SIGCONT);
+  const Clock::time_point deadline = Clock::now() + options_.grace;
+  // The leader stays a zombie (waited with WNOWAIT) until the group is gone, so
+  // its pid, which is also the group id, cannot be reused while we signal -pgid.
+  // Waiting for the whole group means a restart never overlaps an old server
+  // that a non-exec'ing `sh -c` left behind.
+  if (!wait_exit(leader, deadline) || !wait_group_empty(leader, leader, deadline)) {
+    ::kill(-leader, SIGKILL);
+  }
+  const int code = reap_blocking(leader);
+  pid_ = 0;
+  exited_code_.reset();
+  asked_to_stop_ = false;
+  return code;
+}
+
+}  // namespace liveconf::cli

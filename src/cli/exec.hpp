@@ -1,0 +1,126 @@
+// Process supervision for `liveconf watch --exec CMD`: start CMD once the
+// config is rendered, and on every change restart it or send it a signal
+// (consul-template's exec mode).
+//
+//   ExecOptions exec;
+//   exec.command = "exec my-server --config /run/app.json";
+//   Result<ExecOptions> parsed = parse_on_change("signal:HUP", exec);
+//   ChildSupervisor child(*parsed);
+//   child.start();            // after the first render
+//   child.config_changed();   // after each re-render
+//   child.reap();             // on SIGCHLD: the exit code if CMD exited by itself
+//
+// The supervisor installs no signal handlers and never blocks in waitpid()
+// except while stopping a child it has signalled (bounded by the grace
+// period): the caller reads SIGCHLD/SIGTERM/... from a signalfd and calls
+// reap()/forward(). CMD starts with an empty signal mask and default signal
+// dispositions whatever the caller blocked, in its own process group.
+//
+// Thread-safety: none; one thread (the main loop) owns a ChildSupervisor.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/types.h>
+
+#include "liveconf/status.hpp"
+
+namespace liveconf::cli {
+
+struct ExecOptions {
+  std::string command;  // run as /bin/sh -c command
+  enum class OnChange : std::uint8_t { kRestart, kSignal } on_change = OnChange::kRestart;
+  int signal = SIGHUP;                     // for kSignal
+  std::chrono::milliseconds grace{10000};  // restart/stop: SIGTERM, then SIGKILL after this
+  /// The shell that runs `command` (tests point it at a missing file to make spawning fail).
+  std::string shell = "/bin/sh";
+};
+
+/// Parses "restart", "signal:HUP", "signal:SIGUSR1", "signal:10"; errors name the bad text.
+/// Accepted signal names: HUP, INT, QUIT, USR1, USR2, TERM, ALRM, WINCH, CONT (with or
+/// without "SIG", any case); numbers 1..NSIG-1 except SIGKILL and SIGSTOP.
+/// Errors: kValidation.
+[[nodiscard]] Result<ExecOptions> parse_on_change(std::string_view text, ExecOptions base);
+
+/// The exit code a shell would report for a wait status: the exit status
+/// (0-255), or 128+N for a child killed by signal N.
+[[nodiscard]] int exit_code_of_wait_status(int wait_status);
+
+/// Runs one child process (`shell -c command`) and restarts or signals it on
+/// config changes. Signals go to the child's whole process group
+/// (kill(-pgid, sig)), so a `sh -c` wrapper and everything it started get
+/// them; `sh -c "exec my-server"` is the usual form and makes the server the
+/// group leader we wait for.
+///
+/// Stopping (restart, stop(), destruction): SIGTERM (and SIGCONT, so a stopped
+/// child can act on it) to the group; wait up to `grace` for the group to
+/// empty; then SIGKILL to the group; the leader is reaped before returning.
+///
+/// Thread-safety: not thread-safe; use from one thread.
+class ChildSupervisor {
+ public:
+  explicit ChildSupervisor(ExecOptions options);
+  /// Stops a running child (SIGTERM, grace, SIGKILL) and reaps it.
+  ~ChildSupervisor();
+  ChildSupervisor(const ChildSupervisor&) = delete;
+  ChildSupervisor& operator=(const ChildSupervisor&) = delete;
+  ChildSupervisor(ChildSupervisor&&) = delete;
+  ChildSupervisor& operator=(ChildSupervisor&&) = delete;
+
+  /// Spawns the child. Errors: kIo naming the command if spawning fails;
+  /// kInternal if a child is already running.
+  [[nodiscard]] Status start();
+
+  /// Restarts the child or signals its group, per the options. Starts it if no
+  /// child is running. If the child has exited by itself and reap() has not
+  /// reported that yet, does nothing (returns ok): the exit stays for reap(),
+  /// so a config change never hides the child's death from the caller. Likewise
+  /// after forward() passed on a terminating signal: the child is on its way out.
+  /// Errors: as start().
+  [[nodiscard]] Status config_changed();
+
+  /// Sends `sig` (SIGINT/SIGTERM from the operator) to the child's group; no-op
+  /// when no child runs. The exit that follows is the child's own: reap()
+  /// reports it. After forwarding SIGINT, SIGTERM or SIGQUIT, stop() sends no
+  /// SIGTERM of its own (many servers take a second signal as "quit now"): it
+  /// only waits the grace, then SIGKILLs.
+  void forward(int sig);
+
+  /// Call when SIGCHLD arrives (and it is fine to call any time): reaps without
+  /// blocking. Returns the exit code (0-255, or 128+signal) if the child exited
+  /// by itself since the last call; nullopt if it is still running, if none
+  /// runs, or if the exit was one we caused by restarting (those are reaped
+  /// inside config_changed()).
+  [[nodiscard]] std::optional<int> reap();
+
+  /// Stops the child (SIGTERM, grace, SIGKILL) and returns its exit code; if it
+  /// had already exited unreported, returns that code. nullopt if none ran.
+  /// Blocks for at most about `grace` (plus the moment SIGKILL takes).
+  /// `forward(SIGTERM); stop();` is the way to end on the operator's signal.
+  std::optional<int> stop();
+
+  /// True from start() until reap()/stop() collects the child's exit.
+  [[nodiscard]] bool running() const;
+  /// The child's pid (also its process group id); 0 when not running.
+  [[nodiscard]] pid_t pid() const;
+  /// How many times config_changed() replaced a running child.
+  [[nodiscard]] int restarts() const;
+
+ private:
+  // Checks for an exit without blocking; stores it in exited_code_ and clears pid_.
+  void poll_exit();
+  // SIGTERM, grace, SIGKILL; returns the leader's exit code.
+  int terminate();
+
+  ExecOptions options_;
+  pid_t pid_ = 0;
+  std::optional<int> exited_code_;  // an exit noticed but not yet reported
+  bool asked_to_stop_ = false;      // forward() already sent a terminating signal
+  int restarts_ = 0;
+};
+
+}  // namespace liveconf::cli

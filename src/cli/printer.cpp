@@ -1,0 +1,168 @@
+#include "cli/printer.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+namespace liveconf::cli {
+namespace {
+
+// Leaves as "path = value  (origin)" lines, for the text format.
+void flatten(const Value& v, KeyPath& path,
+             std::vector<std::pair<std::string, const Value*>>& out) {
+  if (v.is_object() && !v.as_object().empty()) {
+    for (const auto& [key, child] : v.as_object()) {
+      path.push_back(key);
+      flatten(child, path, out);
+      path.pop_back();
+    }
+    return;
+  }
+  out.emplace_back(path.to_string(), &v);
+}
+
+std::string where(const Value& v) {
+  const std::string loc = v.origin().location();
+  return loc.empty() ? v.origin().source() : loc;
+}
+
+}  // namespace
+
+std::string json_text(const Value& v) { return v.to_display_string(); }
+
+std::string plain_text(const Value& v) { return v.is_string() ? v.as_string() : json_text(v); }
+
+std::string format_error(const Error& e) {
+  std::string out;
+  const std::string loc = e.origin().location();
+  if (!loc.empty()) {
+    out = loc + ": ";
+  }
+  out += e.message();
+  if (!e.path().empty()) {
+    out += " at " + e.path().to_string();
+  }
+  if (!e.detail().empty()) {
+    out += ", " + e.detail();
+  }
+  return out;
+}
+
+std::string Printer::paint(std::string_view text, const char* code) const {
+  if (!color_) {
+    return std::string(text);
+  }
+  return std::string("\033[") + code + "m" + std::string(text) + "\033[0m";
+}
+
+void Printer::write_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void Printer::loaded(std::uint64_t generation, const Value& config,
+                     const std::vector<std::string>& sources) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"loaded","generation":)" + std::to_string(generation) + R"(,"config":)" +
+               json_text(config) + "}");
+    return;
+  }
+  std::string names;
+  for (const std::string& s : sources) {
+    names += (names.empty() ? "" : ", ") + s;
+  }
+  write_line(paint("loaded", "1;32") + " generation " + std::to_string(generation) + " from " +
+             (names.empty() ? std::string("defaults") : names));
+  std::vector<std::pair<std::string, const Value*>> leaves;
+  KeyPath path;
+  flatten(config, path, leaves);
+  for (const auto& [key, v] : leaves) {
+    write_line("  " + key + " = " + json_text(*v) + "  " + paint("(" + where(*v) + ")", "2"));
+  }
+}
+
+void Printer::changed(std::uint64_t generation, const ChangeSet& changes, const Value& config) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    std::string line =
+        R"({"event":"changed","generation":)" + std::to_string(generation) + R"(,"changes":[)";
+    bool first = true;
+    for (const Change& c : changes) {
+      line += first ? "{" : ",{";
+      first = false;
+      line += R"("path":)" + json_text(Value(c.path.to_string()));
+      if (c.old_value) {
+        line += R"(,"old":)" + json_text(*c.old_value);
+      }
+      if (c.new_value) {
+        line += R"(,"new":)" + json_text(*c.new_value);
+      }
+      if (c.old_value) {
+        line += R"(,"old_source":)" + json_text(Value(c.old_source));
+      }
+      if (c.new_value) {
+        line += R"(,"new_source":)" + json_text(Value(c.new_source));
+      }
+      line += "}";
+    }
+    line += R"(],"config":)" + json_text(config) + "}";
+    write_line(line);
+    return;
+  }
+  write_line(paint("changed", "1;33") + " generation " + std::to_string(generation) + ": " +
+             std::to_string(changes.size()) + (changes.size() == 1 ? " change" : " changes"));
+  for (const Change& c : changes) {
+    std::string line;
+    if (!c.old_value) {
+      line = paint("+ ", "32") + c.path.to_string() + " = " + json_text(*c.new_value);
+    } else if (!c.new_value) {
+      line = paint("- ", "31") + c.path.to_string() + " (was " + json_text(*c.old_value) + ")";
+    } else {
+      line = paint("~ ", "33") + c.path.to_string() + ": " + json_text(*c.old_value) + " -> " +
+             json_text(*c.new_value);
+    }
+    if (c.sensitive) {
+      line += " (secret changed)";
+    }
+    if (c.new_value) {
+      line += "  " + paint("(" + where(*c.new_value) + ")", "2");
+    } else {
+      line += "  " + paint("(removed from " + c.old_source + ")", "2");
+    }
+    write_line("  " + line);
+  }
+}
+
+void Printer::error(std::string_view source, const Error& error, std::uint64_t generation) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"error","source":)" + json_text(Value(source)) + R"(,"message":)" +
+               json_text(Value(format_error(error))) + R"(,"generation":)" +
+               std::to_string(generation) + "}");
+    return;
+  }
+  std::fprintf(stderr, "liveconf: %s (%s; generation %llu keeps serving)\n",
+               format_error(error).c_str(), std::string(source).c_str(),
+               static_cast<unsigned long long>(generation));
+  std::fflush(stderr);
+}
+
+void Printer::source_state(std::string_view source, SourceState state) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"source","source":)" + json_text(Value(source)) + R"(,"state":")" +
+               std::string(source_state_name(state)) + "\"}");
+    return;
+  }
+  write_line(paint("source", "36") + " " + std::string(source) + " is " +
+             std::string(source_state_name(state)));
+}
+
+void Printer::warning(std::string_view message) {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::fprintf(stderr, "liveconf: warning: %s\n", std::string(message).c_str());
+  std::fflush(stderr);
+}
+
+}  // namespace liveconf::cli

@@ -1,0 +1,50 @@
+// What `liveconf watch` prints: human text (colour only on a terminal, never
+// with NO_COLOR) or the JSON-lines contract of docs/cli.md, one object per
+// line, flushed at once. Secrets arrive here already masked.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "liveconf/diff.hpp"
+#include "liveconf/source.hpp"
+#include "liveconf/status.hpp"
+#include "liveconf/value.hpp"
+
+namespace liveconf::cli {
+
+/// "file:line:col: message at key, detail": the stderr form of an error.
+[[nodiscard]] std::string format_error(const Error& e);
+
+class Printer {
+ public:
+  Printer(bool json, bool color) : json_(json), color_(color) {}
+
+  void loaded(std::uint64_t generation, const Value& config,
+              const std::vector<std::string>& sources);
+  void changed(std::uint64_t generation, const ChangeSet& changes, const Value& config);
+  /// A refused reload; `generation` is the one still served.
+  void error(std::string_view source, const Error& error, std::uint64_t generation);
+  void source_state(std::string_view source, SourceState state);
+  /// A warning (unknown keys): stderr in both formats.
+  void warning(std::string_view message);
+  [[nodiscard]] bool json() const noexcept { return json_; }
+
+ private:
+  [[nodiscard]] std::string paint(std::string_view text, const char* code) const;
+  void write_line(const std::string& line);
+
+  std::mutex mu_;
+  bool json_;
+  bool color_;
+};
+
+/// Value as compact JSON text.
+[[nodiscard]] std::string json_text(const Value& v);
+/// A scalar as plain text (strings unquoted), containers as JSON.
+[[nodiscard]] std::string plain_text(const Value& v);
+
+}  // namespace liveconf::cli

@@ -1,0 +1,75 @@
+// The sources an operator names on the command line, loaded into one
+// ConfigManager config ("cli"): every subcommand (watch, get, explain, check,
+// render, env-report) starts from a Session.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "liveconf/env.hpp"
+#include "liveconf/store.hpp"
+
+#include "cli/schema_file.hpp"
+
+namespace liveconf::cli {
+
+inline constexpr std::string_view kConfigName = "cli";
+
+/// One source option, in command-line order.
+struct SourceSpec {
+  enum class Kind : std::uint8_t { kFile, kDir, kEnv, kDotenv, kSet } kind = Kind::kFile;
+  std::string value;  // path, prefix, or key=value
+};
+
+struct SessionOptions {
+  std::vector<SourceSpec> sources;
+  std::optional<std::chrono::milliseconds> debounce;
+  bool poll = false;
+  bool watch = true;                 // false: load once (get, explain, check, render)
+  std::string schema_path;           // --schema
+  std::vector<std::string> secrets;  // --secret KEY
+  ManagerOptions manager;            // log and source events
+};
+
+/// The name a source has in output: file:PATH, dotenv:PATH, env:PREFIX, set.
+[[nodiscard]] std::string source_name(const SourceSpec& spec);
+
+/// The Source for one spec (not --set). `schema` is for an env source used
+/// without a manager (check); a manager supplies its own.
+[[nodiscard]] Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority,
+                                                          const SessionOptions& options,
+                                                          const Schema* schema);
+
+/// Priority of the --set layer: above every source.
+inline constexpr int kSetPriority = 1 << 20;
+
+class Session {
+ public:
+  /// Registers the config and adds every source in order (priority = order,
+  /// later wins; --set above all). Errors: the first source that does not
+  /// load, or a bad --set / --schema, named.
+  [[nodiscard]] static Result<std::unique_ptr<Session>> open(SessionOptions options);
+
+  [[nodiscard]] ConfigManager& manager() noexcept { return *manager_; }
+  [[nodiscard]] SnapshotPtr snapshot() const;
+  /// The config as the program sees it: the schema-converted tree when a
+  /// schema is given, else the merged tree; with secrets masked unless `reveal`.
+  [[nodiscard]] static Value config_of(const SnapshotPtr& snapshot, bool reveal = false);
+  [[nodiscard]] const SchemaFile* schema() const noexcept { return schema_ ? &*schema_ : nullptr; }
+  [[nodiscard]] const std::vector<std::string>& source_names() const noexcept { return names_; }
+
+ private:
+  Session() = default;
+  std::optional<SchemaFile> schema_;
+  std::unique_ptr<ConfigManager> manager_;
+  std::vector<std::string> names_;
+};
+
+/// "a.b=1" -> path a.b, value 1 (JSON scalars and documents; anything else a string).
+[[nodiscard]] Result<std::pair<KeyPath, Value>> parse_set(std::string_view text);
+
+}  // namespace liveconf::cli
