@@ -387,6 +387,7 @@ Status Schema::decode_into(const Value& value, void* object, detail::BindContext
     return e;
   }
   Status first;
+  const std::size_t errors_at_entry = ctx.report().errors.size();
   for (std::size_t i = 0; i < fields_.size(); ++i) {
     const FieldInfo& field = fields_[i];
     const Value* member = value.find_member(field.key);
@@ -414,8 +415,11 @@ Status Schema::decode_into(const Value& value, void* object, detail::BindContext
     ctx.pop();
   }
   ctx.check_unknown_keys(value, *this);
-  if (first.ok() && ctx.strict() && !ctx.report().errors.empty()) {
-    first = ctx.report().errors.front();
+  // Strict mode: unknown keys found here fail this object. Only errors added
+  // by this call count: an earlier sibling's error is not ours to return
+  // (returning it made the caller record it a second time).
+  if (first.ok() && ctx.strict() && ctx.report().errors.size() > errors_at_entry) {
+    first = ctx.report().errors[errors_at_entry];
   }
   if (first.ok()) {
     for (const auto& validator : validators_) {

@@ -155,8 +155,12 @@ void Printer::source_state(std::string_view source, SourceState state) {
                std::string(source_state_name(state)) + "\"}");
     return;
   }
-  write_line(paint("source", "36") + " " + std::string(source) + " is " +
-             std::string(source_state_name(state)));
+  std::string line = paint("source", "36") + " " + std::string(source) + ": " +
+                     std::string(source_state_name(state));
+  if (state != SourceState::kOk) {
+    line += " (its last good content keeps serving)";
+  }
+  write_line(line);
 }
 
 void Printer::warning(std::string_view message) {

@@ -1,5 +1,6 @@
 #include "cli/schema_file.hpp"
 
+#include <cmath>
 #include <deque>
 #include <fstream>
 #include <regex>
@@ -100,6 +101,14 @@ std::size_t utf8_length(std::string_view s) {
 
 Result<Value> convert(const Rule& rule, const Value& v, detail::BindContext& ctx);
 
+// 10000 rather than 10000.0: integral bounds read as integers.
+std::string bound_text(double d) {
+  if (std::floor(d) == d && std::fabs(d) < 1e15) {
+    return std::to_string(static_cast<long long>(d));
+  }
+  return Value(d).to_display_string();
+}
+
 Status check_constraints(const Rule& rule, const Value& v, const Value& out,
                          detail::BindContext& ctx) {
   auto fail = [&](const std::string& message) -> Status {
@@ -115,10 +124,10 @@ Status check_constraints(const Rule& rule, const Value& v, const Value& out,
   }
   if (out.is_number()) {
     if (rule.minimum && out.as_double() < *rule.minimum) {
-      return fail("must be at least " + Value(*rule.minimum).to_display_string());
+      return fail("must be at least " + bound_text(*rule.minimum));
     }
     if (rule.maximum && out.as_double() > *rule.maximum) {
-      return fail("must be at most " + Value(*rule.maximum).to_display_string());
+      return fail("must be at most " + bound_text(*rule.maximum));
     }
   }
   if (out.is_string()) {

@@ -1,6 +1,7 @@
 #include "liveconf/merge.hpp"
 
 #include <algorithm>
+#include <climits>
 #include <unordered_map>
 
 namespace liveconf {
@@ -231,8 +232,13 @@ std::string Explanation::to_string() const {
   out += "\n";
   for (const LayerValue& lv : layers) {
     out += lv.winner ? "  * " : "    ";
-    out += lv.layer + " (priority " + std::to_string(lv.priority) +
-           "): " + lv.value.to_display_string();
+    out += lv.layer;
+    // The manager's own layers sit at the ends of the range (defaults at
+    // INT_MIN, overrides at INT_MAX); their numbers say nothing to a reader.
+    if (lv.priority > INT_MIN + 1 && lv.priority < INT_MAX) {
+      out += " (priority " + std::to_string(lv.priority) + ")";
+    }
+    out += ": " + lv.value.to_display_string();
     std::string where = lv.value.origin().location();
     if (!where.empty()) {
       out += "  [" + where + "]";

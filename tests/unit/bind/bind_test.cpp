@@ -361,3 +361,22 @@ TEST(BindTest, TextHelpers) {
 
 }  // namespace
 }  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+TEST(BindStrictTest, AnErrorBeforeANestedStructIsReportedOnce) {
+  // Regression: in strict mode a nested struct bound after a failing field
+  // returned that earlier error as its own, and it was recorded twice.
+  Value v = Value::object();
+  v.set("name", Value("NOT-valid"));  // fails the pattern; bound before db
+  v.set("db.host", Value("h"));
+  BindReport report;
+  Result<testing::ServiceConfig> c =
+      from_dict<testing::ServiceConfig>(v, BindOptions{true}, &report);
+  ASSERT_FALSE(c);
+  EXPECT_EQ(report.errors.size(), 1u) << report.status().to_string();
+}
+
+}  // namespace
+}  // namespace liveconf

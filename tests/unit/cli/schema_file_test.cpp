@@ -161,3 +161,29 @@ TEST(SchemaFileTest, LoadsJsonAndYamlFiles) {
 
 }  // namespace
 }  // namespace liveconf::cli
+
+namespace liveconf::cli {
+namespace {
+
+TEST(SchemaFileTest, EachProblemIsReportedOnce) {
+  SchemaFile s = compile(R"(type: object
+additionalProperties: false
+properties:
+  rate_limit:
+    type: object
+    properties:
+      rps: {type: integer, maximum: 10000}
+  timeouts:
+    type: object
+    properties:
+      request: {type: string, format: duration, default: 30s}
+)");
+  Value tree = s.defaults;
+  tree.set("rate_limit.rps", Value(25000));
+  BindReport report = s.schema->check(tree, BindOptions{s.strict});
+  ASSERT_EQ(report.errors.size(), 1u) << report.status().to_string();
+  EXPECT_EQ(report.errors[0].message(), "must be at most 10000");
+}
+
+}  // namespace
+}  // namespace liveconf::cli
