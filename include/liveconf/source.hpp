@@ -115,6 +115,10 @@ struct FileSourceOptions {
   WatcherOptions watcher;
   /// Size, depth and node limits for parsing.
   ParseOptions parse;
+  /// Read top-level keys the way environment variables are read: split at
+  /// "__" and lower-cased, so a .env file written for the environment
+  /// (DB__PASSWORD=x) sets db.password. For .env files (the CLI's --dotenv).
+  bool env_style_keys = false;
 };
 
 /// A file or directory source. Errors: kValidation when the format is unknown.

@@ -62,6 +62,7 @@ Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority
   file.priority = priority;
   if (spec.kind == SourceSpec::Kind::kDotenv) {
     file.format = "env";
+    file.env_style_keys = true;  // DB__PASSWORD=x sets db.password, as --env does
   }
   file.watch = !options.watch ? WatchMode::kNone
                : options.poll ? WatchMode::kPoll

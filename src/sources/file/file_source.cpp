@@ -4,6 +4,7 @@
 // version, and the reason an identical re-save publishes nothing), and parses
 // only bytes it has not parsed before.
 #include <algorithm>
+#include <cctype>
 #include <array>
 #include <cerrno>
 #include <cstdio>
@@ -25,6 +26,30 @@ namespace fs = std::filesystem;
 using detail::FileRead;
 using detail::io_error;
 using detail::read_file;
+
+// DB__PASSWORD=x -> db.password (FileSourceOptions::env_style_keys).
+Value env_style(const Value& tree) {
+  Value out = Value::object();
+  out.set_origin(tree.origin());
+  for (const auto& [key, value] : tree.as_object()) {
+    KeyPath path;
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t pos = key.find("__", start);
+      std::string seg = key.substr(start, pos == std::string::npos ? pos : pos - start);
+      for (char& c : seg) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+      path.push_back(std::move(seg));
+      if (pos == std::string::npos) {
+        break;
+      }
+      start = pos + 2;
+    }
+    out.set(path, value);
+  }
+  return out;
+}
 
 class FileSource final : public Source {
  public:
@@ -142,6 +167,9 @@ class FileSource final : public Source {
                    "the top level of a config file must be a mapping/object, not " +
                        std::string(tree->type_name()),
                    tree->origin());
+    }
+    if (options_.env_style_keys) {
+      *tree = env_style(*tree);
     }
     Layer layer{layer_name, options_.priority, std::move(*tree), std::move(read->version)};
     cache_[path.string()] = layer;  // shares the tree (copy-on-write)

@@ -141,3 +141,26 @@ TEST(FileSourceTest, RequiredMissingAtStartIsAnErrorAndNothingIsAdded) {
 
 }  // namespace
 }  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+TEST(FileSourceTest, EnvStyleKeysForDotenvFiles) {
+  TempDir dir;
+  auto path = dir.write("app.env", "DB__PASSWORD=x\nLog_Level=debug\n");
+  FileSourceOptions o = options_for(path);
+  o.env_style_keys = true;
+  Result<SourceLoad> r = (*make_file_source(o))->load();
+  ASSERT_TRUE(r) << r.error().to_string();
+  const Value& data = r->layers[0].data;
+  ASSERT_NE(data.find("db.password"), nullptr);
+  EXPECT_EQ(data.find("db.password")->origin().line(), 1u);
+  EXPECT_EQ(data.find("log_level")->as_string(), "debug");
+  // Without the option the keys are as written.
+  EXPECT_NE((*make_file_source(options_for(path)))->load()->layers[0].data.find_member(
+                "DB__PASSWORD"),
+            nullptr);
+}
+
+}  // namespace
+}  // namespace liveconf
