@@ -299,19 +299,7 @@ ChildSupervisor::~ChildSupervisor() {
   }
 }
 
-Status ChildSupervisor::start() {
-  if (pid_ != 0) {
-    return Error(ErrorCode::kInternal, "cannot start \"" + options_.command +
-                                           "\": already running as pid " + std::to_string(pid_));
-  }
-  exited_code_.reset();
-  asked_to_stop_ = false;
-
-  // The caller blocks SIGCHLD, SIGTERM, ... in every thread to read them from a
-  // signalfd, and the mask survives exec: the child must start with an empty
-  // mask and default dispositions or it could never be stopped by SIGTERM.
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
+void clean_signals_for_child(posix_spawnattr_t& attr) {
   sigset_t empty;
   sigemptyset(&empty);
   ::posix_spawnattr_setsigmask(&attr, &empty);
@@ -327,12 +315,26 @@ Status ChildSupervisor::start() {
     }
   }
   ::posix_spawnattr_setsigdefault(&attr, &all);
+}
+
+Status ChildSupervisor::start() {
+  if (pid_ != 0) {
+    return Error(ErrorCode::kInternal, "cannot start \"" + options_.command +
+                                           "\": already running as pid " + std::to_string(pid_));
+  }
+  exited_code_.reset();
+  asked_to_stop_ = false;
+
+  // The caller blocks SIGCHLD, SIGTERM, ... in every thread to read them from a
+  // signalfd, and the mask survives exec: the child must start with an empty
+  // mask and default dispositions or it could never be stopped by SIGTERM.
+  posix_spawnattr_t attr;
+  ::posix_spawnattr_init(&attr);
+  clean_signals_for_child(attr);
   // Its own process group (pgid = its pid), so one kill(-pgid, sig) reaches the
   // `sh -c` wrapper and everything it starts.
   ::posix_spawnattr_setpgroup(&attr, 0);
-  ::posix_spawnattr_setflags(
-      &attr,
-      static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP));
+  ::posix_spawnattr_setflags(&attr, static_cast<short>(kCleanSignalFlags | POSIX_SPAWN_SETPGROUP));
 
   std::string shell = options_.shell;
   std::string dash_c = "-c";

@@ -23,6 +23,7 @@
 #include <csignal>
 #include <cstdint>
 #include <optional>
+#include <spawn.h>
 #include <string>
 #include <string_view>
 #include <sys/types.h>
@@ -30,6 +31,13 @@
 #include "liveconf/status.hpp"
 
 namespace liveconf::cli {
+
+/// Sets `attr` so a spawned child starts with an empty signal mask and default
+/// dispositions (the caller blocks signals in every thread to read them from a
+/// signalfd, and a mask survives exec). The caller adds kCleanSignalFlags to
+/// its posix_spawnattr_setflags.
+void clean_signals_for_child(posix_spawnattr_t& attr);
+inline constexpr int kCleanSignalFlags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 
 struct ExecOptions {
   std::string command;  // run as /bin/sh -c command

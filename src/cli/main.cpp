@@ -2,6 +2,7 @@
 // render, env-report; every one takes the same source options. docs/cli.md is
 // the manual, with the exit code table (kept in one place: exit_code_for and
 // kExitCodeTable below).
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -39,7 +40,7 @@ constexpr std::string_view kExitCodeTable = R"(Exit codes:
   1    get, explain: the key is not in the configuration
   2    usage: a bad option or value
   3    configuration: a source does not parse, bind or validate; check found problems
-  4    I/O: a file cannot be read or written
+  4    I/O: a file cannot be read or written (check: every problem is one)
   5    unavailable: a remote source cannot be reached
   70   internal error
   N    watch --exec: the command exited by itself with N (128+S if killed by signal S))";
@@ -67,8 +68,15 @@ int fail(const Error& e) {
   return exit_code_for(e);
 }
 
+// A bad option value the parser could not check itself (--debounce, --set).
+int usage(const Error& e) {
+  std::fprintf(stderr, "liveconf: %s\n", format_error(e).c_str());
+  return kExitUsage;
+}
+
 bool use_color() {
-  if (::isatty(STDOUT_FILENO) == 0 || get_env("NO_COLOR").has_value()) {
+  // no-color.org: a NO_COLOR that is present and not empty disables colour.
+  if (::isatty(STDOUT_FILENO) == 0 || !get_env("NO_COLOR").value_or("").empty()) {
     return false;
   }
   return get_env("TERM").value_or("dumb") != "dumb";
@@ -110,8 +118,7 @@ struct Common {
     app->add_flag("--poll", poll, "Poll files instead of using inotify");
     app->add_option("--schema", schema,
                     "Types, defaults, secrets and validation (JSON Schema subset; docs/cli.md)")
-        ->type_name("FILE")
-        ->check(CLI::ExistingFile);
+        ->type_name("FILE");  // a missing file is an I/O error (4), reported when read
     app->add_option("--secret", secrets, "Treat KEY as a secret (printed as ***)")
         ->type_name("KEY");
   }
@@ -145,6 +152,13 @@ struct Common {
     so.watch = watch;
     so.schema_path = schema;
     so.secrets = secrets;
+    for (const SourceSpec& spec : so.sources) {
+      if (spec.kind == SourceSpec::Kind::kSet) {
+        if (Result<std::pair<KeyPath, Value>> kv = parse_set(spec.value); !kv) {
+          return kv.error();
+        }
+      }
+    }
     if (!debounce.empty()) {
       std::optional<long double> ns = detail::parse_duration_ns(debounce);
       if (!ns || *ns < 0) {
@@ -170,17 +184,17 @@ struct WatchOptions {
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) {
   Result<SessionOptions> so = common.session_options(app, !w.once);
   if (!so) {
-    return fail(so.error());
+    return usage(so.error());
+  }
+  // --on-change is checked even without --exec: a typo should not pass silently.
+  ExecOptions exec_base;
+  exec_base.command = w.exec;
+  Result<ExecOptions> parsed = parse_on_change(w.on_change, exec_base);
+  if (!parsed) {
+    return usage(parsed.error());
   }
   std::optional<ExecOptions> exec;
   if (!w.exec.empty()) {
-    ExecOptions base;
-    base.command = w.exec;
-    Result<ExecOptions> parsed = parse_on_change(w.on_change, base);
-    if (!parsed) {
-      std::fprintf(stderr, "liveconf: %s\n", format_error(parsed.error()).c_str());
-      return kExitUsage;
-    }
     exec = std::move(*parsed);
   }
   std::string render_format;
@@ -211,13 +225,21 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   Printer printer(common.format == "json", use_color());
   std::mutex state_mu;  // orders "loaded" before any change, and guards the below
   bool loaded = false;
-  std::uint64_t base = 0;  // printed generation = snapshot generation - base
+  // The printed generation counts the configurations printed (1 = loaded), not
+  // the library's snapshots: a save that changes only positions publishes a
+  // snapshot but prints nothing.
+  std::uint64_t shown = 0;
   SnapshotPtr last_printed;
   std::map<std::string, SourceState> states;
 
   so->manager.log = [&](LogLevel level, std::string_view message) {
-    if (level == LogLevel::kWarning) {
-      printer.warning(message);  // refused reloads arrive as source events instead
+    // Source failures and state changes arrive as source events, with the
+    // generation as printed here; the library's own wording of them (its
+    // generation numbers) would contradict that, so only the rest is shown:
+    // unknown keys and other binding warnings.
+    const std::string source_prefix = "config \"" + std::string(kConfigName) + "\": source ";
+    if (level == LogLevel::kWarning && !message.starts_with(source_prefix)) {
+      printer.warning(message);
     }
   };
   so->manager.on_source_event = [&](const SourceEvent& e) {
@@ -225,9 +247,9 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     if (!loaded) {
       return;
     }
-    const std::uint64_t gen = e.generation > base ? e.generation - base : 1;
-    if (e.error) {
-      printer.error(e.source, *e.error, gen);
+    // A deleted file is a state ("missing"), not a refused change.
+    if (e.error && e.state != SourceState::kMissing) {
+      printer.error(e.source, *e.error, shown);
     }
     auto [it, inserted] = states.try_emplace(e.source, SourceState::kOk);
     if (it->second != e.state) {
@@ -256,7 +278,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
         if (changes.empty()) {
           return;  // the merged config is as it was: nothing to say
         }
-        printer.changed(current->generation() - base, changes, Session::config_of(current));
+        printer.changed(++shown, changes, Session::config_of(current));
         const std::uint64_t one = 1;
         (void)!::write(efd, &one, sizeof one);
       });
@@ -266,9 +288,9 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   {
     std::lock_guard<std::mutex> lk(state_mu);
     last_printed = (*session)->snapshot();
-    base = last_printed->generation() - 1;
+    shown = 1;
     loaded = true;
-    printer.loaded(1, Session::config_of(last_printed), (*session)->source_names());
+    printer.loaded(shown, Session::config_of(last_printed), (*session)->source_names());
   }
   auto render_now = [&]() -> Status {
     if (w.render.empty()) {
@@ -307,10 +329,12 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       std::uint64_t n = 0;
       (void)!::read(efd, &n, sizeof n);
       if (Status st = render_now(); !st.ok()) {
-        printer.error("render", st.error(), (*session)->snapshot()->generation() - base);
+        std::lock_guard<std::mutex> lk(state_mu);
+        printer.error("render", st.error(), shown);
       } else if (child) {
         if (Status cs = child->config_changed(); !cs.ok()) {
-          printer.error("exec", cs.error(), (*session)->snapshot()->generation() - base);
+          std::lock_guard<std::mutex> lk(state_mu);
+          printer.error("exec", cs.error(), shown);
         }
       }
     }
@@ -342,44 +366,54 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
 
 // ---- get, explain, render, check, env-report ------------------------------------
 
-Result<std::unique_ptr<Session>> open_once(const Common& common, const CLI::App* app) {
+// Loads the sources once (no watching). On failure the error is printed and
+// `exit_code` set (2 for a bad option value, else by the error's code).
+std::unique_ptr<Session> open_once(const Common& common, const CLI::App* app, int& exit_code) {
   Result<SessionOptions> so = common.session_options(app, false);
   if (!so) {
-    return so.error();
+    exit_code = usage(so.error());
+    return nullptr;
   }
   so->manager.log = [](LogLevel level, std::string_view message) {
     if (level == LogLevel::kWarning) {
       std::fprintf(stderr, "liveconf: warning: %s\n", std::string(message).c_str());
     }
   };
-  return Session::open(std::move(*so));
+  Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
+  if (!session) {
+    exit_code = fail(session.error());
+    return nullptr;
+  }
+  return std::move(*session);
 }
 
-// get and explain: the key's path and the loaded sources.
+// get and explain: the key's path and the loaded sources (null session: failed,
+// exit_code set).
 struct KeyQuery {
   KeyPath path;
   std::unique_ptr<Session> session;
+  int exit_code = kExitOk;
 };
 
-Result<KeyQuery> open_for_key(const Common& common, const CLI::App* app, const std::string& key) {
+KeyQuery open_for_key(const Common& common, const CLI::App* app, const std::string& key) {
+  KeyQuery q;
   Result<KeyPath> path = KeyPath::parse(key);
   if (!path) {
-    return path.error();
+    q.exit_code = usage(path.error());
+    return q;
   }
-  Result<std::unique_ptr<Session>> session = open_once(common, app);
-  if (!session) {
-    return session.error();
-  }
-  return KeyQuery{std::move(*path), std::move(*session)};
+  q.path = std::move(*path);
+  q.session = open_once(common, app, q.exit_code);
+  return q;
 }
 
 int run_get(const Common& common, const CLI::App* app, const std::string& key) {
-  Result<KeyQuery> q = open_for_key(common, app, key);
-  if (!q) {
-    return fail(q.error());
+  KeyQuery q = open_for_key(common, app, key);
+  if (!q.session) {
+    return q.exit_code;
   }
-  const Value config = Session::config_of(q->session->snapshot());
-  const Value* v = config.find(q->path);
+  const Value config = Session::config_of(q.session->snapshot());
+  const Value* v = config.find(q.path);
   if (v == nullptr) {
     std::fprintf(stderr, "liveconf: %s is not in the configuration\n", key.c_str());
     return kExitAbsent;
@@ -389,12 +423,12 @@ int run_get(const Common& common, const CLI::App* app, const std::string& key) {
 }
 
 int run_explain(const Common& common, const CLI::App* app, const std::string& key) {
-  Result<KeyQuery> q = open_for_key(common, app, key);
-  if (!q) {
-    return fail(q.error());
+  KeyQuery q = open_for_key(common, app, key);
+  if (!q.session) {
+    return q.exit_code;
   }
-  const KeyPath* path = &q->path;
-  Result<Explanation> e = q->session->manager().explain(kConfigName, *path);
+  const KeyPath* path = &q.path;
+  Result<Explanation> e = q.session->manager().explain(kConfigName, *path);
   if (!e) {
     return fail(e.error());
   }
@@ -413,13 +447,17 @@ int run_explain(const Common& common, const CLI::App* app, const std::string& ke
              (lv.winner ? "true" : "false") + "}";
     }
     std::cout << out << "]}" << std::endl;
-  } else {
+  } else if (!e->layers.empty()) {
     std::cout << e->to_string();
     if (!e->to_string().ends_with('\n')) {
       std::cout << '\n';
     }
   }
-  return e->layers.empty() ? kExitAbsent : kExitOk;
+  if (e->layers.empty()) {
+    std::fprintf(stderr, "liveconf: %s is not in the configuration\n", key.c_str());
+    return kExitAbsent;
+  }
+  return kExitOk;
 }
 
 int run_render(const Common& common, const CLI::App* app, const std::string& output,
@@ -429,14 +467,15 @@ int run_render(const Common& common, const CLI::App* app, const std::string& out
     std::fprintf(stderr, "liveconf: %s\n", format_error(f.error()).c_str());
     return kExitUsage;
   }
-  Result<std::unique_ptr<Session>> session = open_once(common, app);
+  int exit_code = kExitOk;
+  std::unique_ptr<Session> session = open_once(common, app, exit_code);
   if (!session) {
-    return fail(session.error());
+    return exit_code;
   }
   // A file is for the program that reads it (secrets included, mode 0600);
   // standard output is for people (secrets masked).
   Result<std::string> text =
-      render_text(Session::config_of((*session)->snapshot(), !output.empty()), *f);
+      render_text(Session::config_of(session->snapshot(), !output.empty()), *f);
   if (!text) {
     return fail(text.error());
   }
@@ -455,7 +494,7 @@ int run_render(const Common& common, const CLI::App* app, const std::string& out
 int run_check(const Common& common, const CLI::App* app) {
   Result<SessionOptions> so = common.session_options(app, false);
   if (!so) {
-    return fail(so.error());
+    return usage(so.error());
   }
   std::optional<SchemaFile> schema;
   if (!so->schema_path.empty()) {
@@ -529,7 +568,11 @@ int run_check(const Common& common, const CLI::App* app) {
   if (!problems.empty()) {
     std::fprintf(stderr, "liveconf: %zu problem%s\n", problems.size(),
                  problems.size() == 1 ? "" : "s");
-    return kExitConfig;
+    // 4 when every problem is a file that cannot be read, else 3.
+    const bool all_io = std::all_of(problems.begin(), problems.end(), [](const Error& p) {
+      return p.code() == ErrorCode::kNotFound || p.code() == ErrorCode::kIo;
+    });
+    return all_io ? kExitIo : kExitConfig;
   }
   std::cout << "ok: " << so->sources.size() << " source" << (so->sources.size() == 1 ? "" : "s")
             << " loaded and valid" << std::endl;
@@ -633,9 +676,16 @@ int run(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& ex) {
+    return app.exit(ex);
+  } catch (const CLI::CallForAllHelp& ex) {
+    return app.exit(ex);
+  } catch (const CLI::CallForVersion& ex) {
+    return app.exit(ex);
   } catch (const CLI::ParseError& ex) {
-    const int rc = app.exit(ex);
-    return rc == 0 ? kExitOk : kExitUsage;
+    // Our error format rather than CLI11's, so every error reads the same.
+    std::fprintf(stderr, "liveconf: %s\nRun with --help for more information.\n", ex.what());
+    return kExitUsage;
   }
   try {
     if (w->parsed()) {
