@@ -205,7 +205,9 @@ struct EnvironmentWatcherOptions {
 /// A callback watching several variables is called once per poll with all of
 /// its variables that changed. A callback that throws is reported through
 /// on_error; the other callbacks still run, and it is called again next time.
-/// Each watch starts from the value at the time it was added.
+/// A new watch starts from the variable's current value; a variable another
+/// watch already follows keeps the value the last poll saw, so a change not
+/// yet polled is reported to both.
 ///
 /// Lifetime: the destructor stops the watcher (like stop()).
 /// Thread-safety: every method may be called from any thread, callbacks
