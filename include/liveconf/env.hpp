@@ -76,8 +76,8 @@ namespace liveconf {
 /// them in one snapshot. Errors: kValidation (then nothing was changed);
 /// kInternal when setenv fails (out of memory: the variables before the
 /// failing one are changed, and watchers are woken for them).
-[[nodiscard]] LIVECONF_API Status update_env(
-    const std::map<std::string, std::optional<std::string>>& changes);
+[[nodiscard]] LIVECONF_API Status
+update_env(const std::map<std::string, std::optional<std::string>>& changes);
 /// NAME's value, read under the lock; nullopt when unset.
 [[nodiscard]] LIVECONF_API std::optional<std::string> get_env(std::string_view name);
 /// Every variable whose name starts with `prefix`, name -> value, one

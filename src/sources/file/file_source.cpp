@@ -4,8 +4,8 @@
 // version, and the reason an identical re-save publishes nothing), and parses
 // only bytes it has not parsed before.
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>

@@ -157,9 +157,9 @@ TEST(FileSourceTest, EnvStyleKeysForDotenvFiles) {
   EXPECT_EQ(data.find("db.password")->origin().line(), 1u);
   EXPECT_EQ(data.find("log_level")->as_string(), "debug");
   // Without the option the keys are as written.
-  EXPECT_NE((*make_file_source(options_for(path)))->load()->layers[0].data.find_member(
-                "DB__PASSWORD"),
-            nullptr);
+  EXPECT_NE(
+      (*make_file_source(options_for(path)))->load()->layers[0].data.find_member("DB__PASSWORD"),
+      nullptr);
 }
 
 }  // namespace
