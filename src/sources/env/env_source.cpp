@@ -237,7 +237,9 @@ Result<Value> convert(const std::string& text, const Target& t, const Origin& or
     if (v) {
       return v;
     }
-    if (document) {
+    // Untyped: anything that is not JSON is a string (docs/environment.md), and
+    // the config's secrets are unknown here, so no parser message may quote it.
+    if (document && typed) {
       return Error(ErrorCode::kParse, t.sensitive
                                           ? std::string("not valid JSON (details hidden: a secret)")
                                           : "not valid JSON: " + v.error().to_string());

@@ -246,6 +246,7 @@ TEST(EnvSourceTest, UntypedInfersJsonAndNeedsAPrefix) {
   ScopedEnv b("UNT_SERVER__NAME", "web");
   ScopedEnv c("UNT_FLAGS", "[\"x\"]");
   ScopedEnv d("UNT_ON", "true");
+  ScopedEnv e("UNT_TOKEN", "[not json");  // untyped: not JSON, so a string
   EnvSourceOptions o;
   o.prefix = "UNT";
   Result<Value> t = load_env(o);
@@ -254,6 +255,7 @@ TEST(EnvSourceTest, UntypedInfersJsonAndNeedsAPrefix) {
   EXPECT_EQ(t->find("server.name")->as_string(), "web");
   EXPECT_EQ(t->find("flags.0")->as_string(), "x");
   EXPECT_TRUE(t->find("on")->as_bool());
+  EXPECT_EQ(t->find("token")->as_string(), "[not json");
   EXPECT_FALSE(load_env(EnvSourceOptions{}));
   ConfigManager manager;
   ASSERT_TRUE(manager.register_untyped("u").ok());
