@@ -116,6 +116,7 @@ struct SourceStatus {
   SourceState state = SourceState::kOk;
   std::optional<Error> last_error;   // why the newest content was refused
   std::uint64_t loads = 0;           // load() calls, the initial one included
+  std::uint64_t signals = 0;         // change notifications from its watch backend
   std::vector<LayerVersion> layers;  // its live (last good) layers
 };
 

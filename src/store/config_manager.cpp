@@ -90,6 +90,7 @@ struct ConfigManager::Impl {
       SourceState state = SourceState::kOk;
       std::optional<Error> last_error;
       std::uint64_t loads = 0;
+      std::uint64_t signals = 0;
       bool pending = false;  // a signal arrived; a reload is scheduled
       std::chrono::steady_clock::time_point first_signal;
       std::chrono::steady_clock::time_point last_signal;
@@ -388,6 +389,7 @@ struct ConfigManager::Impl {
       st.state = s->state;
       st.last_error = s->last_error;
       st.loads = s->loads;
+      st.signals = s->signals;
       for (const std::string& n : s->layer_names) {
         if (auto it = live.find(n); it != live.end()) {
           st.layers.push_back(LayerVersion{n, it->second->priority, it->second->version});
@@ -465,6 +467,7 @@ struct ConfigManager::Impl {
         return;
       }
       const auto now = std::chrono::steady_clock::now();
+      ++s->signals;
       s->last_signal = now;
       if (!s->pending) {
         s->pending = true;

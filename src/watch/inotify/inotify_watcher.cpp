@@ -144,6 +144,7 @@ struct InotifyWatcher::Impl {
   int wake_fd = -1;
   std::thread thread;
   std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> wakeups{0};  // loop iterations, for busy-loop tests
 
   mutable Mutex mu;
   std::map<std::uint64_t, std::shared_ptr<Interest>> interests LIVECONF_GUARDED_BY(mu);
@@ -312,6 +313,7 @@ struct InotifyWatcher::Impl {
     std::array<pollfd, 2> fds{{{fd, POLLIN, 0}, {wake_fd, POLLIN, 0}}};
     while (!stopping.load()) {
       const int n = ::poll(fds.data(), fds.size(), -1);
+      wakeups.fetch_add(1, std::memory_order_relaxed);
       if (n < 0) {
         if (errno == EINTR) {
           continue;
@@ -551,6 +553,10 @@ void InotifyWatcher::inject_overflow_for_test() {
 std::size_t InotifyWatcher::watch_count_for_test() const {
   MutexLock lk(impl_->mu);
   return impl_->dirs.size();
+}
+
+std::uint64_t InotifyWatcher::wakeups_for_test() const {
+  return impl_->wakeups.load(std::memory_order_relaxed);
 }
 
 }  // namespace liveconf::detail

@@ -37,6 +37,9 @@ class InotifyWatcher final : public Watcher, public std::enable_shared_from_this
   void inject_overflow_for_test();
   /// Directory watches currently held.
   [[nodiscard]] std::size_t watch_count_for_test() const;
+  /// Times the event thread returned from poll(2): bounded by the events
+  /// that happened, so a spinning thread shows up as a count, not a timing.
+  [[nodiscard]] std::uint64_t wakeups_for_test() const;
 
   struct Impl;
 
