@@ -154,7 +154,9 @@ class LIVECONF_API Value {
   /// Node at `path`: object members by key, array elements by decimal index.
   /// The root path returns this. nullptr if any step is missing.
   [[nodiscard]] const Value* find(const KeyPath& path) const noexcept;
-  [[nodiscard]] Value* find_mutable(const KeyPath& path) noexcept;
+  /// The same node, for writing: containers on the way are unshared first
+  /// (copy-on-write), so the write never reaches another tree.
+  [[nodiscard]] Value* find_mutable(const KeyPath& path);
 
   /// Object member access that creates: a null Value becomes an empty object
   /// first. Calling it on a non-object, non-null Value is a programming error.

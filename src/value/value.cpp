@@ -195,8 +195,25 @@ const Value* Value::find(const KeyPath& path) const noexcept {
   return node;
 }
 
-Value* Value::find_mutable(const KeyPath& path) noexcept {
-  return const_cast<Value*>(static_cast<const Value*>(this)->find(path));  // NOLINT
+Value* Value::find_mutable(const KeyPath& path) {
+  if (find(path) == nullptr) {
+    return nullptr;
+  }
+  // Copy-on-write: unshare every container on the way down (as_object() and
+  // as_array() do), or a write through the result would reach every tree
+  // sharing those bodies (found by path_fuzz: erase on a copy changed the
+  // original, and the manager's restart pinning could edit a layer's data).
+  Value* node = this;
+  for (const std::string& seg : path.segments()) {
+    if (node->is_object()) {
+      node = node->as_object().find(seg);
+    } else {
+      std::size_t idx = 0;
+      (void)parse_index(seg, idx);  // valid: find() above succeeded
+      node = &node->as_array()[idx];
+    }
+  }
+  return node;
 }
 
 Value& Value::operator[](std::string_view key) {

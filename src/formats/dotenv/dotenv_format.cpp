@@ -296,6 +296,19 @@ class DotenvParser {
     }
   }
 
+  // Appends an expanded variable, counting every expanded byte of the document
+  // against max_bytes: each line may repeat the previous variable, so a few
+  // hundred bytes could otherwise expand to gigabytes (found by dotenv_fuzz).
+  bool append_expansion(const char* at, const std::string& text, std::string& out) {
+    expanded_ += text.size();
+    if (expanded_ > options_.max_bytes) {
+      return set_error(fail(at, "variable expansion exceeds the size limit of " +
+                                    std::to_string(options_.max_bytes) + " bytes"));
+    }
+    out += text;
+    return true;
+  }
+
   // At '$' (q); expands ${NAME}, ${NAME:-default}, ${NAME-default} or $NAME from
   // `vars` and advances q past the reference. A '$' that starts none of these is literal.
   bool expand(const Object& vars, const char*& q, const char* limit, bool quoted,
@@ -333,8 +346,8 @@ class DotenvParser {
         out.append(default_begin, close);
       } else if (found == nullptr) {
         return set_error(undefined(at, name));
-      } else {
-        out += found->as_string();
+      } else if (!append_expansion(at, found->as_string(), out)) {
+        return false;
       }
       q = close + 1;
       return true;
@@ -349,7 +362,9 @@ class DotenvParser {
       if (found == nullptr) {
         return set_error(undefined(at, name));
       }
-      out += found->as_string();
+      if (!append_expansion(at, found->as_string(), out)) {
+        return false;
+      }
       q = name_end;
       return true;
     }
@@ -369,6 +384,7 @@ class DotenvParser {
   const char* line_start_;
   std::uint32_t line_ = 1;
   const ParseOptions& options_;
+  std::size_t expanded_ = 0;  // bytes produced by variable expansion so far
   std::optional<Error> error_;
 };
 

@@ -253,7 +253,9 @@ class ValueToToml {
                     "or line break unquoted");
       }
       const bool ok =
-          add(member, &link, [&](auto&& v) { out.insert(key, std::forward<decltype(v)>(v)); });
+          // `k = key`: clang 14 cannot capture a structured binding.
+          add(member, &link,
+              [&out, &k = key](auto&& v) { out.insert(k, std::forward<decltype(v)>(v)); });
       if (!ok) {
         return false;
       }

@@ -152,3 +152,23 @@ TEST(ValueTest, CopiesShareContainersUntilOneIsWritten) {
 
 }  // namespace
 }  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+TEST(ValueCopyOnWriteTest, WritesThroughFindMutableNeverReachTheOriginal) {
+  // Regression (path_fuzz): erase on a copy removed the key from the original.
+  Value a = Value::object();
+  a.set("x.y", Value(1));
+  a.set("list", Value(Value::Array{Value(1), Value(Value::object())}));
+  Value b = a;
+  EXPECT_TRUE(b.erase("x.y"));
+  EXPECT_NE(a.find("x.y"), nullptr);
+  *b.find_mutable("list.0") = Value(2);
+  EXPECT_EQ(a.find("list.0")->as_int(), 1);
+  EXPECT_EQ(b.find("list.0")->as_int(), 2);
+  EXPECT_EQ(b.find_mutable("nope.deeper"), nullptr);
+}
+
+}  // namespace
+}  // namespace liveconf
