@@ -22,8 +22,27 @@ function(liveconf_add_test)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
+  # gtest_discover_tests flattens PROPERTIES through several list expansions, so
+  # "LABELS a;b" would arrive as the pairs LABELS=a, b=TIMEOUT (losing the timeout too),
+  # and no escaping survives them all. One label goes through PROPERTIES as before;
+  # several are set by a ctest include file, run after discovery, on the list of
+  # discovered tests (TEST_LIST).
+  list(LENGTH ARG_LABELS label_count)
+  set(label_property)
+  if(label_count EQUAL 1)
+    set(label_property LABELS ${ARG_LABELS})
+  endif()
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    TEST_LIST ${ARG_NAME}_TESTS
+    PROPERTIES ${label_property} TIMEOUT ${ARG_TIMEOUT}
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+  if(label_count GREATER 1)
+    set(labels_file "${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_labels.cmake")
+    file(WRITE "${labels_file}"
+      "if(${ARG_NAME}_TESTS)\n"
+      "  set_tests_properties(\${${ARG_NAME}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\n"
+      "endif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES "${labels_file}")
+  endif()
 endfunction()

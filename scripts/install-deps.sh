@@ -10,6 +10,8 @@ packages=(
   libtomlplusplus-dev    # TOML: toml++
   libxxhash-dev          # content hashes of sources
   libcli11-dev           # the liveconf command-line tool
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc  # liveconf::etcd (gRPC)
+  etcd-server etcd-client    # the real etcd the needs-etcd tests and benchmarks run
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev       # bench/
   libsimdjson-dev        # the JSON baseline in bench/reload_bench

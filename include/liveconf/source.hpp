@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -67,7 +68,12 @@ struct SourceContext {
 struct SourceLoad {
   /// The source's layers now; empty when missing. Each has a content version.
   std::vector<Layer> layers;
+  /// kOk or kMissing; kStale when a remote source cannot be reached: the
+  /// manager then keeps the source's last good layers (these are ignored)
+  /// and reports the source stale with `problem`.
   SourceState state = SourceState::kOk;
+  /// Why the source is stale (kUnavailable with the endpoint and cause).
+  std::optional<Error> problem;
 };
 
 class LIVECONF_API Source {

@@ -424,7 +424,9 @@ struct ConfigManager::Impl {
     const std::uint64_t generation = current ? current->generation() : 0;
     for (Transition& t : transitions) {
       if (t.error) {
-        options.log(t.state == SourceState::kMissing ? LogLevel::kWarning : LogLevel::kError,
+        options.log(t.state == SourceState::kMissing || t.state == SourceState::kStale
+                        ? LogLevel::kWarning
+                        : LogLevel::kError,
                     "config \"" + e.name + "\": source " + t.slot->source->name() + " is " +
                         std::string(source_state_name(t.state)) + ": " + t.error->to_string() +
                         "; generation " + std::to_string(generation) + " keeps serving");
@@ -543,6 +545,11 @@ struct ConfigManager::Impl {
       }
       if (r->state == SourceState::kMissing) {
         record(*s, SourceState::kMissing, std::nullopt, transitions);
+        continue;
+      }
+      if (r->state == SourceState::kStale) {
+        // Unreachable: the last good layers keep serving (BEHAVIOUR 43).
+        record(*s, SourceState::kStale, std::move(r->problem), transitions);
         continue;
       }
       ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r)});
@@ -917,8 +924,11 @@ Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> 
     if (!loaded) {
       return std::move(loaded).error();  // `slot` (and its watch) go away
     }
-    if (loaded->state == SourceState::kMissing) {
-      slot->state = SourceState::kMissing;
+    if (loaded->state == SourceState::kMissing || loaded->state == SourceState::kStale) {
+      // An optional source that is not there (or, remote, not reachable yet)
+      // contributes nothing until a later load succeeds.
+      slot->state = loaded->state;
+      slot->last_error = std::move(loaded->problem);
     } else {
       Status st = impl_->apply_batch(*e, Impl::batch_for(*slot, *loaded));
       if (!st.ok()) {

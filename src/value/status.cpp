@@ -60,6 +60,12 @@ std::string Origin::location() const {
     if (revision() > 0) {
       out += "@" + std::to_string(revision());
     }
+    if (line_ > 0) {  // inside a document held by one key
+      out += ":" + std::to_string(line_);
+      if (column_ > 0) {
+        out += ":" + std::to_string(column_);
+      }
+    }
   } else if (line_ > 0) {
     out = "line " + std::to_string(line_);
     if (column_ > 0) {

@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "cli/exec.hpp"
+#include "testutil/process.hpp"
 
 #ifndef LIVECONF_CLI
 #error "LIVECONF_CLI (the path of the liveconf binary) must be defined"
@@ -65,12 +66,8 @@ namespace cli_detail {
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-inline int exit_code_of(int status) {
-  if (WIFSIGNALED(status)) {
-    return 128 + WTERMSIG(status);
-  }
-  return WEXITSTATUS(status);
-}
+using ::liveconf::testing::exit_code_of;
+using ::liveconf::testing::wait_pid;
 
 // A started child: its pid and the read ends (close-on-exec) of its stdout and stderr.
 struct Spawned {
@@ -170,24 +167,6 @@ inline bool read_some(int fd, std::string& sink) {
       return true;
     }
     return false;
-  }
-}
-
-// Waits for `pid` until the deadline; the exit code, or nullopt if it still runs.
-inline std::optional<int> wait_pid(pid_t pid, std::chrono::steady_clock::time_point deadline) {
-  for (;;) {
-    int status = 0;
-    const pid_t r = ::waitpid(pid, &status, WNOHANG);
-    if (r == pid) {
-      return exit_code_of(status);
-    }
-    if (r < 0 && errno != EINTR) {
-      return -1;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return std::nullopt;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
 

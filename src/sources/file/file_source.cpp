@@ -68,7 +68,7 @@ class FileSource final : public Source {
     Result<Layer> layer = load_file(options_.path, name_);
     if (!layer) {
       if (layer.error().code() == ErrorCode::kNotFound && options_.optional) {
-        return SourceLoad{{}, SourceState::kMissing};
+        return SourceLoad{{}, SourceState::kMissing, std::nullopt};
       }
       return std::move(layer).error();
     }

@@ -1,0 +1,189 @@
+// File: liveconf/etcd.hpp — the etcd source (target liveconf::etcd)
+//
+// Keys under a prefix in an etcd v3 cluster become a configuration layer that
+// stays live: a fleet of processes shares one configuration.
+//
+//   liveconf::EtcdSourceOptions etcd;
+//   etcd.connection.endpoints = {"10.0.0.5:2379"};
+//   etcd.prefix = "/myapp/";       // /myapp/db/port = 5432  ->  db.port = 5432
+//   etcd.priority = 20;
+//   manager.add_source("app", liveconf::make_etcd_source(etcd).value()).ok();
+//
+// How it stays consistent (docs/etcd.md): the first load lists the prefix
+// page by page at one pinned revision R, then watches from R+1, so no write
+// is missed or seen twice. A transaction arrives as one watch response and is
+// applied as one reload. After a disconnect it resumes from the last revision
+// it saw + 1, with exponential backoff and jitter; if that revision has been
+// compacted away it lists again. A frozen server is detected by watch
+// progress requests that go unanswered. While etcd cannot be reached the
+// source is reported stale and its last good layer keeps serving.
+//
+// The core library (liveconf::liveconf) does not depend on gRPC; this header
+// includes none of it.
+//
+// Thread-safety: an EtcdClient may be used from many threads. A source runs
+// one session thread of its own, which only updates the source's key mirror
+// and signals the manager; parsing into a layer happens in load(), on the
+// manager's update thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "liveconf/format.hpp"
+#include "liveconf/source.hpp"
+#include "liveconf/status.hpp"
+
+namespace liveconf {
+
+/// TLS for the connection; set when any endpoint is https:// or to use TLS.
+struct EtcdTls {
+  std::string ca_file;    // PEM; empty: the system's roots
+  std::string cert_file;  // PEM client certificate (mutual TLS), with key_file
+  std::string key_file;
+};
+
+/// How to reach etcd. Shared by EtcdClient and the source.
+struct EtcdConnection {
+  /// "host:port", "http://host:port" or "https://host:port"; several are
+  /// tried in turn (gRPC's round-robin over the list).
+  std::vector<std::string> endpoints = {"127.0.0.1:2379"};
+  std::optional<EtcdTls> tls;
+  /// Username/password authentication; the password never appears in logs,
+  /// errors or status.
+  std::string username;
+  std::string password;
+  /// Deadline of each unary request (a Range page, Authenticate, a Put).
+  std::chrono::milliseconds request_timeout{5000};
+  /// HTTP/2 keepalive pings while a connection is idle. etcd refuses pings
+  /// more often than its --grpc-keepalive-min-time (5 s by default).
+  std::chrono::milliseconds keepalive_time{10000};
+  std::chrono::milliseconds keepalive_timeout{5000};
+  /// Sends "hasleader: true": a member cut off from its cluster's leader
+  /// fails requests instead of serving old data.
+  bool require_leader = true;
+};
+
+/// How keys map to the configuration.
+enum class EtcdLayout : std::uint8_t {
+  /// Every key under the prefix is one value: /app/db/port -> db.port. A value
+  /// that is JSON (a number, true, a quoted string, an object or array) is
+  /// read as JSON, anything else as a string.
+  kTree,
+  /// The prefix names one key whose value is a whole document (JSON, YAML or
+  /// TOML, see `format`).
+  kDocument,
+};
+
+struct EtcdSourceOptions {
+  EtcdConnection connection;
+  /// kTree: a key prefix; "/" is appended if missing, so "/app" never picks
+  /// up "/apple/x". kDocument: the key holding the document.
+  std::string prefix;
+  EtcdLayout layout = EtcdLayout::kTree;
+  /// kDocument: "json", "yaml" or "toml"; empty: from the key's extension,
+  /// else JSON.
+  std::string format;
+  /// The layer's priority; higher wins.
+  int priority = 0;
+  /// The source's (and its layer's) name; empty: "etcd:" + prefix.
+  std::string name;
+  /// An optional source that cannot be reached at start contributes nothing
+  /// and is reported stale; a required one fails add_source after
+  /// `initial_timeout`.
+  bool optional = false;
+  std::chrono::milliseconds initial_timeout{10000};
+  /// Watch events arrive whole per revision; a short quiet period still
+  /// merges a burst of separate writes into one reload.
+  Debounce debounce{std::chrono::milliseconds(20), std::chrono::milliseconds(1000)};
+  /// When every key under the prefix disappears, the layer keeps its last
+  /// content for this long: a delete-then-put burst (a tool rewriting the
+  /// prefix) never publishes an empty configuration. If the prefix is still
+  /// empty afterwards, the empty layer is published.
+  std::chrono::milliseconds empty_grace{2000};
+  /// Keys per Range page while listing.
+  std::int64_t page_size = 1000;
+  /// Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`,
+  /// each wait multiplied by a random factor in [1 - jitter, 1 + jitter].
+  std::chrono::milliseconds backoff_initial{100};
+  std::chrono::milliseconds backoff_max{5000};
+  double backoff_jitter = 0.5;
+  /// A progress request goes out on the watch stream after this long without
+  /// a response; no answer within `progress_timeout` ends the stream (a
+  /// frozen server) and the session reconnects.
+  std::chrono::milliseconds progress_interval{1000};
+  std::chrono::milliseconds progress_timeout{3000};
+  /// Limits for each parsed value or document.
+  ParseOptions parse;
+};
+
+/// Errors: kValidation for a bad option (no endpoint, empty document key,
+/// unknown format, unreadable TLS file).
+[[nodiscard]] LIVECONF_API Result<std::unique_ptr<Source>> make_etcd_source(
+    EtcdSourceOptions options);
+
+/// What an etcd source has seen, for tests, tools and metrics.
+struct EtcdSourceStats {
+  std::uint64_t connects = 0;         // watch streams opened
+  std::uint64_t lists = 0;            // full listings (start, compaction)
+  std::uint64_t events = 0;           // watch events applied
+  std::uint64_t stream_errors = 0;    // streams that ended (server gone, frozen, canceled)
+  std::int64_t revision = 0;          // last revision applied to the mirror
+  std::int64_t list_revision = 0;     // the revision the newest listing was pinned at
+  std::int64_t compact_revision = 0;  // the newest compaction revision reported
+  std::int64_t last_watch_start = 0;  // start revision of the newest watch
+  bool connected = false;
+};
+/// The stats of a source made by make_etcd_source; nullopt for another source.
+[[nodiscard]] LIVECONF_API std::optional<EtcdSourceStats> etcd_source_stats(const Source& source);
+
+/// One key-value pair read from etcd.
+struct EtcdKeyValue {
+  std::string key;
+  std::string value;
+  std::int64_t mod_revision = 0;
+  std::int64_t lease = 0;
+};
+
+/// One write of a transaction.
+struct EtcdWrite {
+  enum class Kind : std::uint8_t { kPut, kDelete, kDeletePrefix };
+  Kind kind = Kind::kPut;
+  std::string key;
+  std::string value;
+  std::int64_t lease = 0;
+};
+
+/// A small synchronous etcd client for tools, tests and examples: the writes
+/// an operator makes (put, delete, one transaction), leases and compaction.
+class LIVECONF_API EtcdClient {
+ public:
+  /// Errors: kValidation for bad options. Does not connect yet.
+  [[nodiscard]] static Result<std::unique_ptr<EtcdClient>> create(EtcdConnection connection);
+  virtual ~EtcdClient() = default;
+
+  /// Each returns the store revision after the request. Errors: kUnavailable
+  /// (cannot reach etcd, deadline), kValidation (etcd refused the request).
+  [[nodiscard]] virtual Result<std::int64_t> put(const std::string& key, const std::string& value,
+                                                 std::int64_t lease = 0) = 0;
+  [[nodiscard]] virtual Result<std::int64_t> remove(const std::string& key,
+                                                    bool prefix = false) = 0;
+  /// All writes in one transaction: one revision, one watch response.
+  [[nodiscard]] virtual Result<std::int64_t> commit(const std::vector<EtcdWrite>& writes) = 0;
+  /// Keys under `prefix` (or exactly `key` when prefix is false).
+  [[nodiscard]] virtual Result<std::vector<EtcdKeyValue>> get(const std::string& key,
+                                                              bool prefix = false) = 0;
+  /// The store's current revision.
+  [[nodiscard]] virtual Result<std::int64_t> revision() = 0;
+  /// Compacts the history up to `revision` (physically, before returning).
+  [[nodiscard]] virtual Status compact(std::int64_t revision) = 0;
+  /// A lease of `ttl`, returned by its ID; keys put with it go when it expires.
+  [[nodiscard]] virtual Result<std::int64_t> grant_lease(std::chrono::seconds ttl) = 0;
+  [[nodiscard]] virtual Status revoke_lease(std::int64_t lease) = 0;
+};
+
+}  // namespace liveconf

@@ -1,0 +1,165 @@
+// EtcdClient: synchronous KV, lease and compaction calls over EtcdRpc.
+#include <grpcpp/grpcpp.h>
+
+#include "liveconf/etcd.hpp"
+
+#include "sources/etcd/etcd_rpc.hpp"
+
+namespace liveconf {
+namespace {
+
+class EtcdClientImpl final : public EtcdClient {
+ public:
+  explicit EtcdClientImpl(std::unique_ptr<detail::EtcdRpc> rpc) : rpc_(std::move(rpc)) {}
+
+  Result<std::int64_t> put(const std::string& key, const std::string& value,
+                           std::int64_t lease) override {
+    etcdserverpb::PutRequest request;
+    request.set_key(key);
+    request.set_value(value);
+    request.set_lease(lease);
+    etcdserverpb::PutResponse response;
+    if (Status st = call("put " + key, request, response, &Stub::Put); !st.ok()) {
+      return st.error();
+    }
+    return response.header().revision();
+  }
+
+  Result<std::int64_t> remove(const std::string& key, bool prefix) override {
+    etcdserverpb::DeleteRangeRequest request;
+    fill_delete(request, key, prefix);
+    etcdserverpb::DeleteRangeResponse response;
+    if (Status st = call("delete " + key, request, response, &Stub::DeleteRange); !st.ok()) {
+      return st.error();
+    }
+    return response.header().revision();
+  }
+
+  Result<std::int64_t> commit(const std::vector<EtcdWrite>& writes) override {
+    etcdserverpb::TxnRequest request;
+    for (const EtcdWrite& w : writes) {
+      etcdserverpb::RequestOp* op = request.add_success();
+      if (w.kind == EtcdWrite::Kind::kPut) {
+        etcdserverpb::PutRequest* put = op->mutable_request_put();
+        put->set_key(w.key);
+        put->set_value(w.value);
+        put->set_lease(w.lease);
+      } else {
+        fill_delete(*op->mutable_request_delete_range(), w.key,
+                    w.kind == EtcdWrite::Kind::kDeletePrefix);
+      }
+    }
+    etcdserverpb::TxnResponse response;
+    if (Status st = call("transaction", request, response, &Stub::Txn); !st.ok()) {
+      return st.error();
+    }
+    return response.header().revision();
+  }
+
+  Result<std::vector<EtcdKeyValue>> get(const std::string& key, bool prefix) override {
+    std::vector<EtcdKeyValue> out;
+    std::string from = key;
+    std::int64_t pinned = 0;
+    while (true) {
+      etcdserverpb::RangeRequest request;
+      request.set_key(from);
+      if (prefix) {
+        request.set_range_end(detail::etcd_prefix_end(key));
+        request.set_limit(1000);
+      }
+      request.set_revision(pinned);
+      etcdserverpb::RangeResponse response;
+      if (Status st = call("range " + key, request, response, &Stub::Range); !st.ok()) {
+        return st.error();
+      }
+      pinned = response.header().revision();
+      for (const mvccpb::KeyValue& kv : response.kvs()) {
+        out.push_back(EtcdKeyValue{kv.key(), kv.value(), kv.mod_revision(), kv.lease()});
+      }
+      if (!response.more() || response.kvs().empty()) {
+        return out;
+      }
+      from = response.kvs(response.kvs_size() - 1).key() + std::string(1, '\0');
+    }
+  }
+
+  Result<std::int64_t> revision() override {
+    etcdserverpb::RangeRequest request;
+    request.set_key(std::string(1, '\0'));
+    request.set_count_only(true);
+    etcdserverpb::RangeResponse response;
+    if (Status st = call("revision", request, response, &Stub::Range); !st.ok()) {
+      return st.error();
+    }
+    return response.header().revision();
+  }
+
+  Status compact(std::int64_t revision) override {
+    etcdserverpb::CompactionRequest request;
+    request.set_revision(revision);
+    request.set_physical(true);
+    etcdserverpb::CompactionResponse response;
+    return call("compaction at " + std::to_string(revision), request, response, &Stub::Compact);
+  }
+
+  Result<std::int64_t> grant_lease(std::chrono::seconds ttl) override {
+    etcdserverpb::LeaseGrantRequest request;
+    request.set_ttl(ttl.count());
+    etcdserverpb::LeaseGrantResponse response;
+    Status st = rpc_->unary("lease grant", request, response,
+                            [this](grpc::ClientContext* c, const auto& req, auto* resp) {
+                              return rpc_->lease().LeaseGrant(c, req, resp);
+                            });
+    if (!st.ok()) {
+      return st.error();
+    }
+    if (!response.error().empty()) {
+      return Error(ErrorCode::kValidation, "etcd lease grant: " + response.error());
+    }
+    return response.id();
+  }
+
+  Status revoke_lease(std::int64_t lease) override {
+    etcdserverpb::LeaseRevokeRequest request;
+    request.set_id(lease);
+    etcdserverpb::LeaseRevokeResponse response;
+    return rpc_->unary("lease revoke", request, response,
+                       [this](grpc::ClientContext* c, const auto& req, auto* resp) {
+                         return rpc_->lease().LeaseRevoke(c, req, resp);
+                       });
+  }
+
+ private:
+  using Stub = etcdserverpb::KV::Stub;
+
+  static void fill_delete(etcdserverpb::DeleteRangeRequest& request, const std::string& key,
+                          bool prefix) {
+    request.set_key(key);
+    if (prefix) {
+      request.set_range_end(detail::etcd_prefix_end(key));
+    }
+  }
+
+  template <typename Request, typename Response>
+  Status call(const std::string& what, const Request& request, Response& response,
+              grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*)) {
+    return rpc_->unary(what, request, response,
+                       [this, method](grpc::ClientContext* c, const Request& req, Response* resp) {
+                         return (rpc_->kv().*method)(c, req, resp);
+                       });
+  }
+
+  std::unique_ptr<detail::EtcdRpc> rpc_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<EtcdClient>> EtcdClient::create(EtcdConnection connection) {
+  Result<std::unique_ptr<detail::EtcdRpc>> rpc = detail::EtcdRpc::create(connection);
+  if (!rpc) {
+    return std::move(rpc).error();
+  }
+  return std::unique_ptr<EtcdClient>(new EtcdClientImpl(std::move(*rpc)));
+}
+
+}  // namespace liveconf

@@ -1,0 +1,116 @@
+#include "sources/etcd/etcd_mapping.hpp"
+
+#include <utility>
+#include <vector>
+
+namespace liveconf::detail {
+namespace {
+
+std::shared_ptr<const OriginInfo> key_origin(const std::string& source, const std::string& key,
+                                             std::int64_t revision) {
+  auto info = std::make_shared<OriginInfo>();
+  info->source = source;
+  info->remote_key = key;
+  info->revision = revision;
+  return info;
+}
+
+}  // namespace
+
+std::string etcd_tree_prefix(std::string_view prefix) {
+  std::string p(prefix);
+  if (!p.empty() && p.back() != '/') {
+    p += '/';
+  }
+  return p;
+}
+
+KeyPath etcd_key_path(std::string_view key, std::string_view prefix) {
+  std::string_view rest = key.substr(std::min(prefix.size(), key.size()));
+  std::vector<std::string> segments;
+  while (!rest.empty()) {
+    const std::size_t slash = rest.find('/');
+    const std::string_view segment = rest.substr(0, slash);
+    if (!segment.empty()) {
+      segments.emplace_back(segment);
+    }
+    if (slash == std::string_view::npos) {
+      break;
+    }
+    rest.remove_prefix(slash + 1);
+  }
+  return KeyPath(std::move(segments));
+}
+
+Value etcd_parse_value(std::string_view text, const std::string& source, const std::string& key,
+                       std::int64_t revision, const ParseOptions& options) {
+  auto info = key_origin(source, key, revision);
+  const Format* json = find_format("json");
+  ParseOptions opts = options;
+  opts.origin = info;
+  opts.allow_empty = false;
+  if (json != nullptr) {
+    Result<Value> parsed = json->parse(text, opts);
+    if (parsed) {
+      // One origin for every node: the key and its revision say where it came
+      // from; a position inside a one-line value adds nothing.
+      parsed->set_origin_recursive(Origin(info));
+      return std::move(*parsed);
+    }
+  }
+  Value v{std::string(text)};
+  v.set_origin(Origin(info));
+  return v;
+}
+
+Result<Value> etcd_build_tree(const EtcdMirror& mirror, std::string_view prefix) {
+  Value root = Value::object();
+  for (const auto& [key, entry] : mirror) {
+    const KeyPath path = etcd_key_path(key, prefix);
+    if (path.empty()) {
+      return Error(ErrorCode::kValidation,
+                   "etcd key \"" + key + "\" maps to no configuration path (it is the prefix)",
+                   entry.parsed.origin());
+    }
+    // Keys come in byte order, so "/app/db" is placed before "/app/db/port":
+    // walk down, refusing to pass through a scalar another key set.
+    Value* node = &root;
+    for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+      Value& child = node->as_object()[path[i]];
+      if (child.is_null()) {
+        child = Value::object();
+      } else if (!child.is_object()) {
+        return Error(ErrorCode::kValidation,
+                     "etcd key \"" + key + "\" is under \"" + child.origin().remote_key() +
+                         "\", which holds a " + std::string(child.type_name()) + ", not an object",
+                     entry.parsed.origin(), path);
+      }
+      node = &child;
+    }
+    Value& leaf = node->as_object()[path.back()];
+    if (!leaf.is_null()) {
+      // Set by an ancestor key's document ("/app/db" = {"port": 1}): the
+      // deeper, more specific key wins. Anything else is two keys for one path.
+      const std::string& other = leaf.origin().remote_key();
+      const bool from_ancestor =
+          key.size() > other.size() && key.starts_with(other) && key[other.size()] == '/';
+      if (!from_ancestor) {
+        return Error(ErrorCode::kValidation,
+                     "etcd keys \"" + other + "\" and \"" + key + "\" both set " + path.to_string(),
+                     entry.parsed.origin(), path);
+      }
+    }
+    leaf = entry.parsed;
+  }
+  return root;
+}
+
+Result<Value> etcd_parse_document(const EtcdEntry& entry, const std::string& source,
+                                  const std::string& key, const Format& format,
+                                  const ParseOptions& options) {
+  ParseOptions opts = options;
+  opts.origin = key_origin(source, key, entry.mod_revision);
+  return format.parse(entry.value, opts);
+}
+
+}  // namespace liveconf::detail

@@ -1,0 +1,685 @@
+// The etcd source: a session thread keeps a mirror of the keys under a
+// prefix (list at one revision, then watch from the next), and load() turns
+// the mirror into a layer on the manager's update thread.
+//
+// Session loop (one thread per source):
+//   connect -> [list if no usable revision] -> watch from revision+1
+//   -> apply each watch response to the mirror whole, signal the manager
+//   -> on any stream end: mark stale, signal, back off (jittered), resume.
+// The watch stream uses gRPC's completion-queue API so one thread can wait
+// for a response *or* a heartbeat deadline: a server that stops answering
+// progress requests (SIGSTOP, a partition) is detected without a second
+// thread and without relying on TCP.
+#include <algorithm>
+#include <condition_variable>
+#include <random>
+#include <thread>
+#include <utility>
+
+#include <grpcpp/grpcpp.h>
+
+#include "liveconf/etcd.hpp"
+
+#include "sources/etcd/etcd_mapping.hpp"
+#include "sources/etcd/etcd_rpc.hpp"
+#include "store/mutex.hpp"
+
+namespace liveconf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using detail::EtcdEntry;
+using detail::EtcdMirror;
+using detail::MutexLock;
+
+// A compaction reported by the server ends the stream; relisting is the
+// remedy, not a reason to back off.
+struct StreamEnd {
+  Error error;
+  bool compacted = false;
+  bool healthy = false;  // the watch had been created: reset the backoff
+};
+
+class EtcdSource final : public Source {
+ public:
+  EtcdSource(EtcdSourceOptions options, std::unique_ptr<detail::EtcdRpc> rpc, const Format* format)
+      : options_(std::move(options)), rpc_(std::move(rpc)), format_(format) {
+    if (options_.layout == EtcdLayout::kTree) {
+      options_.prefix = detail::etcd_tree_prefix(options_.prefix);
+      range_end_ = detail::etcd_prefix_end(options_.prefix);
+    }
+    name_ = options_.name.empty() ? "etcd:" + options_.prefix : options_.name;
+  }
+  ~EtcdSource() override { stop(); }
+  EtcdSource(const EtcdSource&) = delete;
+  EtcdSource& operator=(const EtcdSource&) = delete;
+
+  [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+  [[nodiscard]] Debounce debounce() const noexcept override { return options_.debounce; }
+
+  [[nodiscard]] Result<WatchHandle> watch(std::function<void()> changed) override {
+    {
+      MutexLock lk(mu_);
+      changed_ = std::move(changed);
+    }
+    start();
+    return WatchHandle([this] { stop(); });
+  }
+
+  /// While the prefix has just emptied, the reload waits (up to max_wait):
+  /// the re-puts of a delete-then-put burst usually follow within it.
+  [[nodiscard]] bool busy() const override {
+    MutexLock lk(mu_);
+    return in_empty_grace(Clock::now());
+  }
+
+  [[nodiscard]] Result<SourceLoad> load() override {
+    start();
+    MutexLock lk(mu_);
+    if (!listed_) {
+      // The first load waits for the first complete listing.
+      lk.wait_until(cv_, Clock::now() + options_.initial_timeout,
+                    [this]() LIVECONF_REQUIRES(mu_) { return listed_ || stopping_; });
+    }
+    if (!listed_) {
+      Error why = problem_.value_or(Error(
+          ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() + ": no answer within " +
+                                       std::to_string(options_.initial_timeout.count()) + " ms"));
+      if (options_.optional) {
+        SourceLoad out;
+        out.state = SourceState::kStale;
+        out.problem = std::move(why);
+        return out;
+      }
+      return why;
+    }
+    SourceLoad out;
+    Result<Layer> layer = build_layer(Clock::now());
+    if (!layer) {
+      return std::move(layer).error();
+    }
+    out.layers.push_back(std::move(*layer));
+    if (!connected_) {
+      // The mirror is the newest consistent state we know; the manager keeps
+      // serving it and reports the source stale (BEHAVIOUR 43).
+      out.state = SourceState::kStale;
+      out.problem = problem_;
+    }
+    return out;
+  }
+
+  [[nodiscard]] EtcdSourceStats stats() const {
+    MutexLock lk(mu_);
+    return stats_;
+  }
+
+ private:
+  // ---- load side (update thread) ------------------------------------------
+
+  [[nodiscard]] bool in_empty_grace(Clock::time_point now) const LIVECONF_REQUIRES(mu_) {
+    return mirror_.empty() && last_nonempty_ && now < empty_since_ + options_.empty_grace;
+  }
+
+  Result<Layer> build_layer(Clock::time_point now) LIVECONF_REQUIRES(mu_) {
+    if (in_empty_grace(now)) {
+      return *last_nonempty_;  // BEHAVIOUR 44: never an empty config mid-burst
+    }
+    Layer layer;
+    layer.name = name_;
+    layer.priority = options_.priority;
+    // (highest mod revision, key count) identifies the content along one
+    // history: a put raises the first, a delete alone lowers the second.
+    std::int64_t top = 0;
+    for (const auto& [key, entry] : mirror_) {
+      top = std::max(top, entry.mod_revision);
+    }
+    layer.version = "etcd:" + std::to_string(top) + ":" + std::to_string(mirror_.size());
+    if (options_.layout == EtcdLayout::kDocument) {
+      auto it = mirror_.find(options_.prefix);
+      if (it == mirror_.end()) {
+        layer.data = Value::object();
+      } else {
+        Result<Value> doc =
+            detail::etcd_parse_document(it->second, name_, it->first, *format_, options_.parse);
+        if (!doc) {
+          return std::move(doc).error();
+        }
+        layer.data = std::move(*doc);
+      }
+    } else {
+      Result<Value> tree = detail::etcd_build_tree(mirror_, options_.prefix);
+      if (!tree) {
+        return std::move(tree).error();
+      }
+      layer.data = std::move(*tree);
+    }
+    if (!mirror_.empty()) {
+      last_nonempty_ = layer;
+    } else {
+      last_nonempty_.reset();
+    }
+    return layer;
+  }
+
+  // ---- session thread -------------------------------------------------------
+
+  void start() {
+    MutexLock lk(mu_);
+    if (started_ || stopping_) {
+      return;
+    }
+    started_ = true;
+    session_ = std::thread([this] { run(); });
+  }
+
+  void stop() {
+    {
+      MutexLock lk(mu_);
+      stopping_ = true;
+      changed_ = nullptr;
+      if (active_ != nullptr) {
+        active_->TryCancel();
+      }
+    }
+    cv_.notify_all();
+    if (session_.joinable() && session_.get_id() != std::this_thread::get_id()) {
+      session_.join();
+    }
+  }
+
+  [[nodiscard]] bool stopping() const {
+    MutexLock lk(mu_);
+    return stopping_;
+  }
+
+  void signal() {
+    std::function<void()> changed;
+    {
+      MutexLock lk(mu_);
+      changed = changed_;
+    }
+    if (changed) {
+      changed();
+    }
+  }
+
+  void run() {
+    std::mt19937_64 rng(std::random_device{}());
+    std::chrono::milliseconds backoff = options_.backoff_initial;
+    while (!stopping()) {
+      StreamEnd end = session();
+      if (stopping()) {
+        break;
+      }
+      if (end.compacted) {
+        continue;  // list again at once; the listing signals the manager
+      }
+      {
+        MutexLock lk(mu_);
+        const bool was_connected = connected_;
+        connected_ = false;
+        stats_.connected = false;
+        problem_ = end.error;
+        if (was_connected) {
+          ++stats_.stream_errors;
+        }
+      }
+      signal();  // the manager reloads and reports the source stale
+      if (end.healthy) {
+        backoff = options_.backoff_initial;
+      }
+      std::uniform_real_distribution<double> jitter(1.0 - options_.backoff_jitter,
+                                                    1.0 + options_.backoff_jitter);
+      const auto wait = std::chrono::milliseconds(
+          static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(rng)));
+      {
+        MutexLock lk(mu_);
+        lk.wait_until(cv_, Clock::now() + wait,
+                      [this]() LIVECONF_REQUIRES(mu_) { return stopping_; });
+      }
+      backoff = std::min(backoff * 2, options_.backoff_max);
+    }
+  }
+
+  // One connection: list when needed, then watch until the stream ends.
+  StreamEnd session() {
+    if (Status st = rpc_->authenticate(); !st.ok()) {
+      return StreamEnd{st.error()};
+    }
+    bool must_list;
+    {
+      MutexLock lk(mu_);
+      // Never open a watch at or below a known compaction (BEHAVIOUR 41).
+      must_list = !listed_ || revision_ < stats_.compact_revision;
+    }
+    if (must_list) {
+      if (Status st = list(); !st.ok()) {
+        return StreamEnd{st.error()};
+      }
+    }
+    return watch_stream();
+  }
+
+  // Paginated Range at one pinned revision (BEHAVIOUR 36).
+  Status list() {
+    for (int attempt = 0;; ++attempt) {
+      EtcdMirror fresh;
+      std::int64_t pinned = 0;
+      std::string from = options_.prefix;
+      bool compacted = false;
+      while (true) {
+        etcdserverpb::RangeRequest request;
+        request.set_key(from);
+        if (options_.layout == EtcdLayout::kTree) {
+          request.set_range_end(range_end_);
+          request.set_limit(options_.page_size);
+        }
+        request.set_revision(pinned);
+        etcdserverpb::RangeResponse response;
+        Status st;
+        {
+          grpc::ClientContext context;
+          rpc_->prepare(context, rpc_->connection().request_timeout);
+          if (!track(&context)) {
+            return Error(ErrorCode::kCancelled, "etcd source stopped");
+          }
+          const grpc::Status status = rpc_->kv().Range(&context, request, &response);
+          untrack();
+          if (!status.ok()) {
+            if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE && pinned != 0) {
+              compacted = true;  // the pinned revision was compacted mid-listing
+              break;
+            }
+            if (detail::EtcdRpc::token_refused(status)) {
+              rpc_->drop_token();
+            }
+            return detail::etcd_error(status, "range " + options_.prefix, rpc_->endpoints());
+          }
+        }
+        if (pinned == 0) {
+          pinned = response.header().revision();
+        }
+        for (const mvccpb::KeyValue& kv : response.kvs()) {
+          fresh[kv.key()] = entry_of(kv);
+        }
+        if (!response.more() || response.kvs().empty()) {
+          break;
+        }
+        from = response.kvs(response.kvs_size() - 1).key() + std::string(1, '\0');
+      }
+      if (compacted) {
+        if (attempt < 3) {
+          continue;
+        }
+        return Error(ErrorCode::kUnavailable,
+                     "etcd range " + options_.prefix + ": compacted while listing, 3 times");
+      }
+      {
+        MutexLock lk(mu_);
+        const bool was_empty = mirror_.empty();
+        mirror_ = std::move(fresh);
+        note_emptiness(was_empty);
+        revision_ = pinned;
+        listed_ = true;
+        connected_ = true;  // the server answered at a revision; the watch follows
+        stats_.connected = true;
+        problem_.reset();
+        ++stats_.lists;
+        stats_.revision = pinned;
+        stats_.list_revision = pinned;
+      }
+      cv_.notify_all();
+      signal();
+      return ok_status();
+    }
+  }
+
+  EtcdEntry entry_of(const mvccpb::KeyValue& kv) const {
+    EtcdEntry e;
+    e.value = kv.value();
+    e.mod_revision = kv.mod_revision();
+    if (options_.layout == EtcdLayout::kTree) {
+      e.parsed =
+          detail::etcd_parse_value(e.value, name_, kv.key(), kv.mod_revision(), options_.parse);
+    }
+    return e;
+  }
+
+  // The grace clock starts when the mirror goes from keys to none.
+  void note_emptiness(bool was_empty) LIVECONF_REQUIRES(mu_) {
+    if (!was_empty && mirror_.empty()) {
+      empty_since_ = Clock::now();
+      grace_signal_pending_ = true;
+    } else if (!mirror_.empty()) {
+      grace_signal_pending_ = false;
+    }
+  }
+
+  bool track(grpc::ClientContext* context) {
+    MutexLock lk(mu_);
+    if (stopping_) {
+      return false;
+    }
+    active_ = context;
+    return true;
+  }
+  void untrack() {
+    MutexLock lk(mu_);
+    active_ = nullptr;
+  }
+
+  enum Tag : std::intptr_t { kStart = 1, kRead, kWrite, kFinish };
+  static void* tag(Tag t) { return reinterpret_cast<void*>(static_cast<std::intptr_t>(t)); }
+
+  StreamEnd watch_stream() {
+    std::int64_t start_revision;
+    {
+      MutexLock lk(mu_);
+      start_revision = revision_ + 1;
+      stats_.last_watch_start = start_revision;
+    }
+    grpc::ClientContext context;
+    rpc_->prepare(context, std::chrono::milliseconds(0));
+    grpc::CompletionQueue cq;
+    if (!track(&context)) {
+      return StreamEnd{Error(ErrorCode::kCancelled, "etcd source stopped")};
+    }
+    std::unique_ptr<
+        grpc::ClientAsyncReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>>
+        stream = rpc_->watch().PrepareAsyncWatch(&context, &cq);
+    stream->StartCall(tag(kStart));
+    int outstanding = 1;  // tags the queue still owes us
+    bool write_pending = false;
+    bool created = false;
+    bool ending = false;
+    std::optional<StreamEnd> result;
+    etcdserverpb::WatchResponse response;
+    std::vector<mvccpb::Event> fragments;  // a revision split over responses
+    const Clock::time_point opened = Clock::now();
+    Clock::time_point last_rx = opened;
+    std::optional<Clock::time_point> progress_sent;
+
+    auto end_with = [&](StreamEnd e) {
+      if (!result) {
+        result = std::move(e);
+      }
+      if (!ending) {
+        ending = true;
+        context.TryCancel();
+      }
+    };
+    auto write = [&](const etcdserverpb::WatchRequest& request) {
+      write_pending = true;
+      ++outstanding;
+      stream->Write(request, tag(kWrite));
+    };
+    auto read = [&] {
+      ++outstanding;
+      stream->Read(&response, tag(kRead));
+    };
+
+    while (outstanding > 0) {
+      void* got = nullptr;
+      bool ok = false;
+      const auto status =
+          cq.AsyncNext(&got, &ok, std::chrono::system_clock::now() + std::chrono::milliseconds(50));
+      const Clock::time_point now = Clock::now();
+      if (status == grpc::CompletionQueue::TIMEOUT) {
+        if (ending) {
+          continue;
+        }
+        if (stopping()) {
+          end_with(StreamEnd{Error(ErrorCode::kCancelled, "etcd source stopped")});
+        } else if (!created && now - opened > rpc_->connection().request_timeout) {
+          end_with(StreamEnd{Error(ErrorCode::kUnavailable,
+                                   "etcd watch " + options_.prefix + " at " + rpc_->endpoints() +
+                                       ": not created within " +
+                                       std::to_string(rpc_->connection().request_timeout.count()) +
+                                       " ms")});
+        } else if (progress_sent && now - *progress_sent > options_.progress_timeout) {
+          end_with(StreamEnd{
+              Error(ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() +
+                                                 ": no answer to a progress request within " +
+                                                 std::to_string(options_.progress_timeout.count()) +
+                                                 " ms (server frozen or unreachable)"),
+              false, true});
+        } else if (created && !write_pending && !progress_sent &&
+                   now - last_rx > options_.progress_interval) {
+          etcdserverpb::WatchRequest request;
+          request.mutable_progress_request();
+          progress_sent = now;
+          write(request);
+        }
+        grace_check(now);
+        continue;
+      }
+      if (status == grpc::CompletionQueue::SHUTDOWN) {
+        break;
+      }
+      --outstanding;
+      const auto which = static_cast<Tag>(reinterpret_cast<std::intptr_t>(got));
+      if (which == kFinish) {
+        continue;
+      }
+      if (which == kWrite) {
+        write_pending = false;
+      }
+      if (!ok) {
+        // The stream is over (server gone, cancelled): collect the status.
+        if (!ending) {
+          end_with(
+              StreamEnd{Error(ErrorCode::kUnavailable, "etcd watch " + options_.prefix + " at " +
+                                                           rpc_->endpoints() + ": stream closed"),
+                        false, created});
+        }
+        continue;
+      }
+      if (ending) {
+        continue;
+      }
+      switch (which) {
+        case kStart: {
+          etcdserverpb::WatchRequest request;
+          auto* create = request.mutable_create_request();
+          create->set_key(options_.prefix);
+          if (options_.layout == EtcdLayout::kTree) {
+            create->set_range_end(range_end_);
+          }
+          create->set_start_revision(start_revision);
+          create->set_progress_notify(true);
+          create->set_fragment(true);
+          write(request);
+          read();
+          break;
+        }
+        case kRead: {
+          last_rx = now;
+          progress_sent.reset();
+          if (std::optional<StreamEnd> e = handle(response, created, fragments)) {
+            end_with(std::move(*e));
+          } else {
+            read();
+          }
+          break;
+        }
+        default:
+          break;
+      }
+      grace_check(now);
+    }
+    // Every operation has come back; the call's status says why it ended.
+    grpc::Status final_status;
+    stream->Finish(&final_status, tag(kFinish));
+    void* got = nullptr;
+    bool ok = false;
+    cq.Next(&got, &ok);
+    untrack();
+    cq.Shutdown();
+    while (cq.Next(&got, &ok)) {
+    }
+    if (!result) {
+      result = StreamEnd{Error(ErrorCode::kUnavailable, "etcd watch ended")};
+    }
+    if (!final_status.ok() && final_status.error_code() != grpc::StatusCode::CANCELLED) {
+      if (detail::EtcdRpc::token_refused(final_status)) {
+        rpc_->drop_token();
+      }
+      result->error =
+          detail::etcd_error(final_status, "watch " + options_.prefix, rpc_->endpoints());
+    }
+    return std::move(*result);
+  }
+
+  // One watch response. Returns how the stream should end, or nullopt.
+  std::optional<StreamEnd> handle(const etcdserverpb::WatchResponse& r, bool& created,
+                                  std::vector<mvccpb::Event>& fragments) {
+    if (r.created() && !created && !r.canceled()) {
+      created = true;
+      bool was_connected;
+      {
+        MutexLock lk(mu_);
+        was_connected = connected_;
+        connected_ = true;
+        stats_.connected = true;
+        ++stats_.connects;
+        problem_.reset();
+      }
+      if (!was_connected) {
+        signal();  // back from stale: the manager reloads and reports it ok
+      }
+    }
+    if (r.compact_revision() > 0) {
+      {
+        MutexLock lk(mu_);
+        stats_.compact_revision = std::max(stats_.compact_revision, r.compact_revision());
+      }
+      return StreamEnd{Error(ErrorCode::kUnavailable,
+                             "etcd watch " + options_.prefix + ": revision compacted at " +
+                                 std::to_string(r.compact_revision()) + "; listing again"),
+                       true, true};
+    }
+    if (r.canceled()) {
+      return StreamEnd{
+          Error(ErrorCode::kUnavailable,
+                "etcd watch " + options_.prefix + " canceled by the server: " + r.cancel_reason()),
+          false, created};
+    }
+    for (const mvccpb::Event& e : r.events()) {
+      fragments.push_back(e);
+    }
+    if (r.fragment() || fragments.empty()) {
+      // More of this revision follows, or a progress response. A progress
+      // response's revision is not used to advance ours: etcd 3.4 can report
+      // progress for a watcher that is still catching up.
+      return std::nullopt;
+    }
+    bool changed = false;
+    {
+      MutexLock lk(mu_);
+      const bool was_empty = mirror_.empty();
+      for (const mvccpb::Event& e : fragments) {
+        const std::int64_t rev = e.kv().mod_revision();
+        if (rev <= revision_) {
+          continue;  // already applied (never expected; keeps "no duplicates" true)
+        }
+        if (e.type() == mvccpb::Event::DELETE) {
+          changed = mirror_.erase(e.kv().key()) > 0 || changed;
+        } else {
+          mirror_[e.kv().key()] = entry_of(e.kv());
+          changed = true;
+        }
+        ++stats_.events;
+      }
+      for (const mvccpb::Event& e : fragments) {
+        revision_ = std::max(revision_, e.kv().mod_revision());
+      }
+      stats_.revision = revision_;
+      note_emptiness(was_empty);
+    }
+    fragments.clear();
+    if (changed) {
+      signal();
+    }
+    return std::nullopt;
+  }
+
+  // After an empty grace runs out, one more signal so the manager loads the
+  // (still) empty prefix.
+  void grace_check(Clock::time_point now) {
+    bool fire = false;
+    {
+      MutexLock lk(mu_);
+      if (grace_signal_pending_ && mirror_.empty() && now >= empty_since_ + options_.empty_grace) {
+        grace_signal_pending_ = false;
+        fire = true;
+      }
+    }
+    if (fire) {
+      signal();
+    }
+  }
+
+  EtcdSourceOptions options_;
+  std::unique_ptr<detail::EtcdRpc> rpc_;
+  const Format* format_;  // kDocument
+  std::string name_;
+  std::string range_end_;
+
+  mutable detail::Mutex mu_;
+  std::condition_variable cv_;
+  std::function<void()> changed_ LIVECONF_GUARDED_BY(mu_);
+  bool started_ LIVECONF_GUARDED_BY(mu_) = false;
+  bool stopping_ LIVECONF_GUARDED_BY(mu_) = false;
+  grpc::ClientContext* active_ LIVECONF_GUARDED_BY(mu_) = nullptr;
+  EtcdMirror mirror_ LIVECONF_GUARDED_BY(mu_);
+  std::int64_t revision_ LIVECONF_GUARDED_BY(mu_) = 0;
+  bool listed_ LIVECONF_GUARDED_BY(mu_) = false;
+  bool connected_ LIVECONF_GUARDED_BY(mu_) = false;
+  std::optional<Error> problem_ LIVECONF_GUARDED_BY(mu_);
+  Clock::time_point empty_since_ LIVECONF_GUARDED_BY(mu_);
+  bool grace_signal_pending_ LIVECONF_GUARDED_BY(mu_) = false;
+  std::optional<Layer> last_nonempty_ LIVECONF_GUARDED_BY(mu_);
+  EtcdSourceStats stats_ LIVECONF_GUARDED_BY(mu_);
+  std::thread session_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Source>> make_etcd_source(EtcdSourceOptions options) {
+  if (options.prefix.empty() && options.layout == EtcdLayout::kDocument) {
+    return Error(ErrorCode::kValidation, "etcd source: the document layout needs a key (prefix)");
+  }
+  if (options.page_size <= 0 || options.backoff_initial.count() <= 0 ||
+      options.backoff_max < options.backoff_initial || options.backoff_jitter < 0 ||
+      options.backoff_jitter >= 1 || options.progress_interval.count() <= 0 ||
+      options.progress_timeout.count() <= 0) {
+    return Error(ErrorCode::kValidation,
+                 "etcd source: page_size, backoff and progress settings must be positive "
+                 "(jitter in [0, 1), backoff_max >= backoff_initial)");
+  }
+  const Format* format = nullptr;
+  if (options.layout == EtcdLayout::kDocument) {
+    format = options.format.empty() ? format_for_path(options.prefix) : find_format(options.format);
+    if (format == nullptr && options.format.empty()) {
+      format = find_format("json");
+    }
+    if (format == nullptr) {
+      return Error(ErrorCode::kValidation,
+                   "etcd source: unknown document format \"" + options.format + "\"");
+    }
+  }
+  Result<std::unique_ptr<detail::EtcdRpc>> rpc = detail::EtcdRpc::create(options.connection);
+  if (!rpc) {
+    return std::move(rpc).error();
+  }
+  return std::unique_ptr<Source>(new EtcdSource(std::move(options), std::move(*rpc), format));
+}
+
+std::optional<EtcdSourceStats> etcd_source_stats(const Source& source) {
+  if (const auto* etcd = dynamic_cast<const EtcdSource*>(&source)) {
+    return etcd->stats();
+  }
+  return std::nullopt;
+}
+
+}  // namespace liveconf

@@ -1,0 +1,587 @@
+// BEHAVIOUR.md section 7 (items 36-44): the etcd source against a real etcd
+// server (tests/testutil/etcd_server.hpp) on 127.0.0.1, with independent
+// writes through etcdctl and through liveconf::EtcdClient.
+#include <atomic>
+#include <dirent.h>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "liveconf/etcd.hpp"
+#include "liveconf/store.hpp"
+
+#include "testutil/etcd_server.hpp"
+#include "testutil/recorders.hpp"
+#include "testutil/temp_dir.hpp"
+
+namespace liveconf::testing {
+namespace {
+
+using namespace std::chrono_literals;
+constexpr std::string_view kConfig = "app";
+
+std::optional<std::string> scalar_text(const Value* v) {
+  if (v == nullptr) {
+    return std::nullopt;
+  }
+  return v->is_string() ? v->as_string() : v->to_display_string();
+}
+
+std::size_t count_entries(const char* dir) {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir(dir)) {
+    while (const dirent* e = ::readdir(d)) {
+      n += e->d_name[0] != '.' ? 1 : 0;
+    }
+    ::closedir(d);
+  }
+  return n;
+}
+
+class EtcdSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    LIVECONF_REQUIRE_ETCD();
+    etcd = std::make_unique<EtcdServer>(tmp.path() / "etcd", server_options());
+    ASSERT_TRUE(etcd->start());
+    Result<std::unique_ptr<EtcdClient>> c = EtcdClient::create(connection());
+    ASSERT_TRUE(c) << c.error().to_string();
+    client = std::move(*c);
+    start_manager();
+  }
+  void TearDown() override {
+    subscription = Subscription();
+    manager.reset();  // stops the source's session before the server goes
+    client.reset();
+    etcd.reset();
+  }
+
+  virtual EtcdOptions server_options() { return {}; }
+
+  void start_manager() {
+    subscription = Subscription();
+    manager.reset();
+    manager = std::make_unique<ConfigManager>(events.options());
+    ASSERT_TRUE(manager->register_untyped(std::string(kConfig)).ok());
+  }
+
+  [[nodiscard]] EtcdConnection connection() const {
+    EtcdConnection c;
+    c.endpoints = {etcd->endpoint()};
+    c.request_timeout = 2s;
+    return c;
+  }
+  /// Fast reconnects and heartbeats keep the suite quick.
+  [[nodiscard]] EtcdSourceOptions options(std::string prefix = "/app/") const {
+    EtcdSourceOptions o;
+    o.connection = connection();
+    o.prefix = std::move(prefix);
+    o.priority = 10;
+    o.backoff_initial = 50ms;
+    o.backoff_max = 400ms;
+    o.progress_interval = 200ms;
+    o.progress_timeout = 1000ms;
+    o.initial_timeout = 5s;
+    o.debounce = Debounce{5ms, 500ms};
+    return o;
+  }
+
+  /// A long first backoff with no jitter: after a disconnect, the test has
+  /// about 4 s to change the server before the source reconnects.
+  [[nodiscard]] EtcdSourceOptions slow_reconnect_options() const {
+    EtcdSourceOptions o = options();
+    o.backoff_initial = 4s;
+    o.backoff_jitter = 0;
+    o.backoff_max = 4s;
+    return o;
+  }
+
+  Status add(EtcdSourceOptions o) {
+    Result<std::unique_ptr<Source>> s = make_etcd_source(std::move(o));
+    if (!s) {
+      return s.status();
+    }
+    source = s->get();
+    Status st = manager->add_source(kConfig, std::move(*s));
+    // add_source returns after the listing; the watch is created right after
+    // it. Tests that disturb the server next need the watch in place.
+    if (st.ok() && etcd->running() && !wait_until([&] { return stats().connects >= 1; }, 10s)) {
+      return Error(ErrorCode::kUnavailable, "the etcd source never opened its watch");
+    }
+    return st;
+  }
+
+  [[nodiscard]] EtcdSourceStats stats() const {
+    std::optional<EtcdSourceStats> s = etcd_source_stats(*source);
+    return s.value_or(EtcdSourceStats{});
+  }
+  [[nodiscard]] SnapshotPtr snapshot() const { return manager->snapshot(kConfig).value(); }
+  [[nodiscard]] std::optional<std::string> value(std::string_view key) const {
+    return scalar_text(snapshot()->find(KeyPath(key)));
+  }
+  bool wait_value(std::string_view key, const std::optional<std::string>& expected,
+                  std::chrono::milliseconds timeout = 10s) const {
+    return wait_until([&] { return value(key) == expected; }, timeout);
+  }
+  [[nodiscard]] std::optional<SourceStatus> source_status() const {
+    Result<ConfigStatus> st = manager->status(kConfig);
+    if (!st || st->sources.empty()) {
+      return std::nullopt;
+    }
+    return st->sources.front();
+  }
+  bool wait_state(SourceState state, std::chrono::milliseconds timeout = 10s) const {
+    return wait_until(
+        [&] {
+          const auto s = source_status();
+          return s && s->state == state;
+        },
+        timeout);
+  }
+  [[nodiscard]] std::uint64_t publishes() const { return manager->status(kConfig)->publishes; }
+
+  /// The config's tree as the server holds the prefix now (values as text).
+  [[nodiscard]] std::map<std::string, std::string> server_state(const std::string& prefix) {
+    std::map<std::string, std::string> out;
+    Result<std::vector<EtcdKeyValue>> kvs = client->get(prefix, true);
+    EXPECT_TRUE(kvs) << kvs.error().to_string();
+    if (kvs) {
+      for (const EtcdKeyValue& kv : *kvs) {
+        out[kv.key.substr(prefix.size())] = kv.value;
+      }
+    }
+    return out;
+  }
+  /// The config as flat key -> text, for top-level scalar keys.
+  [[nodiscard]] std::map<std::string, std::string> config_state() const {
+    std::map<std::string, std::string> out;
+    const Value& root = snapshot()->tree();
+    if (root.is_object()) {
+      for (const auto& [k, v] : root.as_object()) {
+        out[k] = *scalar_text(&v);
+      }
+    }
+    return out;
+  }
+
+  /// A put through EtcdClient. Right after a server restart the client's
+  /// old connection may fail one request ("Socket closed"); writes are not
+  /// retried by the library (a retried write could apply twice), so the
+  /// test retries until its deadline.
+  std::int64_t put(const std::string& key, const std::string& value) {
+    std::optional<Error> last;
+    std::int64_t revision = 0;
+    const bool done = wait_until(
+        [&] {
+          Result<std::int64_t> r = client->put(key, value);
+          if (r) {
+            revision = *r;
+            return true;
+          }
+          last = r.error();
+          return r.error().code() != ErrorCode::kUnavailable;
+        },
+        10s);
+    EXPECT_TRUE(done && revision > 0) << (last ? last->to_string() : "timed out");
+    return revision;
+  }
+
+  TempDir tmp;
+  std::unique_ptr<EtcdServer> etcd;
+  std::unique_ptr<EtcdClient> client;
+  SourceEventLog events;
+  std::unique_ptr<ConfigManager> manager;
+  Source* source = nullptr;  // owned by the manager
+  ChangeLog changes;
+  Subscription subscription;
+};
+
+// --- 36. Initial load: paginated Range at one revision, then Watch from R+1 ---
+
+TEST_F(EtcdSourceTest, B36_InitialLoadListsEveryPageAtOneRevision) {
+  for (int i = 0; i < 25; ++i) {
+    put("/app/key" + std::to_string(100 + i), std::to_string(i));
+  }
+  put("/apple/not-ours", "1");            // a neighbour of the prefix, not under it
+  EtcdSourceOptions o = options("/app");  // "/" is appended: /apple stays out
+  o.page_size = 7;                        // 4 pages
+  const std::int64_t at = put("/other", "x");
+  ASSERT_TRUE(add(o).ok());
+  EXPECT_EQ(snapshot()->tree().size(), 25u);
+  EXPECT_EQ(value("key100"), "0");
+  EXPECT_EQ(value("key124"), "24");
+  const EtcdSourceStats s = stats();
+  EXPECT_EQ(s.lists, 1u);
+  EXPECT_GE(s.list_revision, at);
+  EXPECT_EQ(s.last_watch_start, s.list_revision + 1) << "the watch starts right after the list";
+}
+
+TEST_F(EtcdSourceTest, B36_PutsRacingTheStartAreEachAppliedExactlyOnce) {
+  // A writer keeps putting while the source lists and opens its watch, so
+  // some puts land between the Range and the Watch. Every put after the
+  // listing's revision must arrive as exactly one event, none before it.
+  std::vector<std::int64_t> revisions;  // the writer's; read after join()
+  std::atomic<int> written{0};
+  std::jthread writer([&] {
+    for (int i = 1; i <= 300; ++i) {
+      Result<std::int64_t> r = client->put("/app/counter", std::to_string(i));
+      if (r) {
+        revisions.push_back(*r);
+        written.fetch_add(1);
+      }
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return written.load() >= 20; }, 10s));
+  const Status st = add(options());
+  writer.join();
+  ASSERT_TRUE(st.ok()) << st.to_string();
+  ASSERT_EQ(revisions.size(), 300u);
+  ASSERT_TRUE(wait_value("counter", "300"));
+  const EtcdSourceStats s = stats();
+  const auto after_list = std::count_if(revisions.begin(), revisions.end(),
+                                        [&](std::int64_t r) { return r > s.list_revision; });
+  EXPECT_EQ(s.events, static_cast<std::uint64_t>(after_list))
+      << "list revision " << s.list_revision;
+  EXPECT_EQ(s.lists, 1u);
+}
+
+// --- 37. A transaction is one reload -------------------------------------------
+
+TEST_F(EtcdSourceTest, B37_MultiKeyTransactionIsAppliedAsOneReload) {
+  put("/app/a", "1");
+  put("/app/b", "1");
+  ASSERT_TRUE(add(options()).ok());
+  subscription = manager->subscribe(kConfig, KeyPath(), changes.fn()).value();
+  const std::uint64_t before = publishes();
+  // etcdctl txn: no compares, three writes in the success branch.
+  // etcdctl's interactive txn: compares, an empty line, the success
+  // requests, an empty line, the failure requests, an empty line.
+  const CtlResult r =
+      etcd->ctl({"txn"}, "\nput /app/a 2\nput /app/b 2\ndel /app/c\nput /app/d 2\n\n\n");
+  ASSERT_TRUE(r.ok()) << r.err;
+  ASSERT_TRUE(wait_value("d", "2"));
+  ASSERT_TRUE(wait_until([&] { return changes.count() >= 1; }, 5s));
+  EXPECT_EQ(changes.count(), 1u);
+  EXPECT_EQ(changes.at(0).size(), 3u);  // a, b, d (c never existed)
+  EXPECT_EQ(value("a"), "2");
+  EXPECT_EQ(value("b"), "2");
+  EXPECT_EQ(publishes(), before + 1);
+  EXPECT_EQ(stats().events, 3u);  // deleting a missing key makes no event
+}
+
+// --- 38. Deletes, explicit and by lease expiry -----------------------------------
+
+TEST_F(EtcdSourceTest, B38_ExplicitDeleteRemovesTheKey) {
+  put("/app/keep", "1");
+  put("/app/gone", "1");
+  ASSERT_TRUE(add(options()).ok());
+  ASSERT_EQ(value("gone"), "1");
+  ASSERT_TRUE(etcd->del("/app/gone"));
+  ASSERT_TRUE(wait_value("gone", std::nullopt));
+  EXPECT_EQ(value("keep"), "1");
+}
+
+TEST_F(EtcdSourceTest, B38_LeaseExpiryRemovesTheKey) {
+  put("/app/keep", "1");
+  Result<std::int64_t> lease = client->grant_lease(1s);
+  ASSERT_TRUE(lease) << lease.error().to_string();
+  ASSERT_TRUE(client->put("/app/ephemeral", "here", *lease));
+  ASSERT_TRUE(add(options()).ok());
+  ASSERT_EQ(value("ephemeral"), "here");
+  // Nobody keeps the lease alive: etcd expires it (its minimum TTL is a few
+  // seconds) and sends a DELETE event.
+  ASSERT_TRUE(wait_value("ephemeral", std::nullopt, 20s));
+  EXPECT_EQ(value("keep"), "1");
+  EXPECT_EQ(source_status()->state, SourceState::kOk);
+}
+
+// --- 39 / 40. Restart and crash: reconnect, resume from last-seen + 1 ----------
+
+TEST_F(EtcdSourceTest, B39_SigtermRestartResumesFromLastSeenAndSeesWritesMadeMeanwhile) {
+  put("/app/a", "1");
+  ASSERT_TRUE(add(slow_reconnect_options()).ok());
+  const EtcdSourceStats before = stats();
+  etcd->stop(SIGTERM);
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  EXPECT_EQ(value("a"), "1");  // BEHAVIOUR 43
+  ASSERT_TRUE(etcd->start());
+  put("/app/a", "2");
+  put("/app/b", "2");
+  ASSERT_TRUE(etcd->del("/app/a"));
+  ASSERT_FALSE(stats().connected) << "the source reconnected before the writes were made";
+  ASSERT_TRUE(wait_value("b", "2", 15s));
+  ASSERT_TRUE(wait_value("a", std::nullopt));
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  const EtcdSourceStats after = stats();
+  EXPECT_EQ(after.lists, 1u) << "resumed, not listed again";
+  EXPECT_EQ(after.last_watch_start, before.revision + 1);
+  EXPECT_EQ(after.events, 3u);  // exactly the three writes: no duplicates
+  EXPECT_EQ(after.connects, 2u);
+}
+
+TEST_F(EtcdSourceTest, B40_SigkillMidStreamIsADisconnectResumedTheSameWay) {
+  ASSERT_TRUE(add(options()).ok());
+  std::atomic<int> written{0};
+  std::jthread writer([&](const std::stop_token& stop) {
+    auto c = EtcdClient::create(connection());
+    for (int i = 0; !stop.stop_requested(); ++i) {
+      if ((*c)->put("/app/k" + std::to_string(i % 20), std::to_string(i))) {
+        written.fetch_add(1);
+      } else {
+        std::this_thread::sleep_for(10ms);  // pace retries while etcd is down
+      }
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return stats().events >= 50; }, 10s));
+  etcd->kill();
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  ASSERT_TRUE(etcd->start());
+  const int at_restart = written.load();
+  ASSERT_TRUE(wait_until([&] { return written.load() >= at_restart + 50; }, 10s));
+  writer.request_stop();
+  writer.join();
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  const std::map<std::string, std::string> server = server_state("/app/");
+  ASSERT_TRUE(wait_until([&] { return config_state() == server; }, 10s));
+  EXPECT_EQ(stats().lists, 1u) << "resumed from last-seen + 1, no relist";
+  EXPECT_GE(stats().connects, 2u);
+}
+
+// --- 41. Compaction while disconnected -----------------------------------------
+
+TEST_F(EtcdSourceTest, B41_CompactionWhileDisconnectedRelistsToTheServersExactState) {
+  put("/app/a", "1");
+  put("/app/b", "1");
+  ASSERT_TRUE(add(slow_reconnect_options()).ok());
+  ASSERT_TRUE(etcd->restart());  // the source now waits 4 s to reconnect
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  ASSERT_TRUE(etcd->del("/app/b"));
+  put("/app/c", "3");
+  const std::int64_t compact_at = put("/app/a", "2");
+  ASSERT_TRUE(client->compact(compact_at).ok());
+  ASSERT_FALSE(stats().connected) << "the source reconnected before the compaction";
+  ASSERT_TRUE(wait_value("c", "3", 15s));
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  EXPECT_EQ(config_state(), server_state("/app/"));  // b deleted, a = 2, c = 3
+  const EtcdSourceStats s = stats();
+  EXPECT_EQ(s.lists, 2u);
+  EXPECT_EQ(s.compact_revision, compact_at);
+  EXPECT_GT(s.last_watch_start, s.compact_revision)
+      << "a watch is never opened at or below the known compaction";
+}
+
+// --- 42. A frozen server is detected; the source recovers after SIGCONT ----------
+
+TEST_F(EtcdSourceTest, B42_FrozenServerIsDetectedByProgressRequestsAndRecovers) {
+  put("/app/a", "1");
+  ASSERT_TRUE(add(options()).ok());
+  ASSERT_TRUE(etcd->pause());
+  // progress_interval 200 ms + progress_timeout 1 s: detected well within 10 s.
+  const auto paused_at = std::chrono::steady_clock::now();
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  EXPECT_LT(std::chrono::steady_clock::now() - paused_at, 10s);
+  // The first stale report says why: the unanswered progress request.
+  std::string first_stale;
+  for (std::size_t i = 0; i < events.count() && first_stale.empty(); ++i) {
+    if (events.at(i).state == SourceState::kStale && events.at(i).error) {
+      first_stale = events.at(i).error->to_string();
+    }
+  }
+  EXPECT_NE(first_stale.find("no answer to a progress request"), std::string::npos) << first_stale;
+  EXPECT_EQ(value("a"), "1");
+  ASSERT_TRUE(etcd->resume());
+  ASSERT_TRUE(wait_state(SourceState::kOk, 15s));
+  put("/app/a", "2");
+  EXPECT_TRUE(wait_value("a", "2"));
+}
+
+// --- 43. An outage never empties the configuration ------------------------------
+
+TEST_F(EtcdSourceTest, B43_OutageKeepsTheLastGoodLayerAndReportsTheSourceStale) {
+  put("/app/a", "1");
+  ASSERT_TRUE(add(options()).ok());
+  const std::uint64_t generation = snapshot()->generation();
+  etcd->kill();
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  EXPECT_EQ(value("a"), "1");
+  EXPECT_EQ(snapshot()->generation(), generation) << "nothing was published";
+  const std::optional<SourceStatus> st = source_status();
+  ASSERT_TRUE(st->last_error.has_value());
+  EXPECT_EQ(st->last_error->code(), ErrorCode::kUnavailable);
+  EXPECT_NE(st->last_error->message().find(etcd->endpoint()), std::string::npos)
+      << st->last_error->to_string();
+  bool saw_stale_event = false;
+  for (std::size_t i = 0; i < events.count(); ++i) {
+    saw_stale_event = saw_stale_event || events.at(i).state == SourceState::kStale;
+  }
+  EXPECT_TRUE(saw_stale_event);
+  ASSERT_TRUE(etcd->start());
+  ASSERT_TRUE(wait_state(SourceState::kOk, 15s));
+  EXPECT_EQ(value("a"), "1");
+}
+
+TEST_F(EtcdSourceTest, B43_UnreachableAtStartFailsARequiredSourceAndStalesAnOptionalOne) {
+  etcd->kill();
+  EtcdSourceOptions o = options();
+  o.initial_timeout = 500ms;
+  const Status required = add(o);
+  ASSERT_FALSE(required.ok());
+  EXPECT_EQ(required.error().code(), ErrorCode::kUnavailable) << required.to_string();
+  o.optional = true;
+  ASSERT_TRUE(add(o).ok());
+  EXPECT_EQ(source_status()->state, SourceState::kStale);
+  ASSERT_TRUE(etcd->start());
+  put("/app/a", "1");
+  EXPECT_TRUE(wait_value("a", "1", 15s));
+  EXPECT_EQ(source_status()->state, SourceState::kOk);
+}
+
+// --- 44. A delete-then-put burst never publishes an empty configuration ----------
+
+TEST_F(EtcdSourceTest, B44_DeletePrefixThenReputNeverPublishesAnEmptyConfig) {
+  for (const char* k : {"a", "b", "c"}) {
+    put(std::string("/app/") + k, "1");
+  }
+  ASSERT_TRUE(add(options()).ok());
+  std::vector<std::size_t> sizes;
+  std::mutex mu;
+  subscription = manager
+                     ->subscribe(kConfig, KeyPath(),
+                                 [&](const SnapshotPtr&, const SnapshotPtr& now, const ChangeSet&) {
+                                   std::lock_guard<std::mutex> lk(mu);
+                                   sizes.push_back(now->tree().size());
+                                 })
+                     .value();
+  for (int round = 2; round <= 4; ++round) {
+    // Separate requests, as a tool rewriting the prefix makes them; the
+    // pause between delete and re-put is longer than the debounce.
+    ASSERT_TRUE(client->remove("/app/", true));
+    std::this_thread::sleep_for(100ms);  // the gap under test, not a wait for a result
+    for (const char* k : {"a", "b", "c"}) {
+      put(std::string("/app/") + k, std::to_string(round));
+    }
+    ASSERT_TRUE(wait_value("c", std::to_string(round)));
+  }
+  std::lock_guard<std::mutex> lk(mu);
+  EXPECT_FALSE(sizes.empty());
+  for (std::size_t n : sizes) {
+    // Between the re-puts a configuration with some of the keys may go out
+    // (each put is its own revision); an empty one never does.
+    EXPECT_GT(n, 0u) << "an empty configuration was published";
+  }
+}
+
+TEST_F(EtcdSourceTest, B44_APrefixThatStaysEmptyIsPublishedEmptyAfterTheGrace) {
+  put("/app/a", "1");
+  EtcdSourceOptions o = options();
+  o.empty_grace = 500ms;
+  ASSERT_TRUE(add(o).ok());
+  ASSERT_TRUE(client->remove("/app/", true));
+  ASSERT_TRUE(wait_value("a", std::nullopt, 10s));
+  EXPECT_EQ(snapshot()->tree().size(), 0u);
+}
+
+// --- Mapping and provenance ----------------------------------------------------
+
+TEST_F(EtcdSourceTest, KeysBecomePathsValuesAreJsonElseStringsWithKeyAndRevision) {
+  put("/app/db/port", "5432");
+  put("/app/db/host", "db.internal");
+  put("/app/db/ssl", "true");
+  put("/app/limits", R"({"rps": 100, "burst": [1, 2]})");
+  const std::int64_t rev = put("/app/name", R"("quoted")");
+  ASSERT_TRUE(add(options()).ok());
+  const SnapshotPtr s = snapshot();
+  const Value* port = s->find(KeyPath("db.port"));
+  ASSERT_NE(port, nullptr);
+  EXPECT_TRUE(port->is_int());
+  EXPECT_EQ(port->as_int(), 5432);
+  EXPECT_EQ(port->origin().remote_key(), "/app/db/port");
+  EXPECT_EQ(s->find(KeyPath("db.host"))->as_string(), "db.internal");
+  EXPECT_TRUE(s->find(KeyPath("db.ssl"))->as_bool());
+  EXPECT_EQ(s->find(KeyPath("limits.rps"))->as_int(), 100);
+  EXPECT_EQ(s->find(KeyPath("limits.burst"))->size(), 2u);
+  const Value* name = s->find(KeyPath("name"));
+  EXPECT_EQ(name->as_string(), "quoted");
+  EXPECT_EQ(name->origin().location(), "/app/name@" + std::to_string(rev));
+  EXPECT_EQ(name->origin().source(), "etcd:/app/");
+}
+
+TEST_F(EtcdSourceTest, ConflictingKeysAreAnErrorNamingBothAndKeepTheLastGood) {
+  put("/app/db", "plain");
+  ASSERT_TRUE(add(options()).ok());
+  put("/app/db/port", "1");
+  ASSERT_TRUE(wait_state(SourceState::kError));
+  const std::string error = source_status()->last_error->to_string();
+  EXPECT_NE(error.find("/app/db/port"), std::string::npos) << error;
+  EXPECT_NE(error.find("\"/app/db\""), std::string::npos) << error;
+  EXPECT_EQ(value("db"), "plain");
+  ASSERT_TRUE(etcd->del("/app/db"));
+  EXPECT_TRUE(wait_value("db.port", "1"));
+  EXPECT_TRUE(wait_state(SourceState::kOk));
+}
+
+TEST_F(EtcdSourceTest, DocumentLayoutReadsOneKeyAsYamlAndReportsLinesInsideIt) {
+  put("/app/config.yaml", "server:\n  port: 8080\n  name: one\n");
+  EtcdSourceOptions o = options("/app/config.yaml");
+  o.layout = EtcdLayout::kDocument;
+  ASSERT_TRUE(add(o).ok());
+  EXPECT_EQ(value("server.port"), "8080");
+  put("/app/config.yaml", "server:\n  port: 9090\n  name: [unclosed\n");
+  ASSERT_TRUE(wait_state(SourceState::kError));
+  const std::string error = source_status()->last_error->to_string();
+  EXPECT_NE(error.find("/app/config.yaml@"), std::string::npos) << error;
+  EXPECT_EQ(value("server.port"), "8080");  // the last good document keeps serving
+  put("/app/config.yaml", "server:\n  port: 9090\n");
+  EXPECT_TRUE(wait_value("server.port", "9090"));
+}
+
+// --- Reconnect cycles leak nothing --------------------------------------------
+
+TEST_F(EtcdSourceTest, HundredReconnectCyclesLeakNoThreadsOrConnections) {
+  put("/app/a", "0");
+  // One cycle first, so gRPC's process-wide threads exist before counting.
+  ASSERT_TRUE(add(options()).ok());
+  ASSERT_TRUE(manager->remove_source(kConfig, source->name()).ok());
+  const std::size_t threads0 = count_entries("/proc/self/task");
+  const std::size_t fds0 = count_entries("/proc/self/fd");
+  for (int i = 1; i <= 100; ++i) {
+    ASSERT_TRUE(add(options()).ok()) << "cycle " << i;
+    if (i % 20 == 0) {
+      // Some cycles reconnect through a server restart.
+      ASSERT_TRUE(etcd->restart());
+      put("/app/a", std::to_string(i));
+      ASSERT_TRUE(wait_value("a", std::to_string(i), 15s)) << "cycle " << i;
+    }
+    ASSERT_TRUE(manager->remove_source(kConfig, source->name()).ok());
+  }
+  // gRPC closes idle sockets and retires threads asynchronously: wait for it.
+  EXPECT_TRUE(wait_until([&] { return count_entries("/proc/self/task") <= threads0 + 2; }, 10s))
+      << count_entries("/proc/self/task") << " threads, " << threads0 << " before";
+  EXPECT_TRUE(wait_until([&] { return count_entries("/proc/self/fd") <= fds0 + 2; }, 10s))
+      << count_entries("/proc/self/fd") << " descriptors, " << fds0 << " before";
+}
+
+// --- Auth ----------------------------------------------------------------------
+
+TEST_F(EtcdSourceTest, UsernamePasswordAuthWorksAndAWrongPasswordIsAClearErrorWithoutIt) {
+  put("/app/a", "1");
+  ASSERT_TRUE(etcd->ctl({"user", "add", "root:rootpw-S3CRET"}).ok());
+  ASSERT_TRUE(etcd->ctl({"auth", "enable"}).ok());
+  etcd->set_ctl_args({"--user=root:rootpw-S3CRET"});
+  EtcdSourceOptions o = options();
+  o.connection.username = "root";
+  o.connection.password = "wrong-pw-S3CRET";
+  o.initial_timeout = 2s;
+  const Status bad = add(o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.to_string().find("S3CRET"), std::string::npos) << bad.to_string();
+  EXPECT_NE(bad.to_string().find("root"), std::string::npos) << bad.to_string();
+  o.connection.password = "rootpw-S3CRET";
+  ASSERT_TRUE(add(o).ok());
+  EXPECT_EQ(value("a"), "1");
+  ASSERT_TRUE(etcd->put("/app/a", "2"));
+  EXPECT_TRUE(wait_value("a", "2"));
+}
+
+}  // namespace
+}  // namespace liveconf::testing
