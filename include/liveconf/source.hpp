@@ -69,8 +69,9 @@ struct SourceLoad {
   /// The source's layers now; empty when missing. Each has a content version.
   std::vector<Layer> layers;
   /// kOk or kMissing; kStale when a remote source cannot be reached: the
-  /// manager then keeps the source's last good layers (these are ignored)
-  /// and reports the source stale with `problem`.
+  /// manager reports the source stale with `problem` and applies `layers`
+  /// (the newest state the source knows), or, when there are none, keeps the
+  /// source's last good layers.
   SourceState state = SourceState::kOk;
   /// Why the source is stale (kUnavailable with the endpoint and cause).
   std::optional<Error> problem;

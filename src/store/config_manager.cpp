@@ -530,6 +530,8 @@ struct ConfigManager::Impl {
       SourceSlot* slot;
       LayerBatch batch;
       std::vector<std::string> names;
+      SourceState state = SourceState::kOk;  // kStale: applied, still reported stale
+      std::optional<Error> problem;
     };
     std::vector<Ready> ready;
     std::vector<Transition> transitions;
@@ -547,12 +549,14 @@ struct ConfigManager::Impl {
         record(*s, SourceState::kMissing, std::nullopt, transitions);
         continue;
       }
-      if (r->state == SourceState::kStale) {
+      if (r->state == SourceState::kStale && r->layers.empty()) {
         // Unreachable: the last good layers keep serving (BEHAVIOUR 43).
         record(*s, SourceState::kStale, std::move(r->problem), transitions);
         continue;
       }
-      ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r)});
+      // A stale source may still hand over the newest state it knows (a
+      // remote mirror that was current when the connection dropped).
+      ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r), r->state, std::move(r->problem)});
     }
     if (!ready.empty()) {
       LayerBatch combined;
@@ -564,7 +568,7 @@ struct ConfigManager::Impl {
       if (st.ok()) {
         for (Ready& r : ready) {
           r.slot->layer_names = std::move(r.names);
-          record(*r.slot, SourceState::kOk, std::nullopt, transitions);
+          record(*r.slot, r.state, std::move(r.problem), transitions);
         }
       } else if (ready.size() == 1) {
         record(*ready[0].slot, SourceState::kError, st.error(), transitions);
@@ -575,7 +579,7 @@ struct ConfigManager::Impl {
           Status one = apply_batch(e, r.batch);
           if (one.ok()) {
             r.slot->layer_names = std::move(r.names);
-            record(*r.slot, SourceState::kOk, std::nullopt, transitions);
+            record(*r.slot, r.state, std::move(r.problem), transitions);
           } else {
             record(*r.slot, SourceState::kError, one.error(), transitions);
           }

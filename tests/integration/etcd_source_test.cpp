@@ -554,10 +554,14 @@ TEST_F(EtcdSourceTest, HundredReconnectCyclesLeakNoThreadsOrConnections) {
     }
     ASSERT_TRUE(manager->remove_source(kConfig, source->name()).ok());
   }
-  // gRPC closes idle sockets and retires threads asynchronously: wait for it.
-  EXPECT_TRUE(wait_until([&] { return count_entries("/proc/self/task") <= threads0 + 2; }, 10s))
+  // A leak grows with the cycles (100 threads or sockets); gRPC's own
+  // executor pool may keep a few more threads after a busy spell, and
+  // closes idle sockets asynchronously: allow a small constant, wait for it.
+  constexpr std::size_t kSlack = 8;
+  EXPECT_TRUE(
+      wait_until([&] { return count_entries("/proc/self/task") <= threads0 + kSlack; }, 10s))
       << count_entries("/proc/self/task") << " threads, " << threads0 << " before";
-  EXPECT_TRUE(wait_until([&] { return count_entries("/proc/self/fd") <= fds0 + 2; }, 10s))
+  EXPECT_TRUE(wait_until([&] { return count_entries("/proc/self/fd") <= fds0 + kSlack; }, 10s))
       << count_entries("/proc/self/fd") << " descriptors, " << fds0 << " before";
 }
 
