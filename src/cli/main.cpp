@@ -85,7 +85,9 @@ bool use_color() {
 // The options every subcommand shares. Source options keep their command-line
 // order (CLI11's parse_order), which is their priority order.
 struct Common {
-  std::vector<std::string> files, dirs, envs, dotenvs, sets, secrets;
+  std::vector<std::string> files, dirs, envs, dotenvs, sets, secrets, etcds;
+  std::string etcd_prefix, etcd_user, etcd_ca;
+  bool etcd_document = false;
   std::string format = "text";
   std::string debounce;
   std::string schema;
@@ -107,10 +109,24 @@ struct Common {
          SourceSpec::Kind::kEnv},
         {app->add_option("--dotenv", dotenvs, "A .env file")->type_name("PATH"),
          SourceSpec::Kind::kDotenv},
+        {app->add_option("--etcd", etcds,
+                         "etcd endpoints (host:port, http(s)://host:port; comma-separated); "
+                         "keys under --prefix become keys (/app/db/port sets db.port)")
+             ->type_name("URL"),
+         SourceSpec::Kind::kEtcd},
         {app->add_option("--set", sets, "key=value above every source (JSON values allowed)")
              ->type_name("KEY=VALUE"),
          SourceSpec::Kind::kSet},
     };
+    app->add_option("--prefix", etcd_prefix, "The etcd key prefix --etcd reads (e.g. /myapp/)")
+        ->type_name("PREFIX");
+    app->add_flag("--etcd-document", etcd_document,
+                  "--prefix is one etcd key holding a whole JSON/YAML/TOML document");
+    app->add_option("--etcd-user", etcd_user,
+                    "etcd username; the password is read from $LIVECONF_ETCD_PASSWORD")
+        ->type_name("USER");
+    app->add_option("--etcd-ca", etcd_ca, "PEM file of the CA that signed etcd's certificate (TLS)")
+        ->type_name("FILE");
     app->add_option("--format", format, "Output: text or json (one JSON object per line)")
         ->check(CLI::IsMember({"text", "json"}));
     app->add_option("--debounce", debounce, "Quiet period before a reload (e.g. 100ms, 1s)")
@@ -152,6 +168,17 @@ struct Common {
     so.watch = watch;
     so.schema_path = schema;
     so.secrets = secrets;
+    so.etcd_prefix = etcd_prefix;
+    so.etcd_user = etcd_user;
+    so.etcd_ca = etcd_ca;
+    so.etcd_document = etcd_document;
+    if (!etcd_user.empty()) {
+      // Never on the command line: argv is visible to every user in ps.
+      so.etcd_password = get_env("LIVECONF_ETCD_PASSWORD").value_or("");
+    }
+    if (!etcd_prefix.empty() && etcds.empty()) {
+      return Error(ErrorCode::kValidation, "--prefix is for --etcd, which is not given");
+    }
     for (const SourceSpec& spec : so.sources) {
       if (spec.kind == SourceSpec::Kind::kSet) {
         if (Result<std::pair<KeyPath, Value>> kv = parse_set(spec.value); !kv) {

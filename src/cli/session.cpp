@@ -1,5 +1,8 @@
 #include "cli/session.hpp"
 
+#if LIVECONF_CLI_WITH_ETCD
+#include "liveconf/etcd.hpp"
+#endif
 #include "liveconf/format.hpp"
 #include "liveconf/source.hpp"
 
@@ -15,6 +18,8 @@ std::string source_name(const SourceSpec& spec) {
       return "env:" + spec.value;
     case SourceSpec::Kind::kSet:
       return "set";
+    case SourceSpec::Kind::kEtcd:
+      return "etcd:" + spec.value;
   }
   return "?";
 }
@@ -55,6 +60,38 @@ Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority
   }
   if (spec.kind == SourceSpec::Kind::kSet) {
     return Error(ErrorCode::kInternal, "--set is a layer, not a source");
+  }
+  if (spec.kind == SourceSpec::Kind::kEtcd) {
+#if LIVECONF_CLI_WITH_ETCD
+    EtcdSourceOptions etcd;
+    etcd.connection.endpoints.clear();
+    for (std::string_view rest = spec.value; !rest.empty();) {
+      const std::size_t comma = rest.find(',');
+      if (comma != 0) {
+        etcd.connection.endpoints.emplace_back(rest.substr(0, comma));
+      }
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+    etcd.connection.username = options.etcd_user;
+    etcd.connection.password = options.etcd_password;
+    if (!options.etcd_ca.empty()) {
+      etcd.connection.tls = EtcdTls{options.etcd_ca, {}, {}};
+    }
+    if (options.etcd_prefix.empty()) {
+      return Error(ErrorCode::kValidation, "--etcd needs --prefix (the key prefix to read)");
+    }
+    etcd.prefix = options.etcd_prefix;
+    etcd.layout = options.etcd_document ? EtcdLayout::kDocument : EtcdLayout::kTree;
+    etcd.priority = priority;
+    etcd.name = "etcd:" + options.etcd_prefix;
+    if (options.debounce) {
+      etcd.debounce.quiet = *options.debounce;
+    }
+    return make_etcd_source(std::move(etcd));
+#else
+    return Error(ErrorCode::kValidation,
+                 "--etcd: this liveconf was built without etcd support (LIVECONF_WITH_ETCD=OFF)");
+#endif
   }
   FileSourceOptions file;
   file.path = spec.value;

@@ -21,8 +21,8 @@ inline constexpr std::string_view kConfigName = "cli";
 
 /// One source option, in command-line order.
 struct SourceSpec {
-  enum class Kind : std::uint8_t { kFile, kDir, kEnv, kDotenv, kSet } kind = Kind::kFile;
-  std::string value;  // path, prefix, or key=value
+  enum class Kind : std::uint8_t { kFile, kDir, kEnv, kDotenv, kSet, kEtcd } kind = Kind::kFile;
+  std::string value;  // path, prefix, key=value, or etcd endpoints (comma-separated)
 };
 
 struct SessionOptions {
@@ -32,10 +32,16 @@ struct SessionOptions {
   bool watch = true;                 // false: load once (get, explain, check, render)
   std::string schema_path;           // --schema
   std::vector<std::string> secrets;  // --secret KEY
-  ManagerOptions manager;            // log and source events
+  // --etcd sources: the key prefix and connection settings they share.
+  std::string etcd_prefix;  // --prefix
+  std::string etcd_user;    // --etcd-user; the password comes from $LIVECONF_ETCD_PASSWORD
+  std::string etcd_password;
+  std::string etcd_ca;         // --etcd-ca FILE (TLS)
+  bool etcd_document = false;  // --etcd-document: the prefix is one key holding a document
+  ManagerOptions manager;      // log and source events
 };
 
-/// The name a source has in output: file:PATH, dotenv:PATH, env:PREFIX, set.
+/// The name a source has in output: file:PATH, dotenv:PATH, env:PREFIX, etcd:PREFIX, set.
 [[nodiscard]] std::string source_name(const SourceSpec& spec);
 
 /// The Source for one spec (not --set). `schema` is for an env source used

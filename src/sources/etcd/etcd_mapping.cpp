@@ -17,6 +17,46 @@ std::shared_ptr<const OriginInfo> key_origin(const std::string& source, const st
 
 }  // namespace
 
+Result<std::string> etcd_target(std::string_view endpoint, bool& tls) {
+  std::string_view rest = endpoint;
+  if (rest.starts_with("https://")) {
+    tls = true;
+    rest.remove_prefix(8);
+  } else if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    return Error(ErrorCode::kValidation, "etcd endpoint \"" + std::string(endpoint) +
+                                             "\": only http:// and https:// are supported");
+  }
+  while (!rest.empty() && rest.back() == '/') {
+    rest.remove_suffix(1);
+  }
+  if (rest.empty() || rest.find('/') != std::string_view::npos) {
+    return Error(ErrorCode::kValidation,
+                 "etcd endpoint \"" + std::string(endpoint) + "\" is not host:port");
+  }
+  std::string target(rest);
+  if (target.find(':') == std::string::npos) {
+    target += ":2379";
+  }
+  return target;
+}
+
+std::string etcd_prefix_end(std::string_view prefix) {
+  std::string end(prefix);
+  // Drop trailing 0xff bytes, then increment the last byte: the first key
+  // that does not start with `prefix`.
+  while (!end.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(end.back());
+    if (last < 0xff) {
+      ++last;
+      return end;
+    }
+    end.pop_back();
+  }
+  return std::string(1, '\0');  // no upper bound: every key from `prefix` on
+}
+
 std::string etcd_tree_prefix(std::string_view prefix) {
   std::string p(prefix);
   if (!p.empty() && p.back() != '/') {

@@ -24,6 +24,14 @@ struct EtcdEntry {
 };
 using EtcdMirror = std::map<std::string, EtcdEntry>;
 
+/// "host:port" for gRPC from "http://host:port", "https://host:port" or
+/// "host:port"; sets `tls` when the scheme is https. Errors: kValidation.
+[[nodiscard]] Result<std::string> etcd_target(std::string_view endpoint, bool& tls);
+
+/// The end of the range covering every key that starts with `prefix`
+/// (etcd's "prefix + 1" rule); "\0" for an empty prefix (all keys).
+[[nodiscard]] std::string etcd_prefix_end(std::string_view prefix);
+
 /// The tree-layout prefix: "/" appended unless empty or already there.
 [[nodiscard]] std::string etcd_tree_prefix(std::string_view prefix);
 

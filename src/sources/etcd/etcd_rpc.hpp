@@ -16,17 +16,10 @@
 #include "liveconf/etcd.hpp"
 
 #include "rpc.grpc.pb.h"
+#include "sources/etcd/etcd_mapping.hpp"
 #include "store/mutex.hpp"
 
 namespace liveconf::detail {
-
-/// "host:port" for gRPC from "http://host:port", "https://host:port" or
-/// "host:port"; sets `tls` when the scheme is https. Errors: kValidation.
-[[nodiscard]] Result<std::string> etcd_target(std::string_view endpoint, bool& tls);
-
-/// The end of the range covering every key that starts with `prefix`
-/// (etcd's "prefix + 1" rule); "\0" for an empty prefix (all keys).
-[[nodiscard]] std::string etcd_prefix_end(std::string_view prefix);
 
 /// An Error for a failed call: kUnavailable for transport problems and
 /// deadlines, kValidation for requests etcd refused; names the endpoint.
