@@ -397,7 +397,10 @@ class EtcdSource final : public Source {
     std::vector<mvccpb::Event> fragments;  // a revision split over responses
     const Clock::time_point opened = Clock::now();
     Clock::time_point last_rx = opened;
-    std::optional<Clock::time_point> progress_sent;
+    // A progress request is outstanding since progress_sent_at. (Not an
+    // std::optional: GCC 12 -O2 reports its value maybe-uninitialized.)
+    bool progress_pending = false;
+    Clock::time_point progress_sent_at;
 
     auto end_with = [&](StreamEnd e) {
       if (!result) {
@@ -436,18 +439,19 @@ class EtcdSource final : public Source {
                                        ": not created within " +
                                        std::to_string(rpc_->connection().request_timeout.count()) +
                                        " ms")});
-        } else if (progress_sent && now - *progress_sent > options_.progress_timeout) {
+        } else if (progress_pending && now - progress_sent_at > options_.progress_timeout) {
           end_with(StreamEnd{
               Error(ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() +
                                                  ": no answer to a progress request within " +
                                                  std::to_string(options_.progress_timeout.count()) +
                                                  " ms (server frozen or unreachable)"),
               false, true});
-        } else if (created && !write_pending && !progress_sent &&
+        } else if (created && !write_pending && !progress_pending &&
                    now - last_rx > options_.progress_interval) {
           etcdserverpb::WatchRequest request;
           request.mutable_progress_request();
-          progress_sent = now;
+          progress_pending = true;
+          progress_sent_at = now;
           write(request);
         }
         grace_check(now);
@@ -494,7 +498,7 @@ class EtcdSource final : public Source {
         }
         case kRead: {
           last_rx = now;
-          progress_sent.reset();
+          progress_pending = false;
           if (std::optional<StreamEnd> e = handle(response, created, fragments)) {
             end_with(std::move(*e));
           } else {
