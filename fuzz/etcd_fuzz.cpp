@@ -8,7 +8,7 @@
 //  - etcd_key_path never yields an empty segment;
 //  - etcd_build_tree either fails with kValidation naming a key of the input,
 //    or gives an object in which each key's path holds that key's value,
-//    unless a deeper key (a descendant) overrode part of it;
+//    unless a deeper key (a longer path below it) overrode part of it;
 //  - etcd_prefix_end bounds every key with the prefix: prefix <= key < end.
 #include <cstddef>
 #include <cstdint>
@@ -27,9 +27,13 @@ using liveconf::detail::EtcdMirror;
 
 constexpr std::string_view kPrefix = "/f/";
 
-bool is_descendant_key(const std::string& key, const EtcdMirror& mirror) {
+// Whether another key's path lies strictly below `key`'s ("/f/db" and
+// "/f//db/port" both count: empty segments are skipped).
+bool has_deeper_key(const std::string& key, const EtcdMirror& mirror) {
+  const KeyPath path = liveconf::detail::etcd_key_path(key, kPrefix);
   for (const auto& [other, entry] : mirror) {
-    if (other.size() > key.size() && other.starts_with(key) && other[key.size()] == '/') {
+    const KeyPath other_path = liveconf::detail::etcd_key_path(other, kPrefix);
+    if (other_path.size() > path.size() && other_path.starts_with(path)) {
       return true;
     }
   }
@@ -85,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const KeyPath path = liveconf::detail::etcd_key_path(key, kPrefix);
     const Value* at = tree->find(path);
     LIVECONF_FUZZ_CHECK(at != nullptr, "no value for " + key);
-    if (!is_descendant_key(key, mirror)) {
+    if (!has_deeper_key(key, mirror)) {
       LIVECONF_FUZZ_CHECK(*at == entry.parsed, key + ": " + liveconf::fuzz::show(*at));
     }
   }

@@ -15,6 +15,28 @@ std::shared_ptr<const OriginInfo> key_origin(const std::string& source, const st
   return info;
 }
 
+// Merges `doc` (key `key`'s value at `path`) into `node`, an object made for
+// deeper keys: their values win; members only the document has are added.
+Status fill_around(Value& node, const Value& doc, const std::string& key, const KeyPath& path) {
+  if (!doc.is_object()) {
+    return Error(ErrorCode::kValidation,
+                 "etcd key \"" + key + "\" holds " + std::string(doc.type_name()) +
+                     ", but other etcd keys set values under " + path.to_string(),
+                 doc.origin(), path);
+  }
+  for (const auto& [name, member] : doc.as_object()) {
+    Value& slot = node.as_object()[name];
+    if (slot.is_null()) {
+      slot = member;
+    } else if (slot.origin().remote_key().empty()) {
+      if (Status st = fill_around(slot, member, key, path.child(name)); !st.ok()) {
+        return st;
+      }
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Result<std::string> etcd_target(std::string_view endpoint, bool& tls) {
@@ -128,18 +150,27 @@ Result<Value> etcd_build_tree(const EtcdMirror& mirror, std::string_view prefix)
       node = &child;
     }
     Value& leaf = node->as_object()[path.back()];
-    if (!leaf.is_null()) {
-      // Set by an ancestor key's document ("/app/db" = {"port": 1}): the
-      // deeper, more specific key wins. Anything else is two keys for one path.
-      const std::string& other = leaf.origin().remote_key();
-      const bool from_ancestor =
-          key.size() > other.size() && key.starts_with(other) && key[other.size()] == '/';
-      if (!from_ancestor) {
-        return Error(ErrorCode::kValidation,
-                     "etcd keys \"" + other + "\" and \"" + key + "\" both set " + path.to_string(),
-                     entry.parsed.origin(), path);
-      }
+    if (leaf.is_null()) {
+      leaf = entry.parsed;
+      continue;
     }
+    const std::string& other = leaf.origin().remote_key();
+    if (other.empty()) {
+      // Objects made for deeper keys that came first ("/app//db/port" sorts
+      // before "/app/db"): this key's document fills in around them.
+      if (Status st = fill_around(leaf, entry.parsed, key, path); !st.ok()) {
+        return st.error();
+      }
+      continue;
+    }
+    const KeyPath other_path = etcd_key_path(other, prefix);
+    if (other_path.size() >= path.size() || !path.starts_with(other_path)) {
+      return Error(ErrorCode::kValidation,
+                   "etcd keys \"" + other + "\" and \"" + key + "\" both set " + path.to_string(),
+                   entry.parsed.origin(), path);
+    }
+    // Set by an ancestor key's document ("/app/db" = {"port": 1}): the
+    // deeper, more specific key wins.
     leaf = entry.parsed;
   }
   return root;

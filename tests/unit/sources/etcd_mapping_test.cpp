@@ -66,6 +66,21 @@ TEST(EtcdMappingTest, TreeFromKeysWithDeeperKeysOverridingAnAncestorsDocument) {
   EXPECT_EQ(tree->find(KeyPath("name"))->as_string(), "svc");
 }
 
+TEST(EtcdMappingTest, ADeeperKeySortedBeforeItsAncestorStillWins) {
+  // "/app//db/port" sorts before "/app/db" ('/' < 'd') but names db.port:
+  // the ancestor's document fills in around it (found by fuzz/etcd_fuzz).
+  Result<Value> tree = etcd_build_tree(
+      mirror({{"/app//db/port", "2"}, {"/app/db", R"({"host": "a", "port": 1})"}}), "/app/");
+  ASSERT_TRUE(tree) << tree.error().to_string();
+  EXPECT_EQ(tree->find(KeyPath("db.port"))->as_int(), 2);
+  EXPECT_EQ(tree->find(KeyPath("db.host"))->as_string(), "a");
+  // ...and a scalar ancestor is a conflict, whichever sorts first.
+  Result<Value> bad = etcd_build_tree(mirror({{"/app//db/port", "2"}, {"/app/db", "x"}}), "/app/");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message().find("\"/app/db\""), std::string::npos)
+      << bad.error().to_string();
+}
+
 TEST(EtcdMappingTest, AKeyUnderAScalarIsAConflictNamingBothKeys) {
   Result<Value> tree = etcd_build_tree(mirror({{"/app/db", "x"}, {"/app/db/port", "1"}}), "/app/");
   ASSERT_FALSE(tree);
