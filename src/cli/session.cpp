@@ -143,7 +143,6 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
   int priority = 0;
   for (const SourceSpec& spec : options.sources) {
     ++priority;
-    const std::string name = source_name(spec);
     if (spec.kind == SourceSpec::Kind::kSet) {
       Result<std::pair<KeyPath, Value>> kv = parse_set(spec.value);
       if (!kv) {
@@ -157,10 +156,11 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
     if (!source) {
       return source.error();
     }
+    std::string source_name_now = (*source)->name();  // etcd: "etcd:PREFIX", not the URL
     if (Status added = s->manager_->add_source(kConfigName, std::move(*source)); !added.ok()) {
       return added.error();
     }
-    s->names_.push_back(name);
+    s->names_.push_back(std::move(source_name_now));
   }
   if (any_set) {
     if (Status set = s->manager_->set_layer(kConfigName, Layer{"set", kSetPriority, set_layer, ""});

@@ -40,6 +40,13 @@ Status fill_around(Value& node, const Value& doc, const std::string& key, const 
 }  // namespace
 
 Result<std::string> etcd_target(std::string_view endpoint, bool& tls) {
+  if (endpoint.find('@') != std::string_view::npos) {
+    // user:password@host would put a password into every error that names
+    // the endpoint; the message does not repeat it.
+    return Error(ErrorCode::kValidation,
+                 "etcd endpoint: credentials in the URL are not supported; use the username "
+                 "and password options (CLI: --etcd-user and $LIVECONF_ETCD_PASSWORD)");
+  }
   std::string_view rest = endpoint;
   if (rest.starts_with("https://")) {
     tls = true;

@@ -214,9 +214,10 @@ class EtcdSource final : public Source {
       if (end.compacted) {
         continue;  // list again at once; the listing signals the manager
       }
+      bool was_connected;
       {
         MutexLock lk(mu_);
-        const bool was_connected = connected_;
+        was_connected = connected_;
         connected_ = false;
         stats_.connected = false;
         problem_ = end.error;
@@ -224,7 +225,12 @@ class EtcdSource final : public Source {
           ++stats_.stream_errors;
         }
       }
-      signal();  // the manager reloads and reports the source stale
+      if (was_connected) {
+        // Once per outage: the manager reloads and reports the source stale.
+        // Failed reconnect attempts change nothing it serves, so they stay
+        // quiet instead of logging a warning every backoff period.
+        signal();
+      }
       if (end.healthy) {
         backoff = options_.backoff_initial;
       }

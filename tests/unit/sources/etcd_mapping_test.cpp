@@ -129,6 +129,9 @@ TEST(EtcdRpcTest, EndpointsBecomeGrpcTargets) {
   EXPECT_TRUE(tls);
   EXPECT_FALSE(etcd_target("unix:///run/etcd.sock", tls));
   EXPECT_FALSE(etcd_target("http://host:1/path", tls));
+  Result<std::string> with_password = etcd_target("http://root:S3CRET@host:2379", tls);
+  ASSERT_FALSE(with_password);
+  EXPECT_EQ(with_password.error().to_string().find("S3CRET"), std::string::npos);
 }
 
 }  // namespace
