@@ -57,6 +57,10 @@ struct Debounce {
 
 class Schema;
 
+namespace detail {
+struct FileSyscalls;  // src/sources/file/read_file.hpp
+}  // namespace detail
+
 /// What a source learns about the config it is added to (Source::attach).
 struct SourceContext {
   std::string config;
@@ -126,6 +130,9 @@ struct FileSourceOptions {
   /// "__" and lower-cased, so a .env file written for the environment
   /// (DB__PASSWORD=x) sets db.password. For .env files (the CLI's --dotenv).
   bool env_style_keys = false;
+  /// Tests only: replaces the open/read calls to inject faults (EACCES, EIO).
+  /// Null: the real calls.
+  std::shared_ptr<const detail::FileSyscalls> syscalls_for_test;
 };
 
 /// A file or directory source. Errors: kValidation when the format is unknown.

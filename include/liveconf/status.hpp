@@ -35,7 +35,7 @@ enum class ErrorCode : std::uint8_t {
   kType,         // a value of the wrong type for its field
   kValidation,   // a value of the right type that a validator refused, or a bad argument
   kIo,           // reading or writing failed (permission, EIO, ...)
-  kUnavailable,  // a remote source cannot be reached right now
+  kUnavailable,  // transient: a remote source unreachable, EIO, out of memory (may pass if retried)
   kCancelled,    // the operation was stopped (shutdown)
   kInternal,     // a broken invariant or misuse; a bug report is in order
 };

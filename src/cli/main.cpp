@@ -32,7 +32,7 @@ constexpr int kExitAbsent = 1;  // get/explain: no such key
 constexpr int kExitUsage = 2;   // bad options or values
 constexpr int kExitConfig = 3;  // a source does not parse, bind or validate; check found problems
 constexpr int kExitIo = 4;      // a file cannot be read or written
-constexpr int kExitUnavailable = 5;  // a remote source cannot be reached
+constexpr int kExitUnavailable = 5;  // a remote source cannot be reached, EIO
 constexpr int kExitInternal = 70;
 
 constexpr std::string_view kExitCodeTable = R"(Exit codes:
@@ -41,7 +41,7 @@ constexpr std::string_view kExitCodeTable = R"(Exit codes:
   2    usage: a bad option or value
   3    configuration: a source does not parse, bind or validate; check found problems
   4    I/O: a file cannot be read or written (check: every problem is one)
-  5    unavailable: a remote source cannot be reached
+  5    unavailable: a remote source cannot be reached, or a transient read error (EIO)
   70   internal error
   N    watch --exec: the command exited by itself with N (128+S if killed by signal S))";
 

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <new>
 #include <shared_mutex>
 #include <thread>
 #include <unordered_map>
@@ -45,6 +46,42 @@ void stamp_origins(Value& v, const Origin& layer_origin) {
       stamp_origins(e, layer_origin);
     }
   }
+}
+
+// What an exception escaping a reload becomes (call inside a catch block).
+// It may come from user code (a Source, a validator, a parser) or from an
+// allocation. Out of memory is transient (kUnavailable: the manager retries);
+// anything else is kInternal, naming what was thrown.
+Error current_exception_error(std::string_view during) {
+  try {
+    throw;
+  } catch (const std::bad_alloc&) {
+    return Error(ErrorCode::kUnavailable, "out of memory " + std::string(during));
+  } catch (const std::exception& ex) {
+    return Error(ErrorCode::kInternal,
+                 "an exception " + std::string(during) + ": " + std::string(ex.what()));
+  } catch (...) {
+    return Error(ErrorCode::kInternal, "an unknown exception " + std::string(during));
+  }
+}
+
+// Source::load() with exceptions turned into errors.
+Result<SourceLoad> guarded_load(Source& source) {
+  try {
+    return source.load();
+  } catch (...) {
+    return current_exception_error("while loading " + source.name());
+  }
+}
+
+// Retries of transient failures (EIO, out of memory) back off from the
+// source's quiet period (at least 10 ms) up to this.
+constexpr std::chrono::milliseconds kMaxRetryDelay{30'000};
+
+std::chrono::milliseconds backoff(std::chrono::milliseconds base, unsigned attempt) {
+  base = std::max(base, std::chrono::milliseconds(10));
+  const unsigned shift = std::min(attempt, 12U);
+  return std::min(base * (std::int64_t{1} << shift), kMaxRetryDelay);
 }
 
 bool has_wildcard(const KeyPath& p) {
@@ -91,7 +128,9 @@ struct ConfigManager::Impl {
       std::optional<Error> last_error;
       std::uint64_t loads = 0;
       std::uint64_t signals = 0;
-      bool pending = false;  // a signal arrived; a reload is scheduled
+      bool pending = false;           // a signal arrived; a reload is scheduled
+      unsigned retries = 0;           // transient failures in a row (backoff)
+      std::uint64_t retry_token = 0;  // a scheduled retry runs only if unchanged
       std::chrono::steady_clock::time_point first_signal;
       std::chrono::steady_clock::time_point last_signal;
     };
@@ -136,21 +175,35 @@ struct ConfigManager::Impl {
 
   void update_loop() {
     update_thread_id.store(std::this_thread::get_id());
+    using Clock = std::chrono::steady_clock;
     while (true) {
       std::function<void()> task;
+      bool resync_now = false;
       {
         detail::MutexLock lk(queue_mu);
-        while (!task) {
+        while (!task && !resync_now) {
+          std::optional<Clock::time_point> next;
+          if (!timers.empty()) {
+            next = timers.begin()->first;
+          }
+          if (resync_at && (!next || *resync_at < *next)) {
+            next = resync_at;
+          }
           if (!queue.empty()) {
             task = std::move(queue.front());
             queue.pop_front();
           } else if (stopping) {
             return;
-          } else if (!timers.empty() && std::chrono::steady_clock::now() >= timers.begin()->first) {
-            task = std::move(timers.begin()->second);
-            timers.erase(timers.begin());
-          } else if (!timers.empty()) {
-            lk.wait_until(queue_cv, timers.begin()->first, [this]() LIVECONF_REQUIRES(queue_mu) {
+          } else if (next && Clock::now() >= *next) {
+            if (resync_at && *resync_at == *next) {
+              resync_at.reset();
+              resync_now = true;
+            } else {
+              task = std::move(timers.begin()->second);
+              timers.erase(timers.begin());
+            }
+          } else if (next) {
+            lk.wait_until(queue_cv, *next, [this]() LIVECONF_REQUIRES(queue_mu) {
               return stopping || !queue.empty();
             });
           } else {
@@ -159,7 +212,71 @@ struct ConfigManager::Impl {
           }
         }
       }
-      task();
+      // Nothing may escape: an exception here (out of memory, a throwing
+      // source or callback past the places that turn them into errors) would
+      // end the process. The snapshot is only ever replaced whole, so the
+      // current one keeps serving; a resync then reloads every source, so a
+      // change whose handling failed is not lost.
+      try {
+        if (resync_now) {
+          resync();
+        } else {
+          task();
+        }
+      } catch (...) {
+        after_update_failure();
+      }
+    }
+  }
+
+  // Schedules a resync with backoff; never throws.
+  void after_update_failure() noexcept {
+    const std::chrono::milliseconds delay = backoff(std::chrono::milliseconds(10), resync_failures);
+    ++resync_failures;
+    {
+      detail::MutexLock lk(queue_mu);
+      resync_at = std::chrono::steady_clock::now() + delay;
+    }
+    try {
+      const Error error = current_exception_error("on the update thread");
+      log(LogLevel::kError, error.to_string() + "; every source is reloaded in " +
+                                std::to_string(delay.count()) +
+                                " ms; the current configuration keeps serving");
+    } catch (...) {  // out of memory even for the message: the resync still comes
+    }
+  }
+
+  // Marks every source of every config due now and reloads them (identical
+  // content publishes nothing).
+  void resync() {
+    std::vector<std::shared_ptr<Entry>> all;
+    {
+      std::shared_lock<std::shared_mutex> lk(entries_mu);
+      for (const auto& [name, e] : entries) {
+        all.push_back(e);
+      }
+    }
+    const auto now = std::chrono::steady_clock::now();
+    for (const auto& e : all) {
+      for (auto& s : e->sources) {
+        s->pending = true;
+        s->first_signal = now - s->source->debounce().max_wait;
+        s->last_signal = now - s->source->debounce().quiet;
+      }
+    }
+    for (const auto& e : all) {
+      if (!e->sources.empty()) {
+        source_timer(e->name, e->sources.front()->id);
+      }
+    }
+    resync_failures = 0;
+  }
+
+  // The log callback, shielded: a failing log sink must not stop updates.
+  void log(LogLevel level, std::string_view message) noexcept {
+    try {
+      options.log(level, message);
+    } catch (...) {
     }
   }
 
@@ -223,8 +340,30 @@ struct ConfigManager::Impl {
   }
 
   // Builds a candidate from `layers` aside and publishes it, or leaves
-  // everything as it was and returns why not.
+  // everything as it was and returns why not: a validator, parser or
+  // allocation that throws refuses the candidate like a failed validation.
   Status rebuild(Entry& e, std::vector<std::shared_ptr<const Layer>> layers) {
+    try {
+      return rebuild_or_throw(e, std::move(layers));
+    } catch (...) {
+      return refuse(e, current_exception_error("while building the new configuration"));
+    }
+  }
+
+  Status refuse(Entry& e, Error error) {
+    SnapshotPtr old = e.cell->load();
+    {
+      detail::MutexLock lk(e.stats_mu);
+      ++e.failures;
+      e.last_error = error;
+    }
+    log(LogLevel::kError, "config \"" + e.name + "\": update refused, generation " +
+                              std::to_string(old ? old->generation() : 0) +
+                              " keeps serving: " + error.to_string());
+    return error;
+  }
+
+  Status rebuild_or_throw(Entry& e, std::vector<std::shared_ptr<const Layer>> layers) {
     SnapshotPtr old = e.cell->load();
     std::vector<const Layer*> ptrs;
     ptrs.reserve(layers.size());
@@ -282,22 +421,13 @@ struct ConfigManager::Impl {
       }
     }
     if (!report.ok()) {
-      Status st = report.status();
-      {
-        detail::MutexLock lk(e.stats_mu);
-        ++e.failures;
-        e.last_error = st.error();
-      }
-      options.log(LogLevel::kError, "config \"" + e.name + "\": update refused, generation " +
-                                        std::to_string(old ? old->generation() : 0) +
-                                        " keeps serving: " + st.error().to_string());
-      return st;
+      return refuse(e, report.status().error());
     }
     for (const Error& w : report.warnings) {
       const bool known = old && std::any_of(old->warnings().begin(), old->warnings().end(),
                                             [&](const Error& ow) { return ow.path() == w.path(); });
       if (!known) {
-        options.log(LogLevel::kWarning, "config \"" + e.name + "\": " + w.to_string());
+        log(LogLevel::kWarning, "config \"" + e.name + "\": " + w.to_string());
       }
     }
 
@@ -312,8 +442,11 @@ struct ConfigManager::Impl {
     parts.warnings = std::move(report.warnings);
     parts.pending_restart = std::move(pending);
     parts.published_at = std::chrono::system_clock::now();
+    // The last step that can throw; from here on nothing allocates, so the
+    // layers and the snapshot change together or not at all.
+    auto snapshot = std::make_shared<const Snapshot>(std::move(parts));
     e.layers = std::move(layers);
-    e.cell->publish(std::make_shared<const Snapshot>(std::move(parts)));
+    e.cell->publish(std::move(snapshot));
     {
       detail::MutexLock lk(e.stats_mu);
       ++e.publishes;
@@ -424,16 +557,22 @@ struct ConfigManager::Impl {
     const std::uint64_t generation = current ? current->generation() : 0;
     for (Transition& t : transitions) {
       if (t.error) {
-        options.log(t.state == SourceState::kMissing || t.state == SourceState::kStale
-                        ? LogLevel::kWarning
-                        : LogLevel::kError,
-                    "config \"" + e.name + "\": source " + t.slot->source->name() + " is " +
-                        std::string(source_state_name(t.state)) + ": " + t.error->to_string() +
-                        "; generation " + std::to_string(generation) + " keeps serving");
+        log(t.state == SourceState::kMissing || t.state == SourceState::kStale ? LogLevel::kWarning
+                                                                               : LogLevel::kError,
+            "config \"" + e.name + "\": source " + t.slot->source->name() + " is " +
+                std::string(source_state_name(t.state)) + ": " + t.error->to_string() +
+                (t.error->code() == ErrorCode::kUnavailable && t.state == SourceState::kError
+                     ? "; retrying"
+                     : "") +
+                "; generation " + std::to_string(generation) + " keeps serving");
       }
       if ((t.changed || t.error) && options.on_source_event) {
-        options.on_source_event(
-            SourceEvent{e.name, t.slot->source->name(), t.state, std::move(t.error), generation});
+        try {
+          options.on_source_event(
+              SourceEvent{e.name, t.slot->source->name(), t.state, std::move(t.error), generation});
+        } catch (...) {
+          log(LogLevel::kWarning, current_exception_error("from on_source_event").to_string());
+        }
       }
     }
   }
@@ -472,10 +611,10 @@ struct ConfigManager::Impl {
       ++s->signals;
       s->last_signal = now;
       if (!s->pending) {
-        s->pending = true;
         s->first_signal = now;
         post_at(now + s->source->debounce().quiet,
                 [this, config, id] { source_timer(config, id); });
+        s->pending = true;  // after post_at: if that throws, the next signal retries
       }
     });
   }
@@ -537,7 +676,7 @@ struct ConfigManager::Impl {
     std::vector<Transition> transitions;
     for (SourceSlot* s : due) {
       ++s->loads;
-      Result<SourceLoad> r = s->source->load();
+      Result<SourceLoad> r = guarded_load(*s->source);
       if (!r) {
         // Keep the last good layers; a vanished required file is "missing".
         const SourceState state =
@@ -586,15 +725,47 @@ struct ConfigManager::Impl {
         }
       }
     }
+    for (const Transition& t : transitions) {
+      if (t.state == SourceState::kError && t.error && t.error->code() == ErrorCode::kUnavailable) {
+        schedule_retry(e, *t.slot);
+      } else if (t.state == SourceState::kOk) {
+        t.slot->retries = 0;
+        ++t.slot->retry_token;  // cancels a retry still scheduled
+      }
+    }
     announce(e, transitions);
+  }
+
+  // A transient failure (EIO, out of memory): reload the source again after a
+  // backoff even though nothing signals a change (nothing on disk changed).
+  void schedule_retry(Entry& e, SourceSlot& s) {
+    const std::chrono::milliseconds delay = backoff(s.source->debounce().quiet, s.retries);
+    ++s.retries;
+    const std::uint64_t token = ++s.retry_token;
+    post_at(std::chrono::steady_clock::now() + delay, [this, config = e.name, id = s.id, token] {
+      std::shared_ptr<Entry> entry = find_entry(config);
+      SourceSlot* slot = entry ? find_slot(*entry, id) : nullptr;
+      if (slot == nullptr || slot->retry_token != token || slot->pending) {
+        return;  // gone, recovered, or a reload is coming anyway
+      }
+      const auto now = std::chrono::steady_clock::now();
+      slot->pending = true;
+      slot->first_signal = now - slot->source->debounce().max_wait;
+      slot->last_signal = now - slot->source->debounce().quiet;
+      source_timer(config, id);
+    });
   }
 
   // ---- dispatch thread -----------------------------------------------------
 
-  void mark_dirty(Entry& e) {
+  void mark_dirty(Entry& e) noexcept {
     {
       detail::MutexLock lk(dirty_mu);
-      dirty.insert(e.name);
+      try {
+        dirty.insert(e.name);
+      } catch (...) {  // out of memory: have the dispatcher look at every config
+        dirty_all = true;
+      }
     }
     dirty_cv.notify_one();
   }
@@ -602,20 +773,43 @@ struct ConfigManager::Impl {
   void dispatch_loop() {
     while (true) {
       std::unordered_set<std::string> batch;
+      bool all = false;
       {
         detail::MutexLock lk(dirty_mu);
         lk.wait(dirty_cv, [this]() LIVECONF_REQUIRES(dirty_mu) {
-          return dispatch_stopping || !dirty.empty();
+          return dispatch_stopping || !dirty.empty() || dirty_all;
         });
         if (dispatch_stopping) {
           return;
         }
         batch.swap(dirty);
+        all = std::exchange(dirty_all, false);
       }
-      for (const std::string& name : batch) {
-        if (std::shared_ptr<Entry> e = find_entry(name)) {
+      try {
+        std::vector<std::shared_ptr<Entry>> targets;
+        if (all) {
+          std::shared_lock<std::shared_mutex> lk(entries_mu);
+          for (const auto& [name, e] : entries) {
+            targets.push_back(e);
+          }
+        } else {
+          for (const std::string& name : batch) {
+            if (std::shared_ptr<Entry> e = find_entry(name)) {
+              targets.push_back(std::move(e));
+            }
+          }
+        }
+        for (const auto& e : targets) {
           dispatch(*e);
         }
+      } catch (...) {
+        // Out of memory while diffing: subscribers keep their last snapshot
+        // and are compared again shortly (nothing is lost, calls merge).
+        log(LogLevel::kError, "a subscriber notification failed (out of memory?); retrying");
+        detail::MutexLock lk(dirty_mu);
+        dirty_all = true;
+        lk.wait_for(dirty_cv, std::chrono::milliseconds(100),
+                    [this]() LIVECONF_REQUIRES(dirty_mu) { return dispatch_stopping; });
       }
     }
   }
@@ -680,9 +874,9 @@ struct ConfigManager::Impl {
         detail::MutexLock lk(e.stats_mu);
         ++e.callback_errors;
       }
-      options.log(LogLevel::kWarning,
-                  "config \"" + e.name +
-                      "\": a subscriber threw (other subscribers still ran): " + failure);
+      log(LogLevel::kWarning,
+          "config \"" + e.name +
+              "\": a subscriber threw (other subscribers still ran): " + failure);
     }
   }
 
@@ -716,6 +910,9 @@ struct ConfigManager::Impl {
   bool stopping LIVECONF_GUARDED_BY(queue_mu) = false;
   std::multimap<std::chrono::steady_clock::time_point, std::function<void()>> timers
       LIVECONF_GUARDED_BY(queue_mu);
+  // After a failure on the update thread: when every source is reloaded.
+  std::optional<std::chrono::steady_clock::time_point> resync_at LIVECONF_GUARDED_BY(queue_mu);
+  unsigned resync_failures = 0;  // update thread only
   std::atomic<std::uint64_t> next_source_id{1};
   std::atomic<std::thread::id> update_thread_id{};
   std::thread update_thread;
@@ -724,6 +921,7 @@ struct ConfigManager::Impl {
   std::condition_variable dirty_cv;
   std::unordered_set<std::string> dirty LIVECONF_GUARDED_BY(dirty_mu);
   bool dispatch_stopping LIVECONF_GUARDED_BY(dirty_mu) = false;
+  bool dirty_all LIVECONF_GUARDED_BY(dirty_mu) = false;
   std::thread dispatch_thread;
 };
 
@@ -924,7 +1122,7 @@ Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> 
     }
     slot->watch = std::move(*watch);
     slot->loads = 1;
-    Result<SourceLoad> loaded = slot->source->load();
+    Result<SourceLoad> loaded = guarded_load(*slot->source);
     if (!loaded) {
       return std::move(loaded).error();  // `slot` (and its watch) go away
     }

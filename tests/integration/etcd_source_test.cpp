@@ -380,13 +380,12 @@ TEST_F(EtcdSourceTest, B42_FrozenServerIsDetectedByProgressRequestsAndRecovers) 
   const auto paused_at = std::chrono::steady_clock::now();
   ASSERT_TRUE(wait_state(SourceState::kStale));
   EXPECT_LT(std::chrono::steady_clock::now() - paused_at, 10s);
-  // The first stale report says why: the unanswered progress request.
-  std::string first_stale;
-  for (std::size_t i = 0; i < events.count() && first_stale.empty(); ++i) {
-    if (events.at(i).state == SourceState::kStale && events.at(i).error) {
-      first_stale = events.at(i).error->to_string();
-    }
-  }
+  // The first stale report says why: the unanswered progress request. (It is
+  // announced just after status() shows the state: wait for it.)
+  const std::optional<SourceEvent> stale = events.wait_for(
+      [](const SourceEvent& e) { return e.state == SourceState::kStale && e.error.has_value(); });
+  ASSERT_TRUE(stale.has_value());
+  const std::string first_stale = stale->error->to_string();
   EXPECT_NE(first_stale.find("no answer to a progress request"), std::string::npos) << first_stale;
   EXPECT_EQ(value("a"), "1");
   ASSERT_TRUE(etcd->resume());
@@ -410,11 +409,8 @@ TEST_F(EtcdSourceTest, B43_OutageKeepsTheLastGoodLayerAndReportsTheSourceStale) 
   EXPECT_EQ(st->last_error->code(), ErrorCode::kUnavailable);
   EXPECT_NE(st->last_error->message().find(etcd->endpoint()), std::string::npos)
       << st->last_error->to_string();
-  bool saw_stale_event = false;
-  for (std::size_t i = 0; i < events.count(); ++i) {
-    saw_stale_event = saw_stale_event || events.at(i).state == SourceState::kStale;
-  }
-  EXPECT_TRUE(saw_stale_event);
+  EXPECT_TRUE(events.wait_for([](const SourceEvent& e) { return e.state == SourceState::kStale; })
+                  .has_value());
   ASSERT_TRUE(etcd->start());
   ASSERT_TRUE(wait_state(SourceState::kOk, 15s));
   EXPECT_EQ(value("a"), "1");

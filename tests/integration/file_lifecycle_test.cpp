@@ -39,12 +39,12 @@ TEST_F(FileWatchTest, B11_DeletedFileKeepsLastGoodReportsMissingAndRecreationRel
   const auto st = source_status(app);
   ASSERT_TRUE(st);
   EXPECT_EQ(st->layers.size(), 1u) << "the last good layer is still live";
-  EXPECT_TRUE(has_event(events_for(app), SourceState::kMissing));
+  EXPECT_TRUE(wait_event(app, SourceState::kMissing));
 
   write_file(app, "value: new\n");
   ASSERT_TRUE(wait_value("value", "new"));
   EXPECT_TRUE(wait_state(app, SourceState::kOk));
-  EXPECT_TRUE(has_event(events_for(app), SourceState::kOk)) << "recovery is reported too";
+  EXPECT_TRUE(wait_event(app, SourceState::kOk)) << "recovery is reported too";
 }
 
 TEST_F(FileWatchTest, B11_DeletedOptionalFileReportsMissingAndRecreationReloads) {

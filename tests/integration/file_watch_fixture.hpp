@@ -174,6 +174,22 @@ class FileWatchTest : public ::testing::Test {
                   std::chrono::milliseconds timeout = 10s) const {
     return wait_until([&] { return state(path) == s; }, timeout);
   }
+  /// Waits for an on_source_event of `path` in state `s` (with an error if
+  /// `with_error`). Events are announced just after status() is refreshed, so
+  /// a state seen through wait_state() may not have been reported yet.
+  bool wait_event(const fs::path& path, SourceState s, bool with_error = false,
+                  std::chrono::milliseconds timeout = 10s) {
+    return wait_until(
+        [&] {
+          for (const SourceEvent& e : events_for(path)) {
+            if (e.state == s && (!with_error || e.error.has_value())) {
+              return true;
+            }
+          }
+          return false;
+        },
+        timeout);
+  }
 
   // --- Sentinel -------------------------------------------------------------------------------
 

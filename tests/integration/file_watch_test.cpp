@@ -664,11 +664,8 @@ TEST_F(FileWatchTest, B10_ChmodUnreadableKeepsLastGoodThenRestoringReloads) {
   EXPECT_NE(error.find("ermission denied"), std::string::npos) << error;
   EXPECT_NE(error.find("app.yaml"), std::string::npos) << error;
   EXPECT_EQ(value("value"), "old");
-  bool reported = false;
-  for (const SourceEvent& e : events_for(app)) {
-    reported = reported || (e.state == SourceState::kError && e.error.has_value());
-  }
-  EXPECT_TRUE(reported) << "no on_source_event for the unreadable file";
+  EXPECT_TRUE(wait_event(app, SourceState::kError, /*with_error=*/true))
+      << "no on_source_event for the unreadable file";
 
   // Changed while unreadable (the test thread may write: it has its capabilities back).
   write_in_place(app, "value: new\n");

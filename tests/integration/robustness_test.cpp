@@ -627,5 +627,58 @@ TEST_F(FileWatchTest, B26_OtherWritesInTheWatchedDirectoryNeverReload) {
   EXPECT_EQ(value("value"), "old");
 }
 
+// --- A directory where a file is expected (issue 7, bad input) ---------------------------------
+
+TEST_F(FileWatchTest, FileReplacedByADirectoryIsAnErrorAndKeepsTheLastGoodLayer) {
+  const fs::path app = dir.write("app.yaml", "value: old\n");
+  ASSERT_TRUE(add_file(app).ok());
+  fs::remove(app);
+  fs::create_directory(app);
+  ASSERT_TRUE(wait_state(app, SourceState::kError))
+      << source_state_name(state(app).value_or(SourceState::kOk));
+  const std::string error = last_error(app);
+  EXPECT_NE(error.find("is a directory, expected a file"), std::string::npos) << error;
+  EXPECT_NE(error.find(app.string()), std::string::npos) << error;
+  EXPECT_EQ(value("value"), "old") << "the file's keys must not vanish";
+  ASSERT_TRUE(source_status(app));
+  EXPECT_EQ(source_status(app)->layers.size(), 1u);
+
+  fs::remove(app);
+  write_file(app, "value: new\n");
+  EXPECT_TRUE(wait_value("value", "new"));
+  EXPECT_TRUE(wait_state(app, SourceState::kOk));
+}
+
+TEST_F(FileWatchTest, ConfDirectoryReplacedByAFileIsAnErrorAndKeepsTheLastGoodLayers) {
+  const fs::path conf = dir.path() / "conf.d";
+  fs::create_directory(conf);
+  write_file(conf / "10-a.yaml", "value: from-dir\n");
+  ASSERT_TRUE(add_file(conf).ok());
+  ASSERT_EQ(value("value"), "from-dir");
+  fs::remove_all(conf);
+  write_file(conf, "value: from-file\n");
+  ASSERT_TRUE(wait_state(conf, SourceState::kError))
+      << source_state_name(state(conf).value_or(SourceState::kOk));
+  EXPECT_NE(last_error(conf).find("no longer a directory"), std::string::npos) << last_error(conf);
+  EXPECT_EQ(value("value"), "from-dir");
+
+  fs::remove(conf);
+  fs::create_directory(conf);
+  write_file(conf / "10-a.yaml", "value: back\n");
+  EXPECT_TRUE(wait_value("value", "back"));
+}
+
+TEST_F(FileWatchTest, DirectoryNamedLikeAConfigInsideConfDIsSkipped) {
+  const fs::path conf = dir.path() / "conf.d";
+  fs::create_directory(conf);
+  write_file(conf / "10-a.yaml", "a: 1\n");
+  fs::create_directory(conf / "20-b.yaml");
+  write_file(conf / "20-b.yaml" / "inner.yaml", "b: 2\n");
+  ASSERT_TRUE(add_file(conf).ok());
+  EXPECT_EQ(value("a"), "1");
+  EXPECT_EQ(value("b"), std::nullopt) << "a directory is not read as a config file";
+  EXPECT_EQ(state(conf), SourceState::kOk);
+}
+
 }  // namespace
 }  // namespace liveconf::testing

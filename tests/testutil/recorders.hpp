@@ -2,13 +2,17 @@
 // background thread delivered.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
 #include "liveconf/env.hpp"
 #include "liveconf/store.hpp"
+
+#include "testutil/temp_dir.hpp"
 
 namespace liveconf::testing {
 
@@ -27,6 +31,25 @@ class CallLog {
   [[nodiscard]] T at(std::size_t i) const {
     std::lock_guard<std::mutex> lk(mu_);
     return calls_.at(i);
+  }
+  /// The first call matching `pred`, waiting up to `timeout` for one.
+  template <typename Pred>
+  [[nodiscard]] std::optional<T> wait_for(
+      Pred pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const {
+    std::optional<T> found;
+    (void)wait_until(
+        [&] {
+          std::lock_guard<std::mutex> lk(mu_);
+          for (const T& c : calls_) {
+            if (pred(c)) {
+              found = c;
+              return true;
+            }
+          }
+          return false;
+        },
+        timeout);
+    return found;
   }
 
  private:

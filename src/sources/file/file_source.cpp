@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <map>
+#include <optional>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -61,8 +62,25 @@ class FileSource final : public Source {
   [[nodiscard]] Debounce debounce() const noexcept override { return options_.debounce; }
 
   [[nodiscard]] Result<SourceLoad> load() override {
+    // A source is a file or a directory for good: whichever it was when first
+    // found. A file later replaced by a directory (or the reverse) is an
+    // error that keeps the last good layers, not a different kind of source
+    // whose (empty) directory would silently drop the file's keys.
     struct stat st {};
-    if (::stat(options_.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (::stat(options_.path.c_str(), &st) == 0) {
+      const bool is_dir = S_ISDIR(st.st_mode);
+      if (!kind_) {
+        kind_ = is_dir ? Kind::kDirectory : Kind::kFile;
+      }
+      if (is_dir && *kind_ == Kind::kFile) {
+        return io_error(options_.path, name_, 0, "is a directory, expected a file");
+      }
+      if (!is_dir && *kind_ == Kind::kDirectory) {
+        return io_error(options_.path, name_, 0,
+                        "is no longer a directory (this source reads a conf.d directory)");
+      }
+    }
+    if (kind_ == Kind::kDirectory) {
       return load_directory();
     }
     Result<Layer> layer = load_file(options_.path, name_);
@@ -140,7 +158,8 @@ class FileSource final : public Source {
   }
 
   Result<Layer> load_file(const fs::path& path, const std::string& layer_name) {
-    Result<FileRead> read = read_file(path, layer_name, options_.parse.max_bytes);
+    Result<FileRead> read =
+        read_file(path, layer_name, options_.parse.max_bytes, options_.syscalls_for_test.get());
     if (!read) {
       return std::move(read).error();
     }
@@ -176,8 +195,11 @@ class FileSource final : public Source {
     return layer;
   }
 
+  enum class Kind : std::uint8_t { kFile, kDirectory };
+
   FileSourceOptions options_;
   std::string name_;
+  std::optional<Kind> kind_;  // set by the first load that finds the path
   std::shared_ptr<Watcher> watcher_;
   // Last parsed layer per file; load() runs on one thread (the update thread).
   std::map<std::string, Layer> cache_;

@@ -12,6 +12,22 @@
 namespace liveconf::detail {
 namespace fs = std::filesystem;
 
+bool transient_errno(int err) noexcept {
+  switch (err) {
+    case EIO:
+    case ENOMEM:
+    case ENFILE:
+    case EMFILE:
+    case EAGAIN:
+    case EBUSY:
+    case ESTALE:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Error io_error(const fs::path& path, const std::string& source, int err, const std::string& what) {
   auto info = std::make_shared<OriginInfo>();
   info->source = source;
@@ -22,12 +38,17 @@ Error io_error(const fs::path& path, const std::string& source, int err, const s
   } else if (err != 0 && err != ENOENT) {  // "file not found" says it already
     message += ": " + std::string(std::strerror(err));
   }
-  return Error(err == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo, std::move(message),
-               Origin(std::move(info)));
+  const ErrorCode code = err == ENOENT          ? ErrorCode::kNotFound
+                         : transient_errno(err) ? ErrorCode::kUnavailable
+                                                : ErrorCode::kIo;
+  return Error(code, std::move(message), Origin(std::move(info)));
 }
 
-Result<FileRead> read_file(const fs::path& path, const std::string& source, std::size_t max_bytes) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+Result<FileRead> read_file(const fs::path& path, const std::string& source, std::size_t max_bytes,
+                           const FileSyscalls* syscalls) {
+  const int fd = syscalls != nullptr && syscalls->open
+                     ? syscalls->open(path.c_str(), O_RDONLY | O_CLOEXEC)
+                     : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     const int err = errno;
     return io_error(path, source, err, err == ENOENT ? "file not found" : "cannot open file");
@@ -52,7 +73,9 @@ Result<FileRead> read_file(const fs::path& path, const std::string& source, std:
   out.bytes.reserve(static_cast<std::size_t>(st.st_size));
   std::array<char, 65536> buf{};
   while (true) {
-    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    const ssize_t n = syscalls != nullptr && syscalls->read
+                          ? syscalls->read(fd, buf.data(), buf.size())
+                          : ::read(fd, buf.data(), buf.size());
     if (n < 0) {
       if (errno == EINTR) {
         continue;

@@ -1,6 +1,8 @@
 // The environment source: names, conversions, secrets from files, the
 // binding report, and a manager keeping the last good snapshot (BEHAVIOUR.md
 // items 27-29).
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include "liveconf/env.hpp"
@@ -181,6 +183,17 @@ TEST(EnvSourceTest, SecretsFromFiles) {
   EXPECT_NE(m.error().to_string().find("APP_DB__PASSWORD_FILE"), std::string::npos);
   EXPECT_NE(m.error().to_string().find("absent"), std::string::npos);
   EXPECT_EQ(env_report(typed_options()).ok(), false);
+}
+
+TEST(EnvSourceTest, NameFilePointingAtADirectoryIsAnErrorNamingTheVariable) {
+  TempDir dir;
+  std::filesystem::create_directory(dir.path() / "secrets");
+  ScopedEnv file_var("APP_DB__PASSWORD_FILE", (dir.path() / "secrets").string());
+  Result<EnvConfig> c = from_env<EnvConfig>(typed_options());
+  ASSERT_FALSE(c);
+  const std::string error = c.error().to_string();
+  EXPECT_NE(error.find("APP_DB__PASSWORD_FILE"), std::string::npos) << error;
+  EXPECT_NE(error.find("is a directory"), std::string::npos) << error;
 }
 
 TEST(EnvSourceTest, BindingReport) {
