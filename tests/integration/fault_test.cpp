@@ -6,6 +6,7 @@
 //
 // This executable replaces the global operator new (below) so a test can make
 // one chosen allocation on one chosen thread fail with std::bad_alloc.
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -32,8 +33,7 @@
 #include "testutil/save_patterns.hpp"
 #include "testutil/temp_dir.hpp"
 
-// --- Allocation failure seam
-// ----------------------------------------------------------------------
+// --- Allocation failure seam ---------------------------------------------------------------------
 
 namespace {
 // When g_countdown >= 0, the allocation on g_fail_thread that finds it at 0
@@ -56,12 +56,60 @@ void* allocate(std::size_t n) {
 }
 }  // namespace
 
+// GCC (at -O1 and up) sees free() after an inlined operator new and calls it
+// a mismatch; here free() is the right pair: this operator new is malloc.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+// Every replaceable form, so nothing allocated here is freed by another
+// allocator (ASan checks alloc/dealloc pairs; libstdc++ uses the nothrow and
+// aligned forms too, e.g. std::stable_sort's temporary buffer).
 void* operator new(std::size_t n) { return allocate(n); }
 void* operator new[](std::size_t n) { return allocate(n); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
+  try {
+    return allocate(n);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
+void* operator new(std::size_t n, std::align_val_t al) {
+  void* p = nullptr;
+  if (void* probe = allocate(1)) {  // the same failure point as any allocation
+    std::free(probe);
+  }
+  if (::posix_memalign(&p, std::max(static_cast<std::size_t>(al), sizeof(void*)), n == 0 ? 1 : n) !=
+      0) {
+    throw std::bad_alloc();
+  }
+  return p;
+}
+void* operator new[](std::size_t n, std::align_val_t al) { return operator new(n, al); }
+void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(n, al);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t& t) noexcept {
+  return operator new(n, al, t);
+}
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete[](void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
+
+#pragma GCC diagnostic pop
 
 namespace liveconf::testing {
 namespace {
@@ -165,13 +213,13 @@ class FaultTest : public ::testing::Test {
   std::vector<std::string> logs_;
 };
 
-// --- EACCES and EIO from the file calls
-// -----------------------------------------------------------
+// --- EACCES and EIO from the file calls ----------------------------------------------------------
 
-// Real calls unless `fail_path` is opened while `open_errno` / `read_errno`
-// is set; read fails only after the first chunk, so a partial read is thrown
-// away, never parsed.
-struct FaultyCalls {
+// The real calls, except while `open_errno` / `read_errno` is set (and fewer
+// than `fail_times` failures were injected); read fails only after the first
+// chunk, so a partial read must be thrown away, never parsed. Shared with the
+// source, which may still reload after the test body ends.
+struct FaultyCalls : std::enable_shared_from_this<FaultyCalls> {
   std::atomic<int> open_errno{0};
   std::atomic<int> read_errno{0};
   std::atomic<int> failures{0};
@@ -179,18 +227,18 @@ struct FaultyCalls {
 
   std::shared_ptr<const detail::FileSyscalls> syscalls() {
     auto calls = std::make_shared<detail::FileSyscalls>();
-    calls->open = [this](const char* path, int flags) {
-      if (const int e = open_errno.load(); e != 0 && failures < fail_times) {
-        ++failures;
+    calls->open = [self = shared_from_this()](const char* path, int flags) {
+      if (const int e = self->open_errno.load(); e != 0 && self->failures < self->fail_times) {
+        ++self->failures;
         errno = e;
         return -1;
       }
       return ::open(path, flags);
     };
-    calls->read = [this](int fd, void* buf, std::size_t n) -> ssize_t {
-      if (const int e = read_errno.load(); e != 0 && failures < fail_times) {
+    calls->read = [self = shared_from_this()](int fd, void* buf, std::size_t n) -> ssize_t {
+      if (const int e = self->read_errno.load(); e != 0 && self->failures < self->fail_times) {
         if (::lseek(fd, 0, SEEK_CUR) > 0) {  // after the first chunk
-          ++failures;
+          ++self->failures;
           errno = e;
           return -1;
         }
@@ -202,16 +250,16 @@ struct FaultyCalls {
 };
 
 TEST_F(FaultTest, EaccesOnOpenKeepsLastGoodNamesTheFileAndRecoversOnTheNextChange) {
-  FaultyCalls calls;
+  auto calls = std::make_shared<FaultyCalls>();
   const fs::path app = dir.write("app.json", doc(1));
-  ASSERT_TRUE(add_file(app, calls.syscalls()).ok());
+  ASSERT_TRUE(add_file(app, calls->syscalls()).ok());
   ASSERT_EQ(n(), 1);
 
-  calls.open_errno = EACCES;
+  calls->open_errno = EACCES;
   atomic_save(app, doc(2));
   ASSERT_TRUE(wait_until([&] { return source(app)->state == SourceState::kError; }))
       << "state " << source_state_name(source(app)->state) << ", loads " << source(app)->loads
-      << ", n " << n() << ", failures " << calls.failures << "\n"
+      << ", n " << n() << ", failures " << calls->failures << "\n"
       << logs();
   const std::string error = source(app)->last_error->to_string();
   EXPECT_NE(error.find("Permission denied"), std::string::npos) << error;
@@ -219,31 +267,31 @@ TEST_F(FaultTest, EaccesOnOpenKeepsLastGoodNamesTheFileAndRecoversOnTheNextChang
   EXPECT_EQ(source(app)->last_error->code(), ErrorCode::kIo);
   EXPECT_EQ(n(), 1) << "the last good config keeps serving";
 
-  calls.open_errno = 0;
+  calls->open_errno = 0;
   atomic_save(app, doc(3));
   EXPECT_TRUE(wait_n(3));
   EXPECT_TRUE(wait_until([&] { return source(app)->state == SourceState::kOk; }));
 }
 
 TEST_F(FaultTest, EioMidReadKeepsLastGoodAndIsRetriedWithoutAnotherChange) {
-  FaultyCalls calls;
+  auto calls = std::make_shared<FaultyCalls>();
   // Larger than one 64 KiB read, so the error comes after a partial read.
   const std::string pad(100'000, 'p');
   const fs::path app = dir.write("app.json", doc(1, pad));
-  ASSERT_TRUE(add_file(app, calls.syscalls()).ok());
+  ASSERT_TRUE(add_file(app, calls->syscalls()).ok());
   ASSERT_EQ(n(), 1);
 
-  calls.fail_times = 3;  // a transient fault: three failed reads, then it clears
-  calls.read_errno = EIO;
+  calls->fail_times = 3;  // a transient fault: three failed reads, then it clears
+  calls->read_errno = EIO;
   atomic_save(app, doc(2, pad));
-  ASSERT_TRUE(wait_until([&] { return calls.failures.load() >= 1; }));
+  ASSERT_TRUE(wait_until([&] { return calls->failures.load() >= 1; }));
   ASSERT_TRUE(wait_until([&] {
     const auto s = source(app);
     return s->last_error.has_value() || s->state == SourceState::kOk;
   }));
   // Nothing else happens to the file: the retries alone must bring it in.
   EXPECT_TRUE(wait_n(2, 20s)) << "an I/O error was never retried";
-  EXPECT_EQ(calls.failures.load(), 3);
+  EXPECT_EQ(calls->failures.load(), 3);
   EXPECT_TRUE(wait_until([&] { return source(app)->state == SourceState::kOk; }));
   const std::string log = logs();
   EXPECT_NE(log.find("Input/output error"), std::string::npos) << log;
@@ -251,24 +299,23 @@ TEST_F(FaultTest, EioMidReadKeepsLastGoodAndIsRetriedWithoutAnotherChange) {
 }
 
 TEST_F(FaultTest, EioStateIsReportedUnavailableWhileItLasts) {
-  FaultyCalls calls;
+  auto calls = std::make_shared<FaultyCalls>();
   const std::string pad(100'000, 'p');
   const fs::path app = dir.write("app.json", doc(1, pad));
-  ASSERT_TRUE(add_file(app, calls.syscalls()).ok());
-  calls.read_errno = EIO;  // permanent
+  ASSERT_TRUE(add_file(app, calls->syscalls()).ok());
+  calls->read_errno = EIO;  // permanent
   atomic_save(app, doc(2, pad));
   ASSERT_TRUE(wait_until([&] { return source(app)->state == SourceState::kError; }));
   EXPECT_EQ(source(app)->last_error->code(), ErrorCode::kUnavailable);
   EXPECT_EQ(n(), 1);
   // Retried with backoff: more than one attempt, and still the old config.
-  EXPECT_TRUE(wait_until([&] { return calls.failures.load() >= 2; }));
+  EXPECT_TRUE(wait_until([&] { return calls->failures.load() >= 2; }));
   EXPECT_EQ(n(), 1);
-  calls.read_errno = 0;
+  calls->read_errno = 0;
   EXPECT_TRUE(wait_n(2, 20s));
 }
 
-// --- Code that throws
-// ------------------------------------------------------------------------------
+// --- Code that throws ----------------------------------------------------------------------------
 
 class ThrowingSource final : public Source {
  public:
@@ -374,8 +421,7 @@ TEST_F(FaultTest, ThrowingLogAndEventCallbacksDoNotStopPublishing) {
   EXPECT_TRUE(wait_n(2)) << "a throwing log or event callback stopped the update thread";
 }
 
-// --- A subscriber that blocks for seconds
-// ----------------------------------------------------------
+// --- A subscriber that blocks for seconds --------------------------------------------------------
 
 TEST_F(FaultTest, ASubscriberBlockedForSecondsHoldsUpNeitherPublishingNorReaders) {
   const fs::path app = dir.write("app.json", doc(1));
@@ -424,8 +470,7 @@ TEST_F(FaultTest, ASubscriberBlockedForSecondsHoldsUpNeitherPublishingNorReaders
   EXPECT_EQ(last_seen.load(), last);
 }
 
-// --- Allocation failure
-// ----------------------------------------------------------------------------
+// --- Allocation failure --------------------------------------------------------------------------
 
 // Fails the k-th allocation on the update thread during a reload, for k = 0,
 // 1, 2, ... until a reload completes without reaching k: every allocation of
