@@ -132,6 +132,12 @@ Value etcd_parse_value(std::string_view text, const std::string& source, const s
   return v;
 }
 
+namespace {
+// A place no key has set yet: operator[] made it. A key whose value is JSON
+// null sets a null that names its key, and is a value like any other.
+bool unset(const Value& v) { return v.is_null() && v.origin().remote_key().empty(); }
+}  // namespace
+
 Result<Value> etcd_build_tree(const EtcdMirror& mirror, std::string_view prefix) {
   Value root = Value::object();
   for (const auto& [key, entry] : mirror) {
@@ -146,7 +152,7 @@ Result<Value> etcd_build_tree(const EtcdMirror& mirror, std::string_view prefix)
     Value* node = &root;
     for (std::size_t i = 0; i + 1 < path.size(); ++i) {
       Value& child = node->as_object()[path[i]];
-      if (child.is_null()) {
+      if (unset(child)) {
         child = Value::object();
       } else if (!child.is_object()) {
         return Error(ErrorCode::kValidation,
@@ -157,7 +163,7 @@ Result<Value> etcd_build_tree(const EtcdMirror& mirror, std::string_view prefix)
       node = &child;
     }
     Value& leaf = node->as_object()[path.back()];
-    if (leaf.is_null()) {
+    if (unset(leaf)) {
       leaf = entry.parsed;
       continue;
     }

@@ -96,6 +96,25 @@ TEST(EtcdMappingTest, TwoKeysForOnePathAreAConflict) {
       << tree.error().to_string();
 }
 
+// Found by fuzz/etcd_fuzz (fuzz/regressions/etcd/null-value-then-same-path):
+// a key whose value is JSON null was taken for "not set yet", so a second
+// key for the same path replaced it silently, and a deeper key turned it
+// into an object.
+TEST(EtcdMappingTest, AKeyWhoseValueIsNullStillSetsItsPath) {
+  Result<Value> both = etcd_build_tree(mirror({{"/app/a/y", "null"}, {"/app/a/y/", "x"}}), "/app/");
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().message().find("both set a.y"), std::string::npos)
+      << both.error().to_string();
+  Result<Value> under = etcd_build_tree(mirror({{"/app/a", "null"}, {"/app/a/b", "1"}}), "/app/");
+  ASSERT_FALSE(under);
+  EXPECT_NE(under.error().message().find("holds a null"), std::string::npos)
+      << under.error().to_string();
+  Result<Value> alone = etcd_build_tree(mirror({{"/app/a", "null"}}), "/app/");
+  ASSERT_TRUE(alone) << alone.error().to_string();
+  ASSERT_NE(alone->find("a"), nullptr);
+  EXPECT_TRUE(alone->find("a")->is_null());
+}
+
 TEST(EtcdMappingTest, ThePrefixKeyItselfMapsToNoPath) {
   Result<Value> tree = etcd_build_tree(mirror({{"/app/", "1"}}), "/app/");
   ASSERT_FALSE(tree);
