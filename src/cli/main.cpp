@@ -595,11 +595,16 @@ int run_check(const Common& common, const CLI::App* app) {
   if (!problems.empty()) {
     std::fprintf(stderr, "liveconf: %zu problem%s\n", problems.size(),
                  problems.size() == 1 ? "" : "s");
-    // 4 when every problem is a file that cannot be read, else 3.
+    // 4 when every problem is a file that cannot be read (5 when one of them
+    // is transient: EIO, an unreachable remote), else 3.
     const bool all_io = std::all_of(problems.begin(), problems.end(), [](const Error& p) {
-      return p.code() == ErrorCode::kNotFound || p.code() == ErrorCode::kIo;
+      return p.code() == ErrorCode::kNotFound || p.code() == ErrorCode::kIo ||
+             p.code() == ErrorCode::kUnavailable;
     });
-    return all_io ? kExitIo : kExitConfig;
+    const bool any_unavailable = std::any_of(problems.begin(), problems.end(), [](const Error& p) {
+      return p.code() == ErrorCode::kUnavailable;
+    });
+    return !all_io ? kExitConfig : any_unavailable ? kExitUnavailable : kExitIo;
   }
   std::cout << "ok: " << so->sources.size() << " source" << (so->sources.size() == 1 ? "" : "s")
             << " loaded and valid" << std::endl;
