@@ -63,7 +63,27 @@
 
 namespace liveconf {
 
-// ---- The process environment, race-free ---------------------------------------
+// ---- The process environment, and what is safe --------------------------------
+//
+// POSIX gives `environ` no lock. liveconf reads it (env sources, watchers,
+// env_report) only while holding its own environment lock, and set_env /
+// unset_env / update_env / get_env take that same lock. What that makes safe:
+//   - changing the environment only through these functions, from any
+//     thread, while liveconf polls: safe.
+//   - setenv/putenv/unsetenv/clearenv (or getenv) called directly, in any
+//     thread, while anything of liveconf's reads the environment (an env
+//     source is attached, an EnvironmentWatcher runs): UNDEFINED BEHAVIOUR.
+//     Our lock cannot stop a caller who does not take it; setenv may
+//     reallocate `environ` or free a string our poll is reading. Code you do
+//     not control (a library, an embedded interpreter such as Python's
+//     os.environ) does this too.
+//   - direct setenv before the first env source/watcher starts, or after
+//     the last one stops: safe; the next poll sees the change.
+//   - putenv(string) where the caller later modifies or frees `string`:
+//     undefined whatever the lock (the environment points into it).
+// A direct change that happens to be safe is seen at the next poll
+// (poll_interval), not at once. Other processes cannot change ours at all
+// (docs/environment.md).
 
 /// Sets NAME=value under liveconf's environment lock and wakes every
 /// EnvironmentWatcher and env source at once (no poll interval to wait for).

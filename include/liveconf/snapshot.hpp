@@ -20,6 +20,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "liveconf/diff.hpp"
@@ -29,6 +30,32 @@
 #include "liveconf/value.hpp"
 
 namespace liveconf {
+
+/// A C++ type's identity that holds across shared objects. It compares
+/// std::type_info, never the address of a static in an inline template: with
+/// hidden visibility every shared object has its own copy of such a static,
+/// so a config registered in one (or inside libliveconf.so, register_schema's
+/// Value) would not be found by get<T>() in another. libstdc++ compares type
+/// names; libc++ on x86-64 Linux compares type_info addresses, so there a
+/// config type shared across shared objects needs default visibility.
+class TypeId {
+ public:
+  constexpr TypeId() noexcept = default;
+  template <typename T>
+  [[nodiscard]] static TypeId of() noexcept {
+    return TypeId(typeid(T));
+  }
+  [[nodiscard]] bool empty() const noexcept { return info_ == nullptr; }
+  /// The implementation's name for the type (mangled with GCC and Clang).
+  [[nodiscard]] const char* name() const noexcept { return info_ ? info_->name() : ""; }
+  friend bool operator==(const TypeId& a, const TypeId& b) noexcept {
+    return a.info_ == b.info_ || (a.info_ != nullptr && b.info_ != nullptr && *a.info_ == *b.info_);
+  }
+
+ private:
+  explicit TypeId(const std::type_info& info) noexcept : info_(&info) {}
+  const std::type_info* info_ = nullptr;
+};
 
 /// A layer's identity in a snapshot.
 struct LayerVersion {
@@ -46,7 +73,7 @@ class LIVECONF_API Snapshot {
     Value tree;
     std::vector<std::shared_ptr<const Layer>> layers;
     std::shared_ptr<const void> typed;  // the bound T, or null for untyped configs
-    const void* type_tag = nullptr;
+    TypeId type;                        // the bound object's type (empty for untyped configs)
     SensitivePaths sensitive;
     std::vector<Error> warnings;          // unknown keys and similar
     std::vector<Change> pending_restart;  // restart-required changes waiting (masked)
@@ -85,9 +112,9 @@ class LIVECONF_API Snapshot {
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept {
     return parts_.published_at;
   }
-  /// The bound object (type-erased) and its type tag; see ConfigManager::get<T>.
+  /// The bound object (type-erased) and its type; see ConfigManager::get<T>.
   [[nodiscard]] const void* typed_raw() const noexcept { return parts_.typed.get(); }
-  [[nodiscard]] const void* type_tag() const noexcept { return parts_.type_tag; }
+  [[nodiscard]] TypeId type() const noexcept { return parts_.type; }
 
  private:
   Parts parts_;

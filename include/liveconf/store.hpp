@@ -147,15 +147,9 @@ using ChangeFn = std::function<void(const SnapshotPtr& old_snapshot,
 
 namespace detail {
 
-template <typename T>
-const void* type_tag() noexcept {
-  static constexpr char kTag = 0;
-  return &kTag;
-}
-
 /// What the manager needs to know about a config's type, type-erased.
 struct TypeBinding {
-  const void* tag = nullptr;
+  TypeId type;                     // empty: untyped
   const Schema* schema = nullptr;  // null: untyped (the tree is the config)
   std::string type_name = "untyped";
   Value defaults;  // T{} as a tree (object), or null
@@ -166,7 +160,7 @@ struct TypeBinding {
 template <Described T>
 TypeBinding make_type_binding() {
   TypeBinding b;
-  b.tag = type_tag<T>();
+  b.type = TypeId::of<T>();
   b.schema = &schema_of<T>();
   b.type_name = schema_of<T>().type_name();
   b.defaults = to_dict(T{}, ToDictOptions{true});
@@ -203,10 +197,20 @@ class LIVECONF_API SnapshotCell {
 
 }  // namespace detail
 
-/// A per-thread reading handle for hot code. get() is one atomic load and a
-/// compare while the config is unchanged; after a publish, the first get()
-/// fetches the new snapshot. The returned reference stays valid until the next
-/// get() on this Reader (or its destruction).
+/// A per-thread reading handle for hot code, with a pinned view: everything
+/// read through it comes from one snapshot until the caller asks for a newer
+/// one.
+///
+///   const Config& cfg = reader.get();      // the newest snapshot, pinned from here
+///   connect(reader->host, reader->port);   // both fields from that one snapshot
+///
+/// get() and refresh() move to the newest snapshot: one atomic load and a
+/// compare while the config is unchanged. operator* and operator-> never move:
+/// they read the pinned snapshot, so `connect(r->host, r->port)` cannot mix
+/// two generations (a validated cross-field invariant holds in what you read).
+/// The pinned snapshot is owned by the Reader: references stay valid until the
+/// next get()/refresh() on this Reader, or its destruction, even when the
+/// manager has published newer snapshots since.
 ///
 /// Thread-safety: a Reader is NOT shared between threads: give each thread its
 /// own (they are cheap to copy). Any number of Readers read concurrently with
@@ -215,22 +219,33 @@ template <typename T>
 class Reader {
  public:
   Reader(std::shared_ptr<const detail::SnapshotCell> cell) : cell_(std::move(cell)) {  // NOLINT
-    refresh();
+    load();
   }
 
+  /// Moves to the newest snapshot (if there is one) and returns it, pinned.
   [[nodiscard]] const T& get() noexcept {
-    if (cell_->generation() != generation_) [[unlikely]] {
-      refresh();
-    }
+    (void)refresh();
     return *value_;
   }
-  [[nodiscard]] const T& operator*() noexcept { return get(); }
-  [[nodiscard]] const T* operator->() noexcept { return &get(); }
-  /// The snapshot the last get() read from.
+  /// Moves to the newest snapshot; true if it was newer than the pinned one.
+  bool refresh() noexcept {
+    if (cell_->generation() != generation_) [[unlikely]] {
+      load();
+      return true;
+    }
+    return false;
+  }
+  /// True if a newer snapshot than the pinned one has been published.
+  [[nodiscard]] bool stale() const noexcept { return cell_->generation() != generation_; }
+  /// The pinned snapshot's object; never moves.
+  [[nodiscard]] const T& pinned() const noexcept { return *value_; }
+  [[nodiscard]] const T& operator*() const noexcept { return *value_; }
+  [[nodiscard]] const T* operator->() const noexcept { return value_; }
+  /// The pinned snapshot.
   [[nodiscard]] const SnapshotPtr& snapshot() const noexcept { return snapshot_; }
 
  private:
-  void refresh() noexcept {
+  void load() noexcept {
     snapshot_ = cell_->load();
     value_ = static_cast<const T*>(snapshot_->typed_raw());
     generation_ = snapshot_->generation();
@@ -286,7 +301,7 @@ class LIVECONF_API ConfigManager {
       return std::move(snap).error();
     }
     SnapshotPtr s = std::move(*snap);
-    if (s->type_tag() != detail::type_tag<T>()) {
+    if (!(s->type() == TypeId::of<T>())) {
       return Error(ErrorCode::kType,
                    "config \"" + std::string(name) + "\" is not of the requested type");
     }
@@ -298,8 +313,7 @@ class LIVECONF_API ConfigManager {
   /// A hot-path reading handle (see Reader). Errors: kNotFound, kType.
   template <typename T>
   [[nodiscard]] Result<Reader<T>> reader(std::string_view name) const {
-    Result<std::shared_ptr<const detail::SnapshotCell>> cell =
-        cell_for(name, detail::type_tag<T>());
+    Result<std::shared_ptr<const detail::SnapshotCell>> cell = cell_for(name, TypeId::of<T>());
     if (!cell) {
       return std::move(cell).error();
     }
@@ -325,6 +339,12 @@ class LIVECONF_API ConfigManager {
   /// Errors: kNotFound (config), kValidation (a source of that name exists),
   /// or the initial load's error (then the source is not added).
   Status add_source(std::string_view name, std::unique_ptr<Source> source);
+  /// Adds several sources as one fresh load: each is loaded, then all are
+  /// merged and published once, so a source that is only valid together with
+  /// a later one (a validator's min in one file, max in another) is accepted,
+  /// as a fresh start of the process would. Errors: as add_source (then none
+  /// of them is added).
+  Status add_sources(std::string_view name, std::vector<std::unique_ptr<Source>> sources);
   /// Reloads every source of config `name` now, skipping their debounce, into
   /// one publish (the seed's sync_configuration). A source whose content is
   /// refused keeps its last good layers, as on a watched change.
@@ -355,7 +375,7 @@ class LIVECONF_API ConfigManager {
       std::function<void(const T& old_config, const T& new_config, const ChangeSet& changes)> fn) {
     if (Result<SnapshotPtr> s = snapshot(name); !s) {
       return std::move(s).error();
-    } else if ((*s)->type_tag() != detail::type_tag<T>()) {
+    } else if (!((*s)->type() == TypeId::of<T>())) {
       return Error(ErrorCode::kType,
                    "config \"" + std::string(name) + "\" is not of the requested type");
     }
@@ -385,7 +405,7 @@ class LIVECONF_API ConfigManager {
   struct Impl;
   Status register_impl(std::string name, detail::TypeBinding binding, RegisterOptions options);
   [[nodiscard]] Result<std::shared_ptr<const detail::SnapshotCell>> cell_for(std::string_view name,
-                                                                             const void* tag) const;
+                                                                             TypeId type) const;
 
   std::unique_ptr<Impl> impl_;
 };

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -180,6 +181,24 @@ struct Common {
       return Error(ErrorCode::kValidation, "--prefix is for --etcd, which is not given");
     }
     for (const SourceSpec& spec : so.sources) {
+      // --file names a file: a directory there would silently read as an
+      // (often empty) conf.d directory. Checked only for paths that exist: a
+      // missing file is an I/O error reported when read (or, watched, when it
+      // appears).
+      std::error_code ec;
+      if ((spec.kind == SourceSpec::Kind::kFile || spec.kind == SourceSpec::Kind::kDotenv) &&
+          std::filesystem::is_directory(spec.value, ec)) {
+        return Error(ErrorCode::kValidation,
+                     std::string(spec.kind == SourceSpec::Kind::kFile ? "--file " : "--dotenv ") +
+                         spec.value + ": is a directory; use --dir " + spec.value +
+                         " for a conf.d directory");
+      }
+      if (spec.kind == SourceSpec::Kind::kDir && std::filesystem::exists(spec.value, ec) &&
+          !std::filesystem::is_directory(spec.value, ec)) {
+        return Error(ErrorCode::kValidation, "--dir " + spec.value +
+                                                 ": is not a directory; use --file " + spec.value +
+                                                 " for a single file");
+      }
       if (spec.kind == SourceSpec::Kind::kSet) {
         if (Result<std::pair<KeyPath, Value>> kv = parse_set(spec.value); !kv) {
           return kv.error();

@@ -141,6 +141,7 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
   Value set_layer = Value::object();
   bool any_set = false;
   int priority = 0;
+  std::vector<std::unique_ptr<Source>> sources;
   for (const SourceSpec& spec : options.sources) {
     ++priority;
     if (spec.kind == SourceSpec::Kind::kSet) {
@@ -156,11 +157,13 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
     if (!source) {
       return source.error();
     }
-    std::string source_name_now = (*source)->name();  // etcd: "etcd:PREFIX", not the URL
-    if (Status added = s->manager_->add_source(kConfigName, std::move(*source)); !added.ok()) {
-      return added.error();
-    }
-    s->names_.push_back(std::move(source_name_now));
+    s->names_.push_back((*source)->name());  // etcd: "etcd:PREFIX", not the URL
+    sources.push_back(std::move(*source));
+  }
+  // All at once: the result of a fresh load of every source, never of the
+  // first few alone.
+  if (Status added = s->manager_->add_sources(kConfigName, std::move(sources)); !added.ok()) {
+    return added.error();
   }
   if (any_set) {
     if (Status set = s->manager_->set_layer(kConfigName, Layer{"set", kSetPriority, set_layer, ""});
@@ -175,7 +178,7 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
 SnapshotPtr Session::snapshot() const { return *manager_->snapshot(kConfigName); }
 
 Value Session::config_of(const SnapshotPtr& snapshot, bool reveal) {
-  Value v = snapshot->typed_raw() != nullptr && snapshot->type_tag() == detail::type_tag<Value>()
+  Value v = snapshot->typed_raw() != nullptr && snapshot->type() == TypeId::of<Value>()
                 ? *static_cast<const Value*>(snapshot->typed_raw())
                 : snapshot->tree();
   if (!reveal) {

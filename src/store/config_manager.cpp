@@ -11,6 +11,7 @@
 #include <new>
 #include <shared_mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -108,6 +109,9 @@ struct ConfigManager::Impl {
     // Update thread only.
     std::vector<std::shared_ptr<const Layer>> layers;
     std::uint64_t override_counter = 0;
+    // The layers given at registration (defaults, initial, options.layers):
+    // they stay below every source's layers of the same priority.
+    std::unordered_set<std::string> base_layers;
 
     mutable detail::Mutex stats_mu;
     std::uint64_t publishes LIVECONF_GUARDED_BY(stats_mu) = 0;
@@ -124,6 +128,10 @@ struct ConfigManager::Impl {
       std::unique_ptr<Source> source;
       WatchHandle watch;
       std::vector<std::string> layer_names;  // its live layers
+      // The newest load whose layers were refused (they did not bind or
+      // validate with the rest): tried again with every later change of the
+      // config, since another source's change can make it valid.
+      std::optional<SourceLoad> refused;
       SourceState state = SourceState::kOk;
       std::optional<Error> last_error;
       std::uint64_t loads = 0;
@@ -437,7 +445,7 @@ struct ConfigManager::Impl {
     parts.tree = std::move(merged);
     parts.layers = layers;
     parts.typed = std::move(typed);
-    parts.type_tag = e.binding.tag;
+    parts.type = e.binding.type;
     parts.sensitive = e.sensitive;
     parts.warnings = std::move(report.warnings);
     parts.pending_restart = std::move(pending);
@@ -456,8 +464,66 @@ struct ConfigManager::Impl {
     return ok_status();
   }
 
+  // Which layers each source is about to have, for sources whose new layers
+  // are in the batch being applied (the others have their live layer_names).
+  using PendingNames =
+      std::vector<std::pair<const Entry::SourceSlot*, const std::vector<std::string>*>>;
+
+  // Puts `layers` in the order a fresh load of the same sources gives:
+  // registration layers, then each source's layers in the order sources
+  // were added and, within a source, in the order its load returned them (a
+  // conf.d directory: lexical), then layers set by update()/apply() in the
+  // order they came. merge_layers() sorts by priority, stably, so this order
+  // decides between equal priorities. Without it a file added to a conf.d
+  // directory later would win over files that sort after it.
+  static void canonical_order(const Entry& e, std::vector<std::shared_ptr<const Layer>>& layers,
+                              const PendingNames& pending) {
+    struct Rank {
+      int group = 0;
+      std::size_t source = 0;
+      std::size_t position = 0;
+    };
+    std::unordered_map<std::string_view, Rank> ranks;
+    auto rank_source = [&](std::size_t index, const std::vector<std::string>& names) {
+      for (std::size_t j = 0; j < names.size(); ++j) {
+        ranks[names[j]] = Rank{1, index, j};
+      }
+    };
+    for (std::size_t i = 0; i < e.sources.size(); ++i) {
+      const auto* slot = e.sources[i].get();
+      auto p = std::find_if(pending.begin(), pending.end(),
+                            [&](const auto& entry) { return entry.first == slot; });
+      rank_source(i, p == pending.end() ? slot->layer_names : *p->second);
+    }
+    for (const auto& [slot, names] : pending) {
+      const bool listed = std::any_of(e.sources.begin(), e.sources.end(),
+                                      [&](const auto& s) { return s.get() == slot; });
+      if (!listed) {
+        rank_source(e.sources.size(), *names);  // being added: after every other source
+      }
+    }
+    std::vector<std::pair<Rank, std::size_t>> keyed;
+    keyed.reserve(layers.size());
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      auto it = ranks.find(layers[i]->name);
+      Rank r = it != ranks.end() ? it->second
+                                 : Rank{e.base_layers.count(layers[i]->name) != 0 ? 0 : 2, 0, i};
+      keyed.emplace_back(r, i);
+    }
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.first.group, a.first.source, a.first.position) <
+             std::tie(b.first.group, b.first.source, b.first.position);
+    });
+    std::vector<std::shared_ptr<const Layer>> sorted;
+    sorted.reserve(layers.size());
+    for (const auto& [rank, i] : keyed) {
+      sorted.push_back(std::move(layers[i]));
+    }
+    layers = std::move(sorted);
+  }
+
   // Applies a batch to a copy of e's layers; publishes only if something changed.
-  Status apply_batch(Entry& e, LayerBatch batch) {
+  Status apply_batch(Entry& e, LayerBatch batch, const PendingNames& pending = {}) {
     std::vector<std::shared_ptr<const Layer>> layers = e.layers;
     bool changed = false;
     if (!batch.remove.empty()) {
@@ -489,6 +555,15 @@ struct ConfigManager::Impl {
         index.emplace(layers.back()->name, layers.size() - 1);
       }
       changed = true;
+    }
+    std::vector<const Layer*> before;
+    before.reserve(layers.size());
+    for (const auto& l : layers) {
+      before.push_back(l.get());
+    }
+    canonical_order(e, layers, pending);
+    for (std::size_t i = 0; i < layers.size() && !changed; ++i) {
+      changed = layers[i].get() != before[i];
     }
     if (!changed) {
       return ok_status();
@@ -664,19 +739,20 @@ struct ConfigManager::Impl {
     reload_sources(*e, due);
   }
 
+  // A source's newest load, waiting to go live.
+  struct Ready {
+    SourceSlot* slot;
+    SourceLoad load;
+    bool retried = false;  // a load refused earlier, tried again with this round
+  };
+
   void reload_sources(Entry& e, const std::vector<SourceSlot*>& due) {
-    struct Ready {
-      SourceSlot* slot;
-      LayerBatch batch;
-      std::vector<std::string> names;
-      SourceState state = SourceState::kOk;  // kStale: applied, still reported stale
-      std::optional<Error> problem;
-    };
     std::vector<Ready> ready;
     std::vector<Transition> transitions;
     for (SourceSlot* s : due) {
       ++s->loads;
       Result<SourceLoad> r = guarded_load(*s->source);
+      s->refused.reset();  // whatever it was, the newest load supersedes it
       if (!r) {
         // Keep the last good layers; a vanished required file is "missing".
         const SourceState state =
@@ -695,36 +771,107 @@ struct ConfigManager::Impl {
       }
       // A stale source may still hand over the newest state it knows (a
       // remote mirror that was current when the connection dropped).
-      ready.push_back(Ready{s, batch_for(*s, *r), names_of(*r), r->state, std::move(r->problem)});
+      ready.push_back(Ready{s, std::move(*r)});
     }
     if (!ready.empty()) {
-      LayerBatch combined;
-      for (const Ready& r : ready) {
-        combined.set.insert(combined.set.end(), r.batch.set.begin(), r.batch.set.end());
-        combined.remove.insert(combined.remove.end(), r.batch.remove.begin(), r.batch.remove.end());
+      // Sources refused earlier are tried again with these changes: a change
+      // elsewhere (max raised in the environment) can make them valid (min
+      // in a file), and a fresh load of the same sources would accept both.
+      for (auto& other : e.sources) {
+        const bool due_now = std::find(due.begin(), due.end(), other.get()) != due.end();
+        if (!due_now && other->refused) {
+          ready.push_back(Ready{other.get(), *other->refused, true});
+        }
       }
-      Status st = apply_batch(e, std::move(combined));
+      apply_ready(e, ready, transitions);
+    }
+    after_round(e, transitions);
+  }
+
+  // Makes the ready loads live: all together if they bind (one publish), or
+  // else source by source so the good ones still go live and each bad one is
+  // named (its load kept in `refused` for the next round).
+  void apply_ready(Entry& e, std::vector<Ready>& ready, std::vector<Transition>& transitions) {
+    auto accept = [&](Ready& r) {
+      r.slot->layer_names = names_of(r.load);
+      r.slot->refused.reset();
+      record(*r.slot, r.load.state, std::move(r.load.problem), transitions);
+    };
+    auto reject = [&](Ready& r, const Error& error) {
+      const bool same =
+          r.retried && r.slot->last_error && r.slot->last_error->to_string() == error.to_string();
+      r.slot->refused = r.load;
+      if (!same) {  // a retry refused for the same reason again is no news
+        record(*r.slot, SourceState::kError, error, transitions);
+      }
+    };
+    {
+      LayerBatch combined;
+      PendingNames names;
+      std::vector<std::vector<std::string>> keep;
+      keep.reserve(ready.size());
+      for (const Ready& r : ready) {
+        LayerBatch b = batch_for(*r.slot, r.load);
+        combined.set.insert(combined.set.end(), b.set.begin(), b.set.end());
+        combined.remove.insert(combined.remove.end(), b.remove.begin(), b.remove.end());
+        keep.push_back(names_of(r.load));
+        names.emplace_back(r.slot, &keep.back());
+      }
+      Status st = apply_batch(e, std::move(combined), names);
       if (st.ok()) {
         for (Ready& r : ready) {
-          r.slot->layer_names = std::move(r.names);
-          record(*r.slot, r.state, std::move(r.problem), transitions);
+          accept(r);
         }
-      } else if (ready.size() == 1) {
-        record(*ready[0].slot, SourceState::kError, st.error(), transitions);
-      } else {
-        // Several sources changed and together they do not bind: apply them
-        // one by one so the good ones still go live and the bad one is named.
-        for (Ready& r : ready) {
-          Status one = apply_batch(e, r.batch);
-          if (one.ok()) {
-            r.slot->layer_names = std::move(r.names);
-            record(*r.slot, r.state, std::move(r.problem), transitions);
-          } else {
-            record(*r.slot, SourceState::kError, one.error(), transitions);
-          }
+        return;
+      }
+      if (ready.size() == 1) {
+        reject(ready[0], st.error());
+        return;
+      }
+    }
+    // One by one, in source order; a pass that made one live may have made
+    // another valid, so go round again until a pass changes nothing.
+    std::sort(ready.begin(), ready.end(), [&](const Ready& a, const Ready& b) {
+      return slot_index(e, a.slot) < slot_index(e, b.slot);
+    });
+    std::vector<Ready*> left;
+    for (Ready& r : ready) {
+      left.push_back(&r);
+    }
+    std::vector<std::optional<Error>> why(ready.size());
+    bool progress = true;
+    while (progress && !left.empty()) {
+      progress = false;
+      for (auto it = left.begin(); it != left.end();) {
+        Ready& r = **it;
+        const std::vector<std::string> names = names_of(r.load);
+        Status one = apply_batch(e, batch_for(*r.slot, r.load), {{r.slot, &names}});
+        if (one.ok()) {
+          accept(r);
+          it = left.erase(it);
+          progress = true;
+        } else {
+          why[static_cast<std::size_t>(&r - ready.data())] = one.error();
+          ++it;
         }
       }
     }
+    for (Ready* r : left) {
+      reject(*r, *why[static_cast<std::size_t>(r - ready.data())]);
+    }
+  }
+
+  static std::size_t slot_index(const Entry& e, const SourceSlot* slot) {
+    for (std::size_t i = 0; i < e.sources.size(); ++i) {
+      if (e.sources[i].get() == slot) {
+        return i;
+      }
+    }
+    return e.sources.size();
+  }
+
+  // Retries, then status and announcements, after a round of loads.
+  void after_round(Entry& e, std::vector<Transition>& transitions) {
     for (const Transition& t : transitions) {
       if (t.state == SourceState::kError && t.error && t.error->code() == ErrorCode::kUnavailable) {
         schedule_retry(e, *t.slot);
@@ -734,6 +881,27 @@ struct ConfigManager::Impl {
       }
     }
     announce(e, transitions);
+  }
+
+  // After a publish that no source made (update(), apply()): sources refused
+  // earlier are loaded again, since the new state may make them valid.
+  void retry_refused(Entry& e) {
+    const auto now = std::chrono::steady_clock::now();
+    bool any = false;
+    for (auto& s : e.sources) {
+      if (s->refused && !s->pending) {
+        s->pending = true;
+        s->first_signal = now - s->source->debounce().max_wait;
+        s->last_signal = now - s->source->debounce().quiet;
+        any = true;
+      }
+    }
+    for (auto& s : e.sources) {
+      if (any && s->refused) {
+        post([this, config = e.name, id = s->id] { source_timer(config, id); });
+        break;  // source_timer reloads every due source of the config
+      }
+    }
   }
 
   // A transient failure (EIO, out of memory): reload the source again after a
@@ -954,6 +1122,10 @@ Status ConfigManager::register_impl(std::string name, detail::TypeBinding bindin
       e->sensitive.add(std::move(p));
     }
     std::vector<std::shared_ptr<const Layer>> layers;
+    e->base_layers.emplace(kDefaultsLayer);
+    for (const Layer& l : options.layers) {
+      e->base_layers.insert(l.name);
+    }
     if (!binding.defaults.is_null()) {
       layers.push_back(Impl::prepare_layer(
           Layer{std::string(kDefaultsLayer), kDefaultsPriority, binding.defaults, "defaults"}));
@@ -982,7 +1154,7 @@ Status ConfigManager::register_schema(std::string name, std::shared_ptr<const Sc
     return Error(ErrorCode::kValidation, "register_schema needs a schema");
   }
   detail::TypeBinding b;
-  b.tag = detail::type_tag<Value>();
+  b.type = TypeId::of<Value>();
   b.schema = schema.get();
   b.type_name = schema->type_name();
   b.defaults = std::move(defaults);
@@ -1011,12 +1183,12 @@ Result<SnapshotPtr> ConfigManager::snapshot(std::string_view name) const {
 }
 
 Result<std::shared_ptr<const detail::SnapshotCell>> ConfigManager::cell_for(std::string_view name,
-                                                                            const void* tag) const {
+                                                                            TypeId type) const {
   std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
   if (!e) {
     return Impl::not_found(name);
   }
-  if (e->binding.tag != tag) {
+  if (!(e->binding.type == type)) {
     return Error(ErrorCode::kType,
                  "config \"" + std::string(name) + "\" is not of the requested type");
   }
@@ -1044,6 +1216,7 @@ Status ConfigManager::update(std::string_view name, Value data, UpdateOptions op
     Status st = impl_->apply_batch(*e, std::move(batch));
     if (st.ok()) {
       ++e->override_counter;
+      impl_->retry_refused(*e);
     }
     return st;
   });
@@ -1055,7 +1228,11 @@ Status ConfigManager::apply(std::string_view name, LayerBatch batch) {
     if (!e) {
       return Impl::not_found(name);
     }
-    return impl_->apply_batch(*e, std::move(batch));
+    Status st = impl_->apply_batch(*e, std::move(batch));
+    if (st.ok()) {
+      impl_->retry_refused(*e);
+    }
+    return st;
   });
 }
 
@@ -1092,54 +1269,99 @@ Result<Subscription> ConfigManager::subscribe(std::string_view name, KeyPath pre
 }
 
 Status ConfigManager::add_source(std::string_view name, std::unique_ptr<Source> source) {
-  if (!source) {
-    return Error(ErrorCode::kValidation, "add_source needs a source");
+  std::vector<std::unique_ptr<Source>> one;
+  one.push_back(std::move(source));
+  return add_sources(name, std::move(one));
+}
+
+Status ConfigManager::add_sources(std::string_view name,
+                                  std::vector<std::unique_ptr<Source>> sources) {
+  for (const auto& source : sources) {
+    if (!source) {
+      return Error(ErrorCode::kValidation, "add_source needs a source");
+    }
   }
   return impl_->run_sync([&]() -> Status {
     std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
     if (!e) {
       return Impl::not_found(name);
     }
-    for (const auto& s : e->sources) {
-      if (s->source->name() == source->name()) {
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+      const std::string& n = sources[i]->name();
+      const bool taken =
+          std::any_of(e->sources.begin(), e->sources.end(),
+                      [&](const auto& s) { return s->source->name() == n; }) ||
+          std::any_of(sources.begin(), sources.begin() + static_cast<std::ptrdiff_t>(i),
+                      [&](const auto& s) { return s->name() == n; });
+      if (taken) {
         return Error(ErrorCode::kValidation,
-                     "config \"" + e->name + "\" already has a source named " + source->name());
+                     "config \"" + e->name + "\" already has a source named " + n);
       }
     }
-    if (Status st = source->attach(SourceContext{e->name, e->binding.schema}); !st.ok()) {
-      return st;
-    }
-    auto slot = std::make_unique<Impl::SourceSlot>();
-    slot->id = impl_->next_source_id.fetch_add(1);
-    slot->source = std::move(source);
-    // Watch before the first load, so a change made during the load is not
-    // missed: its signal queues behind this task and reloads (a no-op if the
-    // bytes are the same).
-    Result<WatchHandle> watch = slot->source->watch(
-        [impl = impl_.get(), config = e->name, id = slot->id] { impl->signal_source(config, id); });
-    if (!watch) {
-      return std::move(watch).error();
-    }
-    slot->watch = std::move(*watch);
-    slot->loads = 1;
-    Result<SourceLoad> loaded = guarded_load(*slot->source);
-    if (!loaded) {
-      return std::move(loaded).error();  // `slot` (and its watch) go away
-    }
-    if (loaded->state == SourceState::kMissing || loaded->state == SourceState::kStale) {
-      // An optional source that is not there (or, remote, not reachable yet)
-      // contributes nothing until a later load succeeds.
-      slot->state = loaded->state;
-      slot->last_error = std::move(loaded->problem);
-    } else {
-      Status st = impl_->apply_batch(*e, Impl::batch_for(*slot, *loaded));
-      if (!st.ok()) {
+    std::vector<std::unique_ptr<Impl::SourceSlot>> slots;
+    for (auto& source : sources) {
+      if (Status st = source->attach(SourceContext{e->name, e->binding.schema}); !st.ok()) {
         return st;
       }
-      slot->layer_names = Impl::names_of(*loaded);
+      auto slot = std::make_unique<Impl::SourceSlot>();
+      slot->id = impl_->next_source_id.fetch_add(1);
+      slot->source = std::move(source);
+      // Watch before the first load, so a change made during the load is not
+      // missed: its signal queues behind this task and reloads (a no-op if
+      // the bytes are the same).
+      Result<WatchHandle> watch =
+          slot->source->watch([impl = impl_.get(), config = e->name, id = slot->id] {
+            impl->signal_source(config, id);
+          });
+      if (!watch) {
+        return std::move(watch).error();  // `slots` (and their watches) go away
+      }
+      slot->watch = std::move(*watch);
+      slots.push_back(std::move(slot));
     }
-    e->sources.push_back(std::move(slot));
+    // Load them all, then publish once: a fresh load. Adding them one by one
+    // would bind intermediate states, and refuse a source that only the next
+    // one makes valid.
+    std::vector<SourceLoad> loads;
+    for (auto& slot : slots) {
+      slot->loads = 1;
+      Result<SourceLoad> loaded = guarded_load(*slot->source);
+      if (!loaded) {
+        return std::move(loaded).error();
+      }
+      if (loaded->state == SourceState::kMissing || loaded->state == SourceState::kStale) {
+        // An optional source that is not there (or, remote, not reachable
+        // yet) contributes nothing until a later load succeeds.
+        slot->state = loaded->state;
+        slot->last_error = std::move(loaded->problem);
+        loaded->layers.clear();
+      }
+      loads.push_back(std::move(*loaded));
+    }
+    const std::size_t first = e->sources.size();
+    LayerBatch batch;
+    std::vector<std::vector<std::string>> names;
+    names.reserve(slots.size());
+    Impl::PendingNames pending;
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      LayerBatch b = Impl::batch_for(*slots[i], loads[i]);
+      batch.set.insert(batch.set.end(), b.set.begin(), b.set.end());
+      names.push_back(Impl::names_of(loads[i]));
+      pending.emplace_back(slots[i].get(), &names.back());
+    }
+    for (auto& slot : slots) {
+      e->sources.push_back(std::move(slot));  // ranked in this order
+    }
+    Status st = impl_->apply_batch(*e, std::move(batch), pending);
+    if (!st.ok()) {
+      e->sources.erase(e->sources.begin() + static_cast<std::ptrdiff_t>(first), e->sources.end());
+      return st;
+    }
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      e->sources[first + i]->layer_names = std::move(names[i]);
+    }
     impl_->refresh_source_status(*e);
+    impl_->retry_refused(*e);
     return ok_status();
   });
 }
@@ -1182,6 +1404,9 @@ Status ConfigManager::remove_source(std::string_view name, std::string_view sour
     batch.remove = (*it)->layer_names;
     e->sources.erase(it);
     Status st = impl_->apply_batch(*e, std::move(batch));
+    if (st.ok()) {
+      impl_->retry_refused(*e);
+    }
     impl_->refresh_source_status(*e);
     return st;
   });

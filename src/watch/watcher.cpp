@@ -4,6 +4,7 @@
 #include <mutex>
 #include <sys/vfs.h>
 
+#include "watch/filesystem_type.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
 #include "watch/poll/poll_watcher.hpp"
 
@@ -72,19 +73,37 @@ Result<std::shared_ptr<Watcher>> inotify_watcher() {
   return std::shared_ptr<Watcher>(std::move(*created));
 }
 
-bool is_network_filesystem(const fs::path& path) {
+namespace detail {
+
+bool is_network_filesystem_type(std::int64_t f_type) noexcept {
   // f_type magic numbers from linux/magic.h and the filesystems' sources.
-  constexpr long kNfs = 0x6969;
-  constexpr long kSmb = 0x517B;
-  constexpr long kCifs = 0xFF534D42;
-  constexpr long kSmb2 = 0xFE534D42;
-  constexpr long kFuse = 0x65735546;
-  constexpr long kV9fs = 0x01021997;
-  constexpr long kCeph = 0x00C36400;
-  constexpr long kAfs = 0x6B414653;
-  constexpr long kCoda = 0x73757245;
-  constexpr long kOcfs2 = 0x7461636F;
-  constexpr long kGfs2 = 0x01161970;
+  constexpr std::int64_t kNfs = 0x6969;
+  constexpr std::int64_t kSmb = 0x517B;
+  constexpr std::int64_t kCifs = 0xFF534D42;
+  constexpr std::int64_t kSmb2 = 0xFE534D42;
+  constexpr std::int64_t kFuse = 0x65735546;
+  constexpr std::int64_t kV9fs = 0x01021997;
+  constexpr std::int64_t kCeph = 0x00C36400;
+  constexpr std::int64_t kKafs = 0x6B414653;     // the kernel's AFS client (AFS_FS_MAGIC)
+  constexpr std::int64_t kOpenAfs = 0x5346414F;  // OpenAFS (AFS_SUPER_MAGIC)
+  constexpr std::int64_t kCoda = 0x73757245;
+  constexpr std::int64_t kOcfs2 = 0x7461636F;
+  constexpr std::int64_t kGfs2 = 0x01161970;
+  // statfs' f_type is a signed long: a magic number with the top bit set
+  // (CIFS, SMB2) may arrive sign-extended. Compare the low 32 bits.
+  const std::int64_t type = f_type & 0xFFFFFFFF;
+  for (std::int64_t magic :
+       {kNfs, kSmb, kCifs, kSmb2, kFuse, kV9fs, kCeph, kKafs, kOpenAfs, kCoda, kOcfs2, kGfs2}) {
+    if (type == magic) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace detail
+
+bool is_network_filesystem(const fs::path& path) {
   fs::path probe = path;
   struct statfs st {};
   // The nearest existing ancestor decides: the file may not exist yet.
@@ -94,13 +113,7 @@ bool is_network_filesystem(const fs::path& path) {
     }
     probe = probe.parent_path();
   }
-  const long type = static_cast<long>(st.f_type);
-  for (long magic : {kNfs, kSmb, kCifs, kSmb2, kFuse, kV9fs, kCeph, kAfs, kCoda, kOcfs2, kGfs2}) {
-    if (type == magic) {
-      return true;
-    }
-  }
-  return false;
+  return detail::is_network_filesystem_type(static_cast<std::int64_t>(st.f_type));
 }
 
 std::shared_ptr<Watcher> make_watcher(const fs::path& path, WatchMode mode,

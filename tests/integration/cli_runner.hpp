@@ -23,7 +23,6 @@
 #include <mutex>
 #include <optional>
 #include <poll.h>
-#include <spawn.h>
 #include <stdexcept>
 #include <string>
 #include <sys/eventfd.h>
@@ -33,7 +32,6 @@
 #include <utility>
 #include <vector>
 
-#include "cli/exec.hpp"
 #include "testutil/process.hpp"
 
 #ifndef LIVECONF_CLI
@@ -100,49 +98,34 @@ inline Spawned spawn(const std::vector<std::string>& args, const CliOptions& opt
     fail("pipe2");
   }
 
-  posix_spawn_file_actions_t actions;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-  ::posix_spawn_file_actions_adddup2(&actions, err[1], 2);
-  if (!options.cwd.empty()) {
-    ::posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
+  // fork + exec with PR_SET_PDEATHSIG (testutil/process.hpp): a test that
+  // crashes or is killed by ctest's timeout leaves no liveconf behind.
+  const int null_in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_in < 0) {
+    fail("open /dev/null");
   }
-  posix_spawnattr_t attr;
-  ::posix_spawnattr_init(&attr);
-  cli::clean_signals_for_child(attr);  // the tool's own helper: the same clean start
-  ::posix_spawnattr_setflags(&attr, static_cast<short>(cli::kCleanSignalFlags));
-
-  std::vector<std::string> argv_text;
-  argv_text.emplace_back(LIVECONF_CLI);
-  argv_text.insert(argv_text.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
-  std::vector<std::string> env_text;
+  ChildSpec spec;
+  spec.argv.emplace_back(LIVECONF_CLI);
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
   if (const char* path = std::getenv("PATH"); path != nullptr) {
-    env_text.push_back(std::string("PATH=") + path);
+    spec.env.push_back(std::string("PATH=") + path);
   }
-  env_text.insert(env_text.end(), options.env.begin(), options.env.end());
-  std::vector<char*> envp;
-  for (std::string& e : env_text) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
+  spec.env.insert(spec.env.end(), options.env.begin(), options.env.end());
+  spec.stdin_fd = null_in;
+  spec.stdout_fd = out[1];
+  spec.stderr_fd = err[1];
+  spec.cwd = options.cwd;
 
   Spawned s;
-  const int rc = ::posix_spawn(&s.pid, LIVECONF_CLI, &actions, &attr, argv.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attr);
+  std::string error;
+  s.pid = spawn_child(spec, error);
+  ::close(null_in);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) {
+  if (s.pid < 0) {
     ::close(out[0]);
     ::close(err[0]);
-    errno = rc;
-    fail(std::string("posix_spawn ") + LIVECONF_CLI);
+    fail(error);
   }
   s.out_fd = out[0];
   s.err_fd = err[0];

@@ -963,6 +963,32 @@ TEST(CliExitCodeTest, BadOptionValuesAreUsageErrors) {
   }
 }
 
+// Regression: `check --file DIR` on an empty directory exited 0 and printed
+// nothing (the directory was read as an empty conf.d). --file names a file.
+TEST(CliExitCodeTest, FileOptionOnADirectoryIsAUsageErrorPointingAtDir) {
+  TempDir dir;
+  const std::string confd = (dir / "conf.d").string();
+  std::filesystem::create_directory(confd);
+  const std::string app = dir.write("app.json", kAppJson).string();
+  for (const Args& args : std::vector<Args>{
+           {"check", "--file", confd},
+           {"get", "server.port", "--file", confd},
+           {"render", "--file", confd},
+           {"watch", "--once", "--file", confd},
+           {"check", "--dotenv", confd},
+       }) {
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << "\n" << describe(r);
+    EXPECT_EQ(r.out, "") << args[0];
+    EXPECT_NE(r.err.find(confd + ": is a directory; use --dir " + confd), std::string::npos)
+        << r.err;
+  }
+  const CliResult r = run_cli({"check", "--dir", app});
+  EXPECT_EQ(r.exit_code, 2) << describe(r);
+  EXPECT_NE(r.err.find(app + ": is not a directory; use --file " + app), std::string::npos)
+      << r.err;
+}
+
 TEST(CliExitCodeTest, ConfigurationProblemsAreThree) {
   TempDir dir;
   const std::string bad = dir.write("bad.json", "{\"port\": }").string();

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <mutex>
 #include <sstream>
 #include <sys/mman.h>
@@ -18,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "integration/file_watch_fixture.hpp"
+#include "watch/filesystem_type.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
 
 namespace liveconf::testing {
@@ -135,6 +137,62 @@ TEST(InotifyOverflow, B21_OverflowSeamOnAPrivateInstanceCallsEveryCallback) {
   const int before = a.load();
   write_file(dir / "one" / "a.yaml", "x");
   EXPECT_TRUE(wait_until([&] { return a.load() > before; }));
+}
+
+// The kernel drops the watch of a deleted directory; if the directory comes
+// back with the same inode number while the queue overflowed, IN_IGNORED is
+// among the lost events and the descriptor we keep watches nothing. Simulated
+// exactly: the first add_watch for the directory puts the watch on a decoy, so
+// our descriptor never reports the directory (as a dropped one would).
+namespace overflow_decoy {
+std::string target;        // NOLINT: seam state for plain function pointers
+std::string decoy;         // NOLINT
+std::atomic<int> lies{0};  // NOLINT
+int add_watch(int fd, const char* path, std::uint32_t mask) {
+  if (path == target && lies.fetch_sub(1) > 0) {
+    return ::inotify_add_watch(fd, decoy.c_str(), mask);
+  }
+  return ::inotify_add_watch(fd, path, mask);
+}
+}  // namespace overflow_decoy
+
+TEST(InotifyOverflow, B21_OverflowReArmsADirectoryWhoseWatchTheKernelDroppedWithTheSameInode) {
+  TempDir dir;
+  fs::create_directory(dir / "conf");
+  fs::create_directory(dir / "decoy");
+  overflow_decoy::target = (dir / "conf").string();
+  overflow_decoy::decoy = (dir / "decoy").string();
+  overflow_decoy::lies = 1;
+  detail::InotifySyscalls sys;
+  sys.add_watch = overflow_decoy::add_watch;
+  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create(sys);
+  ASSERT_TRUE(w) << w.error().to_string();
+  std::atomic<int> calls{0};
+  WatchHandle h = (*w)->watch(dir / "conf" / "a.yaml", [&] { ++calls; }).value();
+
+  (*w)->inject_overflow_for_test();
+  ASSERT_TRUE(wait_until([&] { return calls.load() >= 1; }));
+  const int before = calls.load();
+  write_file(dir / "conf" / "a.yaml", "x: 1\n");
+  EXPECT_TRUE(wait_until([&] { return calls.load() > before; }))
+      << "after an overflow the directory must be watched again, not trusted by inode";
+}
+
+TEST(InotifyOverflow, B21_OverflowClearsWritingMarksSoBusyDoesNotHoldTheRescan) {
+  TempDir dir;
+  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create();
+  ASSERT_TRUE(w) << w.error().to_string();
+  const fs::path file = dir / "a.yaml";
+  std::atomic<int> calls{0};
+  WatchHandle h = (*w)->watch(file, [&] { ++calls; }).value();
+  // A writer creates the file and keeps it open: busy until IN_CLOSE_WRITE.
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(wait_until([&] { return (*w)->busy(file); }));
+  // The close's event is lost in an overflow: the mark must not outlive it.
+  (*w)->inject_overflow_for_test();
+  EXPECT_FALSE((*w)->busy(file)) << "a writing mark survived the overflow rescan";
+  ::close(fd);
 }
 
 TEST_F(FileWatchTest, B21_RealQueueOverflowTriggersARescanThatPicksUpAChangeMadeDuringIt) {
@@ -521,6 +579,28 @@ TEST_F(FileWatchTest, B25_LocalFilesystemIsNotNetworkAndAutoSelectsInotify) {
   EXPECT_FALSE(is_network_filesystem("/dev/shm"));  // tmpfs
   EXPECT_EQ(make_watcher(dir.path(), WatchMode::kAuto)->name(), "inotify");
   EXPECT_EQ(make_watcher(dir.path(), WatchMode::kInotify)->name(), "inotify");
+}
+
+// The positive case without a network mount: the classification itself,
+// fed every magic number from the kernel's own header (a wrong number in our
+// table fails here, not only on a machine that mounts that filesystem).
+TEST(FileWatchFilesystems, B25_NetworkAndFuseFilesystemTypesAreClassifiedByTheKernelsMagicNumbers) {
+  for (const std::int64_t magic : std::initializer_list<std::int64_t>{
+           NFS_SUPER_MAGIC, SMB_SUPER_MAGIC, CIFS_SUPER_MAGIC, SMB2_SUPER_MAGIC, FUSE_SUPER_MAGIC,
+           V9FS_MAGIC, CEPH_SUPER_MAGIC, AFS_FS_MAGIC, AFS_SUPER_MAGIC, CODA_SUPER_MAGIC,
+           OCFS2_SUPER_MAGIC}) {
+    EXPECT_TRUE(detail::is_network_filesystem_type(magic)) << std::hex << magic;
+  }
+  // statfs' signed f_type: the top-bit magics sign-extended.
+  EXPECT_TRUE(detail::is_network_filesystem_type(
+      static_cast<std::int32_t>(static_cast<std::uint32_t>(CIFS_SUPER_MAGIC))));
+  EXPECT_TRUE(detail::is_network_filesystem_type(
+      static_cast<std::int32_t>(static_cast<std::uint32_t>(SMB2_SUPER_MAGIC))));
+  for (const std::int64_t magic :
+       std::initializer_list<std::int64_t>{EXT4_SUPER_MAGIC, TMPFS_MAGIC, BTRFS_SUPER_MAGIC,
+                                           XFS_SUPER_MAGIC, OVERLAYFS_SUPER_MAGIC}) {
+    EXPECT_FALSE(detail::is_network_filesystem_type(magic)) << std::hex << magic;
+  }
 }
 
 TEST(FileWatchFilesystems, B25_MountedNetworkFilesystemsAreDetected) {

@@ -159,29 +159,9 @@ std::string render_invalid(Format f, std::string_view key, int kind, int seq) {
   }
 }
 
-// Writes `content` to `path` with save pattern `pattern`.
+// Writes `content` to `path` with save pattern `pattern` (testutil).
 void save(const fs::path& path, const std::string& content, int pattern) {
-  switch (pattern) {
-    case 0:
-      atomic_save(path, content);
-      break;
-    case 1:
-      write_in_place(path, content);
-      break;
-    case 2:
-      vim_save(path, content);
-      break;
-    case 3:
-      jetbrains_safe_write(path, content);
-      break;
-    case 4:
-      emacs_later_save(path, content);
-      break;
-    default:
-      fs::remove(path);
-      write_file(path, content);
-      break;
-  }
+  (void)save_with_pattern(path, content, pattern);
 }
 
 ManagerOptions quiet() {

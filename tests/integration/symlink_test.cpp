@@ -244,5 +244,64 @@ TEST(FileWatchDocs, B20_SingleFileBindMountLimitIsDocumented) {
   EXPECT_NE(text->find("subPath"), std::string::npos) << doc << " does not mention subPath";
 }
 
+// --- conf.d entries that are symlinks (issue: trust)
+// ------------------------------------------------------------------
+
+TEST_F(FileWatchTest, ConfDSymlinkedFileTargetEditsAreSeenInPlaceAtomicallyAndOnRetarget) {
+  const fs::path shared = dir / "shared";
+  const fs::path confd = dir / "conf.d";
+  fs::create_directory(shared);
+  fs::create_directory(confd);
+  write_file(shared / "x.yaml", "value: one\n");
+  write_file(shared / "y.yaml", "value: other\n");
+  fs::create_symlink(shared / "x.yaml", confd / "50-x.yaml");
+  ASSERT_TRUE(add_file(confd).ok());
+  ASSERT_EQ(value("value"), "one");
+
+  write_in_place(shared / "x.yaml", "value: two\n");
+  ASSERT_TRUE(wait_value("value", "two")) << "an in-place edit of a link's target was missed";
+  atomic_save(shared / "x.yaml", "value: three\n");
+  ASSERT_TRUE(wait_value("value", "three")) << "an atomic save of a link's target was missed";
+
+  // Retargeted: the new target is read and watched, the old one no longer.
+  const fs::path tmp = confd / ".tmp-link";
+  fs::create_symlink(shared / "y.yaml", tmp);
+  fs::rename(tmp, confd / "50-x.yaml");
+  ASSERT_TRUE(wait_value("value", "other"));
+  write_in_place(shared / "y.yaml", "value: four\n");
+  ASSERT_TRUE(wait_value("value", "four")) << "the new target of a retargeted link is not watched";
+
+  // A link added later is followed as well.
+  write_file(shared / "z.yaml", "value: five\n");
+  fs::create_symlink(shared / "z.yaml", confd / "60-z.yaml");
+  ASSERT_TRUE(wait_value("value", "five"));
+  write_in_place(shared / "z.yaml", "value: six\n");
+  ASSERT_TRUE(wait_value("value", "six"));
+}
+
+// Files of a conf.d directory merge in lexical order, whatever order they
+// arrive in: a file added later, or deleted and re-created, sorts where its
+// name puts it (as a fresh load of the directory does).
+TEST_F(FileWatchTest, ConfDFilesKeepLexicalOrderWhateverOrderTheyArriveIn) {
+  const fs::path confd = dir / "conf.d";
+  fs::create_directory(confd);
+  write_file(confd / "10-a.json", R"({"value": "a"})");
+  write_file(confd / "20-b.json", R"({"value": "b"})");
+  ASSERT_TRUE(add_file(confd).ok());
+  ASSERT_EQ(value("value"), "b");
+
+  atomic_save(confd / "15-c.json", R"({"value": "c", "marker": 1})");
+  ASSERT_TRUE(wait_value("marker", "1"));
+  EXPECT_EQ(value("value"), "b") << "15-c sorts before 20-b and must not win over it";
+
+  fs::remove(confd / "10-a.json");
+  atomic_save(confd / "10-a.json", R"({"value": "a", "marker_a": 2})");
+  ASSERT_TRUE(wait_value("marker_a", "2"));
+  EXPECT_EQ(value("value"), "b") << "a re-created 10-a must not win over everything";
+
+  fs::remove(confd / "20-b.json");
+  ASSERT_TRUE(wait_value("value", "c"));
+}
+
 }  // namespace
 }  // namespace liveconf::testing

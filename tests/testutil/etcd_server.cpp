@@ -71,21 +71,6 @@ class Fd {
   int fd_ = -1;
 };
 
-std::string errno_text(std::string_view what) {
-  return std::string(what) + ": " + std::strerror(errno);
-}
-
-// Blocks until `pid` is reaped; for a process already sent SIGKILL.
-int reap_blocking(pid_t pid) {
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) {
-      return -1;
-    }
-  }
-  return exit_code_of(status);
-}
-
 bool is_executable_file(const fs::path& p) {
   std::error_code ec;
   return fs::is_regular_file(p, ec) && ::access(p.c_str(), X_OK) == 0;
@@ -165,119 +150,6 @@ std::uintmax_t file_size_or_zero(const fs::path& path) {
   std::error_code ec;
   const std::uintmax_t size = fs::file_size(path, ec);
   return ec ? 0 : size;
-}
-
-// ---- Spawning ------------------------------------------------------------------
-
-// Everything the child needs, prepared before fork(): after fork() in a
-// multi-threaded process the child may only make async-signal-safe calls.
-struct ChildSpec {
-  std::vector<std::string> argv;
-  std::vector<std::string> env;
-  int stdin_fd = -1;
-  int stdout_fd = -1;
-  int stderr_fd = -1;
-};
-
-// Starts `spec` with fork + exec and returns its pid, or -1 with `error` set.
-// The child dies with SIGKILL when the forking thread exits (so a crashed
-// test leaks nothing), starts with an empty signal mask and default
-// dispositions, and has only fds 0, 1 and 2 open.
-pid_t spawn(const ChildSpec& spec, std::string& error) {
-  std::vector<char*> argv;
-  argv.reserve(spec.argv.size() + 1);
-  for (const std::string& a : spec.argv) {
-    argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT: execve's signature
-  }
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  envp.reserve(spec.env.size() + 1);
-  for (const std::string& e : spec.env) {
-    envp.push_back(const_cast<char*>(e.c_str()));  // NOLINT: execve's signature
-  }
-  envp.push_back(nullptr);
-  sigset_t empty_mask;
-  sigemptyset(&empty_mask);
-  struct sigaction default_action {};
-  default_action.sa_handler = SIG_DFL;
-  // exec's own failure travels back through this close-on-exec pipe: EOF
-  // means the exec happened, 4 bytes are its errno.
-  int status_pipe[2] = {-1, -1};
-  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
-    error = errno_text("pipe2");
-    return -1;
-  }
-  const pid_t parent = ::getpid();
-  const long open_max = ::sysconf(_SC_OPEN_MAX);  // for kernels without close_range
-  const int max_fd = open_max > 0 && open_max < (1 << 20) ? static_cast<int>(open_max) : 65536;
-  const int in_out_err[3] = {spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
-
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    error = errno_text("fork");
-    ::close(status_pipe[0]);
-    ::close(status_pipe[1]);
-    return -1;
-  }
-  if (pid == 0) {
-    const int report = status_pipe[1];
-    auto die = [report](int err) {
-      (void)!::write(report, &err, sizeof err);
-      ::_exit(127);
-    };
-    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
-      die(errno);
-    }
-    if (::getppid() != parent) {  // the parent died before prctl took effect
-      ::_exit(127);
-    }
-    // Move the three fds above the standard ones first, so dup2 never meets
-    // its own source (and clears close-on-exec on every target).
-    int moved[3];
-    for (int i = 0; i < 3; ++i) {
-      moved[i] = ::fcntl(in_out_err[i], F_DUPFD, 3);
-      if (moved[i] < 0) {
-        die(errno);
-      }
-    }
-    for (int i = 0; i < 3; ++i) {
-      if (::dup2(moved[i], i) < 0) {
-        die(errno);
-      }
-    }
-    ::sigprocmask(SIG_SETMASK, &empty_mask, nullptr);
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) {
-        ::sigaction(sig, &default_action, nullptr);  // fails harmlessly for reserved numbers
-      }
-    }
-    // Close everything else the test process has open (the report pipe closes at exec).
-    if ((report > 3 && ::close_range(3, static_cast<unsigned>(report) - 1, 0) != 0) ||
-        ::close_range(static_cast<unsigned>(report) + 1, ~0U, 0) != 0) {
-      for (int fd = 3; fd < max_fd; ++fd) {
-        if (fd != report) {
-          ::close(fd);
-        }
-      }
-    }
-    ::execve(argv[0], argv.data(), envp.data());
-    die(errno);
-  }
-
-  ::close(status_pipe[1]);
-  int child_errno = 0;
-  ssize_t n = 0;
-  do {
-    n = ::read(status_pipe[0], &child_errno, sizeof child_errno);
-  } while (n < 0 && errno == EINTR);
-  ::close(status_pipe[0]);
-  if (n > 0) {
-    (void)reap_blocking(pid);
-    errno = child_errno;
-    error = errno_text("exec " + spec.argv[0]);
-    return -1;
-  }
-  return pid;
 }
 
 // ---- Networking ----------------------------------------------------------------
@@ -527,7 +399,7 @@ EtcdServer::Launch EtcdServer::launch(const fs::path& etcd, Clock::time_point de
   spec.stdin_fd = null_in.get();
   spec.stdout_fd = log.get();
   spec.stderr_fd = log.get();
-  pid_ = spawn(spec, error);
+  pid_ = spawn_child(spec, error);
   if (pid_ < 0) {
     pid_ = -1;
     return Launch::kSpawnFailed;
@@ -767,7 +639,7 @@ CtlResult EtcdServer::ctl(const std::vector<std::string>& args, std::string_view
 
   const Clock::time_point deadline = Clock::now() + timeout;
   std::string spawn_error;
-  const pid_t pid = spawn(spec, spawn_error);
+  const pid_t pid = spawn_child(spec, spawn_error);
   out_w.reset();
   err_w.reset();
   if (pid < 0) {

@@ -5,9 +5,12 @@
 #include <cerrno>
 #include <chrono>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <thread>
+#include <vector>
 
 namespace liveconf::testing {
 
@@ -34,5 +37,29 @@ inline std::optional<int> wait_pid(pid_t pid, std::chrono::steady_clock::time_po
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }
+
+/// `what: strerror(errno)`.
+std::string errno_text(std::string_view what);
+
+/// Blocks until `pid` is reaped; for a process already sent SIGKILL.
+int reap_blocking(pid_t pid);
+
+/// Everything a child needs, prepared before fork(): after fork() in a
+/// multi-threaded process the child may only make async-signal-safe calls.
+struct ChildSpec {
+  std::vector<std::string> argv;  // argv[0] is the program's path
+  std::vector<std::string> env;
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  std::string cwd;  // empty: the test's own
+};
+
+/// Starts `spec` with fork + exec and returns its pid, or -1 with `error` set.
+/// The child gets PR_SET_PDEATHSIG(SIGKILL): it dies when the thread that
+/// started it exits, so a crashed or killed test leaves no process behind.
+/// It starts with an empty signal mask and default dispositions, and has
+/// only fds 0, 1 and 2 open.
+pid_t spawn_child(const ChildSpec& spec, std::string& error);
 
 }  // namespace liveconf::testing

@@ -404,4 +404,36 @@ std::size_t count_kernel_inotify_watches() {
   return n;
 }
 
+std::string save_with_pattern(const fs::path& target, std::string_view content, int pattern) {
+  if (!fs::exists(target)) {
+    if (pattern % 2 == 0) {
+      atomic_save(target, content);
+      return "atomic";
+    }
+    write_file(target, content);
+    return "create";
+  }
+  switch (pattern) {
+    case 0:
+      atomic_save(target, content);
+      return "atomic";
+    case 1:
+      write_in_place(target, content);
+      return "in place";
+    case 2:
+      vim_save(target, content);
+      return "vim";
+    case 3:
+      jetbrains_safe_write(target, content);
+      return "jetbrains";
+    case 4:
+      emacs_later_save(target, content);
+      return "emacs";
+    default:
+      fs::remove(target);
+      write_file(target, content);
+      return "delete+create";
+  }
+}
+
 }  // namespace liveconf::testing

@@ -57,6 +57,15 @@ void emacs_later_save(const std::filesystem::path& target, std::string_view cont
 /// "name___jb_old___"), rename(tmp, target), unlink old.
 void jetbrains_safe_write(const std::filesystem::path& target, std::string_view content);
 
+/// The save patterns above that take (target, content), by number, for
+/// randomised tests: 0 atomic, 1 in place, 2 vim, 3 JetBrains, 4 emacs (a
+/// later save), 5 delete + create. A missing target is created (atomically
+/// for an even `pattern`, else in place): vim and emacs expect one to exist.
+inline constexpr int kSavePatterns = 6;
+/// Saves with pattern `pattern` (0 .. kSavePatterns-1); returns its name.
+std::string save_with_pattern(const std::filesystem::path& target, std::string_view content,
+                              int pattern);
+
 /// The Kubernetes AtomicWriter (pkg/volume/util/atomic_writer.go) for a
 /// ConfigMap/Secret volume `dir`:
 ///   1. mkdir "..YYYY_MM_DD_hh_mm_ss.NNNNNNNNN" and write every file in it;

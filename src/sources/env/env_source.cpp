@@ -4,7 +4,12 @@
 // source all call it.
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <map>
+#include <new>
+#include <random>
 #include <set>
+#include <xxhash.h>
 
 #include "liveconf/env.hpp"
 #include "liveconf/format.hpp"
@@ -202,6 +207,35 @@ Error var_error(ErrorCode code, const std::string& source, const std::string& va
   info->source = source;
   info->env_var = var;
   return Error(code, std::move(message), Origin(std::move(info)));
+}
+
+// The layer version: a hash of what went into the tree, so the same
+// environment gives the same version in every load (a fresh load agrees with
+// a live one, and an unchanged environment publishes nothing). Values may be
+// secret, so the hash is keyed with a random per-process seed that never
+// leaves the process: a version cannot be used to test guesses of a secret
+// elsewhere. Versions are therefore comparable within one process only.
+std::string content_version(const std::map<std::string, std::string>& content) {
+  static const XXH64_hash_t seed = [] {
+    std::random_device rd;
+    return (static_cast<XXH64_hash_t>(rd()) << 32) ^ rd();
+  }();
+  XXH3_state_t* state = XXH3_createState();
+  if (state == nullptr) {
+    throw std::bad_alloc();
+  }
+  (void)XXH3_64bits_reset_withSeed(state, seed);
+  for (const auto& [name, value] : content) {
+    const std::uint64_t sizes[2] = {name.size(), value.size()};
+    (void)XXH3_64bits_update(state, sizes, sizeof(sizes));
+    (void)XXH3_64bits_update(state, name.data(), name.size());
+    (void)XXH3_64bits_update(state, value.data(), value.size());
+  }
+  const XXH64_hash_t h = XXH3_64bits_digest(state);
+  XXH3_freeState(state);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "env:%016llx", static_cast<unsigned long long>(h));
+  return buf;
 }
 
 // A secret file's content, one trailing newline dropped.
@@ -502,13 +536,9 @@ class EnvSource final : public Source {
     if (!r.errors.empty()) {
       return first_error(std::move(r.errors));
     }
-    if (r.content != last_content_ || version_ == 0) {
-      ++version_;
-      last_content_ = std::move(r.content);
-    }
     SourceLoad out;
     out.layers.push_back(
-        Layer{name_, options_.priority, std::move(r.tree), "env#" + std::to_string(version_)});
+        Layer{name_, options_.priority, std::move(r.tree), content_version(r.content)});
     return out;
   }
 
@@ -590,8 +620,6 @@ class EnvSource final : public Source {
   std::string name_;
   const Schema* schema_;
   std::unique_ptr<EnvironmentWatcher> watcher_;
-  std::uint64_t version_ = 0;  // bumped when the content changes (no hash: values may be secret)
-  std::map<std::string, std::string> last_content_;
   detail::Mutex mu_;
   std::function<void()> changed_ LIVECONF_GUARDED_BY(mu_);
   std::map<std::string, WatchHandle> file_watches_ LIVECONF_GUARDED_BY(mu_);

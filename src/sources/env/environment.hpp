@@ -4,7 +4,7 @@
 // threaded program. Everything in liveconf that reads the environment goes
 // through for_each_env_entry(), under env_mutex(); set_env()/unset_env() take
 // the same lock. STYLE.md suggests an EnvReader interface to inject; the tests
-// use the real environment instead (set_env is race-free and notifies at once,
+// use the real environment instead (set_env takes the environment lock and notifies at once,
 // so nothing needs faking), and one reader keeps one place that holds the lock.
 #pragma once
 

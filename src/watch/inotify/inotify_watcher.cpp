@@ -52,6 +52,29 @@ std::string errno_text(int err) { return std::strerror(err); }
 
 using Deps = std::map<std::pair<std::string, std::string>, std::uint32_t>;
 
+Deps resolve_dependencies(const fs::path& path);
+
+// A conf.d directory's entries that are symlinks (conf.d/x.yaml ->
+// /etc/shared/x.yaml, or a Kubernetes ConfigMap's x.yaml -> ..data/x.yaml)
+// are read through the link, so their targets are watched too: an edit of
+// the target changes the config. Hidden entries are skipped, as the file
+// source skips them. Re-resolved with the directory on every event in it,
+// so links added, removed or retargeted later are followed.
+void add_symlinked_entries(const fs::path& dir, Deps& out) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    std::error_code tec;
+    if (name.empty() || name.front() == '.' || !entry.is_symlink(tec) ||
+        fs::is_directory(entry.path(), tec)) {
+      continue;  // a link to a directory is not read (nor followed: no loops)
+    }
+    for (const auto& [key, mask] : resolve_dependencies(entry.path())) {
+      out[key] |= mask;
+    }
+  }
+}
+
 // What a path depends on: for every directory on the way, the name of the next
 // component (kAncestorMask); every symlink on the way and the final entry, in
 // the directory that holds them (kLeafMask). A missing component ends the
@@ -108,6 +131,7 @@ Deps resolve_dependencies(const fs::path& path) {
       add(cur, name, kLeafMask);
       if (rest.empty() && S_ISDIR(st.st_mode)) {
         add(next, "*", kLeafMask);  // a watched directory: any entry in it counts
+        add_symlinked_entries(next, out);
       }
       return out;
     }
@@ -275,6 +299,26 @@ struct InotifyWatcher::Impl {
     dirs.erase(it);
   }
 
+  // After a queue overflow nothing we know about our watches can be trusted:
+  // a directory deleted and re-created meanwhile may have the same inode
+  // number (ext4, tmpfs reuse them) while the kernel dropped its watch, and
+  // the IN_CLOSE_WRITE that ends a `writing` mark may be among the lost
+  // events. So every watch is removed (EINVAL for those the kernel dropped:
+  // ignored) and every interest re-armed from scratch by the caller; events
+  // still queued for the old descriptors are ignored, and the rescan that
+  // follows (every callback is called) covers what happened in between.
+  void forget_every_watch() LIVECONF_REQUIRES(mu) {
+    for (const auto& [wd, dir] : wd_dirs) {
+      (void)sys.rm_watch(fd, wd);
+    }
+    wd_dirs.clear();
+    dirs.clear();
+    for (auto& [id, in] : interests) {
+      in->deps.clear();
+      in->writing.clear();
+    }
+  }
+
   void arm_or_fallback(const std::shared_ptr<Interest>& in) LIVECONF_REQUIRES(mu) {
     if (arm_until_stable(*in) || in->fallback.active()) {
       return;
@@ -416,6 +460,7 @@ struct InotifyWatcher::Impl {
       MutexLock lk(mu);
       if (overflow) {
         report("inotify queue overflowed; rescanning every watched path");
+        forget_every_watch();
       }
       for (std::uint64_t id : ids) {
         auto it = interests.find(id);

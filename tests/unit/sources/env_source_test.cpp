@@ -301,12 +301,34 @@ TEST(EnvSourceTest, ManagerKeepsLastGoodAndRecoversAtOnce) {
   EXPECT_EQ(event.generation, gen);
   ASSERT_TRUE(set_env("MGR_DB__PORT", "7000").ok());
   ASSERT_TRUE(wait_until([&] { return get()->db.port == 7000; }));
-  // The layer version is a counter, not a hash of (possibly secret) values.
-  auto versions = (*manager.snapshot("c"))->layer_versions();
-  auto it = std::find_if(versions.begin(), versions.end(),
-                         [](const LayerVersion& v) { return v.name == "env:MGR"; });
-  ASSERT_NE(it, versions.end());
-  EXPECT_EQ(it->version.rfind("env#", 0), 0u);
+  // The layer version identifies the content: a fresh load of the same
+  // environment has the same version (so live and fresh agree), an edit
+  // changes it, and it is a keyed hash (values may be secret).
+  auto version_of = [&] {
+    auto versions = (*manager.snapshot("c"))->layer_versions();
+    auto it = std::find_if(versions.begin(), versions.end(),
+                           [](const LayerVersion& v) { return v.name == "env:MGR"; });
+    return it == versions.end() ? std::string() : it->version;
+  };
+  const std::string v7000 = version_of();
+  EXPECT_EQ(v7000.rfind("env:", 0), 0u) << v7000;
+  {
+    EnvSourceOptions fresh_options;
+    fresh_options.prefix = "MGR";
+    fresh_options.watch = false;
+    std::unique_ptr<Source> fresh = make_env_source(fresh_options).value();
+    ASSERT_TRUE(fresh->attach(SourceContext{"c", &schema_of<EnvConfig>()}).ok());
+    Result<SourceLoad> loaded = fresh->load();
+    ASSERT_TRUE(loaded);
+    ASSERT_EQ(loaded->layers.size(), 1u);
+    EXPECT_EQ(loaded->layers[0].version, v7000) << "a fresh load of the same environment";
+  }
+  ASSERT_TRUE(set_env("MGR_DB__PORT", "7001").ok());
+  ASSERT_TRUE(wait_until([&] { return get()->db.port == 7001; }));
+  EXPECT_NE(version_of(), v7000);
+  ASSERT_TRUE(set_env("MGR_DB__PORT", "7000").ok());
+  ASSERT_TRUE(wait_until([&] { return get()->db.port == 7000; }));
+  EXPECT_EQ(version_of(), v7000) << "the same content, the same version";
   ASSERT_TRUE(unset_env("MGR_DB__PORT").ok());
   ASSERT_TRUE(wait_until([&] { return get()->db.port == 5432; }));
 }

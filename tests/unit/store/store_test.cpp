@@ -395,5 +395,44 @@ TEST_F(ConfigManagerTest, MergePoliciesFromTheSchemaApplyAcrossLayers) {
             (std::vector<std::string>{"auth", "trace"}));
 }
 
+// A Reader is a pinned view: operator-> reads the snapshot of the last
+// get()/refresh(), never a newer one behind the caller's back, so one
+// expression cannot mix two generations, and the reference it returned
+// stays valid while newer snapshots are published.
+TEST_F(ConfigManagerTest, ReaderIsAPinnedViewUntilTheCallerAsksForANewerOne) {
+  ASSERT_TRUE(manager.register_config<WatchedConfig>("w").ok());
+  Reader<WatchedConfig> reader = manager.reader<WatchedConfig>("w").value();
+  const WatchedConfig& pinned = reader.get();
+  const std::uint64_t g1 = reader.snapshot()->generation();
+  EXPECT_EQ(pinned.timeout, 30);
+  ASSERT_TRUE(manager.update("w", dict({{"timeout", 60}})).ok());
+  // Published, but the pinned view does not move by itself.
+  EXPECT_TRUE(reader.stale());
+  EXPECT_EQ(reader->timeout, 30);
+  EXPECT_EQ((*reader).timeout, 30);
+  EXPECT_EQ(&reader.pinned(), &pinned);
+  EXPECT_EQ(reader.snapshot()->generation(), g1);
+  EXPECT_EQ(pinned.timeout, 30) << "the pinned object must stay alive";
+  // Asking moves it.
+  EXPECT_TRUE(reader.refresh());
+  EXPECT_FALSE(reader.stale());
+  EXPECT_EQ(reader->timeout, 60);
+  EXPECT_FALSE(reader.refresh());
+  ASSERT_TRUE(manager.update("w", dict({{"timeout", 90}})).ok());
+  EXPECT_EQ(reader->timeout, 60);
+  EXPECT_EQ(reader.get().timeout, 90);
+}
+
+// Type identity is the type, not the address of a per-shared-object static:
+// a config registered from one place is found by get<T>() from another.
+TEST_F(ConfigManagerTest, TypeIdComparesTypesNotAddresses) {
+  EXPECT_TRUE(TypeId::of<WatchedConfig>() == TypeId::of<WatchedConfig>());
+  EXPECT_FALSE(TypeId::of<WatchedConfig>() == TypeId::of<ServiceConfig>());
+  EXPECT_FALSE(TypeId::of<WatchedConfig>() == TypeId());
+  EXPECT_TRUE(TypeId().empty());
+  ASSERT_TRUE(manager.register_schema("s", std::make_shared<Schema>(), Value::object()).ok());
+  EXPECT_TRUE(manager.get<Value>("s").has_value()) << "register_schema's Value is get<Value>'s";
+}
+
 }  // namespace
 }  // namespace liveconf
