@@ -141,7 +141,7 @@ class LIVECONF_API Error {
 };
 
 /// Ok, or an Error. Cheap when ok (one null pointer).
-class [[nodiscard]] LIVECONF_API Status {
+class LIVECONF_NODISCARD_API Status {
  public:
   Status() noexcept = default;
   Status(Error error)  // NOLINT(google-explicit-constructor): `return Error(...)` reads well
