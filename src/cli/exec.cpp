@@ -31,6 +31,10 @@ using Clock = std::chrono::steady_clock;
 constexpr int kLostExitCode = 1;
 // How often a wait without a pidfd (or for the rest of the group) checks again.
 constexpr std::chrono::milliseconds kPollStep{5};
+// How long to wait, after SIGKILL, for the group to be gone. SIGKILL cannot be
+// refused, but a process dies when it next runs, not at once; only one stuck in
+// the kernel (D state) takes longer, and nobody can help that one.
+constexpr std::chrono::milliseconds kKillWait{2000};
 
 struct SignalName {
   std::string_view name;
@@ -218,7 +222,8 @@ bool live_member(pid_t pid, pid_t pgid) {
 
 // Processes of group `pgid` other than `leader` that have not exited. kill(-pgid, 0)
 // cannot tell: the leader stays a zombie in the group until we reap it. Without
-// /proc this finds nobody, and the caller SIGKILLs the group at once.
+// /proc this finds nobody: terminate() then SIGKILLs the group at once, and
+// stop_leftovers() has nothing to stop.
 std::vector<pid_t> live_members(pid_t pgid, pid_t leader) {
   std::vector<pid_t> out;
   DIR* dir = ::opendir("/proc");
@@ -256,6 +261,30 @@ bool wait_group_empty(pid_t pgid, pid_t leader, Clock::time_point deadline) {
     }
   }
   return true;
+}
+
+// What is left of group `pgid` once its leader has exited: SIGTERM (unless
+// `send_term` is false because the operator's signal already went out) and
+// SIGCONT, up to `grace` for the group to empty, then SIGKILL.
+//
+// The group is signalled only while members are seen in it. The caller keeps
+// the leader an unreaped zombie meanwhile, and Linux frees a pid (which is
+// also the group id) only once no process uses it as pid or pgid, so -pgid
+// names this group and no other. (If someone else reaped the leader, seeing
+// members is the only guarantee left: the group id stays allocated while they
+// live.)
+void stop_leftovers(pid_t pgid, std::chrono::milliseconds grace, bool send_term) {
+  if (live_members(pgid, pgid).empty()) {
+    return;  // the usual case: `exec server`, or a wrapper whose service already exited
+  }
+  if (send_term) {
+    ::kill(-pgid, SIGTERM);
+  }
+  ::kill(-pgid, SIGCONT);  // a stopped process cannot act on SIGTERM
+  if (!wait_group_empty(pgid, pgid, Clock::now() + grace)) {
+    ::kill(-pgid, SIGKILL);
+    (void)wait_group_empty(pgid, pgid, Clock::now() + kKillWait);
+  }
 }
 }  // namespace
 
@@ -417,10 +446,18 @@ void ChildSupervisor::poll_exit() {
   if (pid_ == 0) {
     return;
   }
-  if (std::optional<siginfo_t> info = try_wait(pid_, /*peek=*/false)) {
-    exited_code_ = exit_code_of(*info);
-    pid_ = 0;
+  // Peek first: the leader stays a zombie, holding its pid and so the group id,
+  // while stop_leftovers() signals the group.
+  if (!try_wait(pid_, /*peek=*/true)) {
+    return;
   }
+  // A supervisor never leaves its service behind: a `sh -c` wrapper (or any
+  // wrapper that forks) may have died while what it started still runs.
+  // Stop that before reporting the exit, or liveconf would exit and leave it
+  // orphaned under init.
+  stop_leftovers(pid_, options_.grace, /*send_term=*/!asked_to_stop_);
+  exited_code_ = reap_blocking(pid_);  // ECHILD (status lost): kLostExitCode
+  pid_ = 0;
 }
 
 int ChildSupervisor::terminate() {
@@ -439,6 +476,9 @@ int ChildSupervisor::terminate() {
   // that a non-exec'ing `sh -c` left behind.
   if (!wait_exit(leader, deadline) || !wait_group_empty(leader, leader, deadline)) {
     ::kill(-leader, SIGKILL);
+    // Let the killed die before the leader is reaped (and its group id freed),
+    // so nothing of the group outlives the call.
+    (void)wait_group_empty(leader, leader, Clock::now() + kKillWait);
   }
   const int code = reap_blocking(leader);
   pid_ = 0;

@@ -11,10 +11,11 @@
 //   child.reap();             // on SIGCHLD: the exit code if CMD exited by itself
 //
 // The supervisor installs no signal handlers and never blocks in waitpid()
-// except while stopping a child it has signalled (bounded by the grace
-// period): the caller reads SIGCHLD/SIGTERM/... from a signalfd and calls
-// reap()/forward(). CMD starts with an empty signal mask and default signal
-// dispositions whatever the caller blocked, in its own process group.
+// except while stopping a child's process group (bounded by the grace period):
+// one it was told to stop, or what a child that exited left behind. The
+// caller reads SIGCHLD/SIGTERM/... from a signalfd and calls reap()/forward().
+// CMD starts with an empty signal mask and default signal dispositions
+// whatever the caller blocked, in its own process group.
 //
 // Thread-safety: none; one thread (the main loop) owns a ChildSupervisor.
 #pragma once
@@ -68,6 +69,13 @@ struct ExecOptions {
 /// child can act on it) to the group; wait up to `grace` for the group to
 /// empty; then SIGKILL to the group; the leader is reaped before returning.
 ///
+/// The leader exiting by itself (or killed by someone else): before reap()
+/// reports the exit, the rest of the group is stopped the same way (SIGTERM +
+/// SIGCONT, up to `grace`, SIGKILL). A `sh -c` wrapper that dies must not leave
+/// the service it forked running, orphaned under init. So reap() can block for
+/// up to about `grace` when the leader left processes behind; it returns at
+/// once in the usual case (`exec my-server`, or the service exited first).
+///
 /// Thread-safety: not thread-safe; use from one thread.
 class ChildSupervisor {
  public:
@@ -99,10 +107,11 @@ class ChildSupervisor {
   void forward(int sig);
 
   /// Call when SIGCHLD arrives (and it is fine to call any time): reaps without
-  /// blocking. Returns the exit code (0-255, or 128+signal) if the child exited
-  /// by itself since the last call; nullopt if it is still running, if none
-  /// runs, or if the exit was one we caused by restarting (those are reaped
-  /// inside config_changed()).
+  /// blocking while the child runs. Returns the exit code (0-255, or
+  /// 128+signal) if the child exited by itself since the last call, once the
+  /// rest of its process group is stopped (which takes up to about `grace`,
+  /// see above); nullopt if it is still running, if none runs, or if the exit
+  /// was one we caused by restarting (those are reaped inside config_changed()).
   [[nodiscard]] std::optional<int> reap();
 
   /// Stops the child (SIGTERM, grace, SIGKILL) and returns its exit code; if it
@@ -119,7 +128,8 @@ class ChildSupervisor {
   [[nodiscard]] int restarts() const;
 
  private:
-  // Checks for an exit without blocking; stores it in exited_code_ and clears pid_.
+  // Checks for the leader's exit without blocking; if it exited, stops what is
+  // left of its group, reaps it, stores the code in exited_code_, clears pid_.
   void poll_exit();
   // SIGTERM, grace, SIGKILL; returns the leader's exit code.
   int terminate();

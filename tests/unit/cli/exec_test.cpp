@@ -11,6 +11,7 @@
 #include <string>
 #include <sys/types.h>
 #include <unistd.h>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,42 @@ int count_open_fds() {
     ++n;
   }
   return n;
+}
+
+// The processes of group `pgid` that have not exited (zombies run nothing).
+std::vector<pid_t> group_survivors(pid_t pgid) {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (!gone_or_zombie(pid) && ::getpgid(pid) == pgid) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
+// Writes an executable /bin/sh script.
+fs::path write_script(const TempDir& dir, const std::string& name, const std::string& body) {
+  const fs::path path = dir.write(name, "#!/bin/sh\n" + body);
+  fs::permissions(path, fs::perms::owner_all, fs::perm_options::add);
+  return path;
+}
+
+// A service: records each SIGHUP in `hups` and writes its pid once its traps
+// are set; `setup` (more traps) runs first.
+std::string service_script(const TempDir& dir, const std::string& setup = "") {
+  return setup + "trap 'echo hup >> " + q(dir / "hups") + "' HUP\necho $$ > " +
+         q(dir / "server.pid") + "\nwhile :; do sleep 0.05; done\n";
+}
+
+// A wrapper that forks the service instead of exec'ing it (a command follows).
+std::string wrapper_script(const TempDir& dir, const fs::path& server) {
+  return "echo $$ > " + q(dir / "wrapper.pid") + "\n" + q(server) +
+         "\necho \"server exited $?\" >> " + q(dir / "wrapper.log") + "\n";
 }
 
 // A child that loops until told otherwise; `setup` runs first (traps).
@@ -388,6 +425,75 @@ TEST(ChildSupervisorTest, RestartsLeakNoFileDescriptors) {
     EXPECT_EQ(child.stop(), 128 + SIGTERM);
   }
   EXPECT_EQ(count_open_fds(), before);
+}
+
+// ---- The group outlives no leader -------------------------------------------------------
+
+TEST(ChildSupervisorTest, AWrapperKilledOutrightHasItsServiceStoppedBeforeTheExitIsReported) {
+  TempDir dir;
+  const fs::path server = write_script(
+      dir, "server",
+      service_script(dir, "trap 'echo term >> " + q(dir / "terms") + "; exit 0' TERM\n"));
+  const fs::path wrapper = write_script(dir, "wrapper", wrapper_script(dir, server));
+  ChildSupervisor child(options_for("exec " + q(wrapper), milliseconds(5000)));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t group = child.pid();
+  const pid_t service = wait_pid_file(dir / "server.pid");
+  ASSERT_NE(service, group);
+
+  ASSERT_EQ(::kill(group, SIGKILL), 0);  // the OOM killer, an operator, a reload signal
+  EXPECT_EQ(wait_reap(child), 128 + SIGKILL);
+  // Reported only once the service is gone, and it was asked nicely first.
+  EXPECT_TRUE(gone_or_zombie(service)) << "the service outlived its wrapper";
+  EXPECT_EQ(group_survivors(group), std::vector<pid_t>{});
+  EXPECT_EQ(read_file(dir / "terms"), "term\n");
+  EXPECT_FALSE(child.running());
+  EXPECT_EQ(child.reap(), std::nullopt);
+}
+
+TEST(ChildSupervisorTest, AServiceIgnoringSigtermIsKilledAfterTheGraceWhenItsWrapperExits) {
+  TempDir dir;
+  const fs::path server = write_script(dir, "server", service_script(dir, "trap '' TERM\n"));
+  const milliseconds grace(200);
+  // The shell starts the service, waits until its traps are set, and exits 3.
+  ChildSupervisor child(options_for(
+      q(server) + " & while [ ! -s " + q(dir / "server.pid") + " ]; do sleep 0.01; done; exit 3",
+      grace));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t group = child.pid();
+  const pid_t service = wait_pid_file(dir / "server.pid");
+  ASSERT_TRUE(wait_until([&] { return gone_or_zombie(group); }, kWait));
+  ASSERT_FALSE(gone_or_zombie(service));
+
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(child.reap(), 3);
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_GE(took, grace) << "SIGKILL came before the grace was over";
+  EXPECT_LT(took, milliseconds(3000));
+  EXPECT_TRUE(gone_or_zombie(service)) << "the service outlived its wrapper";
+  EXPECT_EQ(group_survivors(group), std::vector<pid_t>{});
+}
+
+TEST(ChildSupervisorTest, AServiceLeftBehindAfterAForwardedSigtermGetsNoSecondSigterm) {
+  TempDir dir;
+  // The service takes the forwarded SIGTERM as the start of a clean shutdown
+  // and a second one as "quit now"; the wrapper dies of the first at once.
+  const fs::path terms = dir / "terms";
+  const fs::path server = write_script(
+      dir, "server",
+      service_script(dir, "on_term() { echo term >> " + q(terms) + "; trap 'echo again >> " +
+                              q(terms) +
+                              "; exit 9' TERM; sleep 0.2; exit 0; }\ntrap on_term TERM\n"));
+  const fs::path wrapper = write_script(dir, "wrapper", wrapper_script(dir, server));
+  ChildSupervisor child(options_for("exec " + q(wrapper), milliseconds(5000)));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t group = child.pid();
+  const pid_t service = wait_pid_file(dir / "server.pid");
+  child.forward(SIGTERM);
+  EXPECT_EQ(wait_reap(child), 128 + SIGTERM);
+  EXPECT_TRUE(gone_or_zombie(service));
+  EXPECT_EQ(group_survivors(group), std::vector<pid_t>{});
+  EXPECT_EQ(read_file(terms), "term\n");
 }
 
 TEST(ParseOnChangeTest, AcceptsRestartAndSignals) {
