@@ -8,11 +8,13 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <string>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <thread>
@@ -173,9 +175,10 @@ bool wait_exit(pid_t pid, Clock::time_point deadline) {
   return exited;
 }
 
-// From /proc/<pid>/stat: the state letter and the process group id.
+// From /proc/<pid>/stat: the state letter, the parent and the process group id.
 struct ProcStat {
   char state;
+  pid_t ppid;
   pid_t pgrp;
 };
 
@@ -212,20 +215,28 @@ std::optional<ProcStat> read_stat(pid_t pid) {
     }
     rest.remove_prefix(static_cast<std::size_t>(ptr - rest.data()));
   }
-  return ProcStat{state, static_cast<pid_t>(fields[1])};
+  return ProcStat{state, static_cast<pid_t>(fields[0]), static_cast<pid_t>(fields[1])};
+}
+
+bool is_live(const ProcStat& st, pid_t pgid) {
+  return st.pgrp == pgid && st.state != 'Z' && st.state != 'X';
 }
 
 bool live_member(pid_t pid, pid_t pgid) {
   const std::optional<ProcStat> st = read_stat(pid);
-  return st && st->pgrp == pgid && st->state != 'Z' && st->state != 'X';
+  return st && is_live(*st, pgid);
 }
 
-// Processes of group `pgid` other than `leader` that have not exited. kill(-pgid, 0)
-// cannot tell: the leader stays a zombie in the group until we reap it. Without
-// /proc this finds nobody: terminate() then SIGKILLs the group at once, and
-// stop_leftovers() has nothing to stop.
-std::vector<pid_t> live_members(pid_t pgid, pid_t leader) {
-  std::vector<pid_t> out;
+struct Member {
+  pid_t pid;
+  pid_t ppid;
+};
+
+// The processes of group `pgid` that have not exited (zombies excluded).
+// kill(-pgid, 0) cannot tell: the leader stays a zombie in the group until we
+// reap it. Without /proc this finds nobody.
+std::vector<Member> group_members(pid_t pgid) {
+  std::vector<Member> out;
   DIR* dir = ::opendir("/proc");
   if (dir == nullptr) {
     return out;
@@ -234,14 +245,27 @@ std::vector<pid_t> live_members(pid_t pgid, pid_t leader) {
     pid_t pid = 0;
     const std::string_view name(entry->d_name);
     auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size(), pid);
-    if (ec != std::errc() || ptr != name.data() + name.size() || pid == leader) {
+    if (ec != std::errc() || ptr != name.data() + name.size()) {
       continue;
     }
-    if (live_member(pid, pgid)) {
-      out.push_back(pid);
+    if (const std::optional<ProcStat> st = read_stat(pid); st && is_live(*st, pgid)) {
+      out.push_back(Member{pid, st->ppid});
     }
   }
   ::closedir(dir);
+  return out;
+}
+
+// Live processes of group `pgid` other than `leader`. Without /proc this finds
+// nobody: terminate() then SIGKILLs the group at once, and stop_leftovers()
+// has nothing to stop.
+std::vector<pid_t> live_members(pid_t pgid, pid_t leader) {
+  std::vector<pid_t> out;
+  for (const Member& m : group_members(pgid)) {
+    if (m.pid != leader) {
+      out.push_back(m.pid);
+    }
+  }
   return out;
 }
 
@@ -284,6 +308,117 @@ void stop_leftovers(pid_t pgid, std::chrono::milliseconds grace, bool send_term)
   if (!wait_group_empty(pgid, pgid, Clock::now() + grace)) {
     ::kill(-pgid, SIGKILL);
     (void)wait_group_empty(pgid, pgid, Clock::now() + kKillWait);
+  }
+}
+
+// Reads a signal mask line ("SigCgt:\t0000000000004002") from /proc/<pid>/status.
+std::optional<std::uint64_t> mask_field(std::string_view status, std::string_view field) {
+  std::size_t at = 0;
+  while (at < status.size()) {
+    std::size_t end = status.find('\n', at);
+    if (end == std::string_view::npos) {
+      end = status.size();
+    }
+    std::string_view line = status.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with(field) || line.size() <= field.size() || line[field.size()] != ':') {
+      continue;
+    }
+    line.remove_prefix(field.size() + 1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
+      line.remove_prefix(1);
+    }
+    std::uint64_t mask = 0;
+    if (std::from_chars(line.data(), line.data() + line.size(), mask, 16).ec != std::errc()) {
+      return std::nullopt;
+    }
+    return mask;
+  }
+  return std::nullopt;
+}
+
+// True if `sig` would end (or stop) `pid`: it neither catches nor ignores it,
+// and the default action is not to ignore it. False if that cannot be read (the
+// process is gone, or no /proc): then it is treated like any other member.
+bool would_die_of(pid_t pid, int sig) {
+  if (sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH) {
+    return false;  // ignored by default
+  }
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  std::array<char, 4096> buf{};
+  const ssize_t n = ::read(fd, buf.data(), buf.size());
+  ::close(fd);
+  if (n <= 0) {
+    return false;
+  }
+  const std::string_view status(buf.data(), static_cast<std::size_t>(n));
+  const std::optional<std::uint64_t> caught = mask_field(status, "SigCgt");
+  const std::optional<std::uint64_t> ignored = mask_field(status, "SigIgn");
+  if (!caught || !ignored) {
+    return false;
+  }
+  const std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+  return ((*caught | *ignored) & bit) == 0;
+}
+
+// Sends `sig` to `pid` if it is (still) a member of group `pgid`. Through a
+// pidfd where the kernel has them: the fd names the process found by the scan,
+// so a pid freed and reused since can never get the signal.
+void signal_member(pid_t pid, pid_t pgid, int sig) {
+#if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd >= 0) {
+    // If the fd's process is still alive, /proc/<pid> is that process.
+    if (live_member(pid, pgid)) {
+      (void)::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0);
+    }
+    ::close(pidfd);
+    return;
+  }
+#endif
+  if (live_member(pid, pgid)) {
+    ::kill(pid, sig);
+  }
+}
+
+// Sends the reload signal to group `pgid` (its leader not reaped yet), sparing
+// its wrappers: members that would die of `sig` while a child of theirs is in
+// the group. Such a process is a shell waiting for the service it forked (dash
+// forks even for a lone `sh -c "python3 app.py"`, and any shell forks for
+// `cd dir && ./server` or a script that does not `exec`): killing it reloads
+// nothing and ends the supervision, which is the bug this avoids.
+//
+// Why not the alternatives: the leader alone (consul-template) is the wrapper
+// itself here, so the service would never hear of the change; starting the
+// shell with the signal ignored would pass SIG_IGN on through exec, and a
+// shell cannot even trap a signal ignored at entry. A member that handles the
+// signal, or has no child in the group, gets it whatever it is: a service that
+// does not handle its reload signal dies of it and the exit is reported, as
+// before.
+void deliver_reload_signal(pid_t pgid, int sig) {
+  const std::vector<Member> members = group_members(pgid);
+  std::vector<pid_t> targets;
+  bool spared = false;
+  for (const Member& m : members) {
+    const bool has_child =
+        std::ranges::any_of(members, [&](const Member& other) { return other.ppid == m.pid; });
+    if (has_child && would_die_of(m.pid, sig)) {
+      spared = true;
+    } else {
+      targets.push_back(m.pid);
+    }
+  }
+  if (!spared) {
+    // One kill(2) for the group: atomic, and reaches anything forked since the scan.
+    ::kill(-pgid, sig);
+    return;
+  }
+  for (const pid_t pid : targets) {
+    signal_member(pid, pgid, sig);
   }
 }
 }  // namespace
@@ -405,7 +540,9 @@ Status ChildSupervisor::config_changed() {
     return start();
   }
   if (options_.on_change == ExecOptions::OnChange::kSignal) {
-    ::kill(-pid_, options_.signal);
+    // poll_exit() found the leader running, and we have not reaped it since,
+    // so the group id is still ours.
+    deliver_reload_signal(pid_, options_.signal);
     return ok_status();
   }
   terminate();  // an exit we caused: not reported

@@ -59,11 +59,10 @@ struct ExecOptions {
 /// (0-255), or 128+N for a child killed by signal N.
 [[nodiscard]] int exit_code_of_wait_status(int wait_status);
 
-/// Runs one child process (`shell -c command`) and restarts or signals it on
-/// config changes. Signals go to the child's whole process group
-/// (kill(-pgid, sig)), so a `sh -c` wrapper and everything it started get
-/// them; `sh -c "exec my-server"` is the usual form and makes the server the
-/// group leader we wait for.
+/// Runs one child process (`shell -c command`, the group leader) and restarts
+/// or signals it on config changes. Everything the command starts shares the
+/// leader's process group, and the supervisor answers for all of it: no
+/// process of the group outlives the supervision.
 ///
 /// Stopping (restart, stop(), destruction): SIGTERM (and SIGCONT, so a stopped
 /// child can act on it) to the group; wait up to `grace` for the group to
@@ -75,6 +74,31 @@ struct ExecOptions {
 /// the service it forked running, orphaned under init. So reap() can block for
 /// up to about `grace` when the leader left processes behind; it returns at
 /// once in the usual case (`exec my-server`, or the service exited first).
+///
+/// Reload signals (OnChange::kSignal) go to every process of the group except
+/// its *wrappers*: a process that would die of the signal (it neither catches
+/// nor ignores it, and its default action is not "ignore") while one of its
+/// children is in the group. That is the shell running `cd dir && ./server`,
+/// `python3 app.py` (dash forks even for one command) or a script that does
+/// not `exec`: it waits for the service, and killing it would reload nothing
+/// and end the supervision instead. When no member is a wrapper the signal
+/// goes to the group in one kill(-pgid, sig), as a terminal would send it.
+/// Examples with signal:HUP:
+///   `exec my-server`                 my-server (and its workers) get SIGHUP
+///   `cd dir && ./server`             ./server gets it; the waiting sh does not
+///   `trap 'reload' HUP; while ...`   the shell handles HUP, so it gets it
+///   `exec sleep 100`                 no handler, no child: it gets it, dies,
+///                                    and reap() reports 129
+/// A wrapper that handles the signal (to pass it on) gets it too.
+/// consul-template signals the leader alone; with a wrapper as leader that
+/// never reaches the service. Starting the shell with the signal ignored is
+/// no fix either: SIG_IGN survives exec, so the service would inherit it.
+///
+/// Limits: a process that leaves the group (setsid(), setpgid(), a daemon
+/// that double-forks into its own session) is out of reach, as it is for any
+/// process-group supervisor. Spotting wrappers and leftovers reads /proc; a
+/// process forked while the reload signal is being sent member by member (only
+/// when a wrapper is spared) may miss it.
 ///
 /// Thread-safety: not thread-safe; use from one thread.
 class ChildSupervisor {
@@ -91,11 +115,12 @@ class ChildSupervisor {
   /// kInternal if a child is already running.
   [[nodiscard]] Status start();
 
-  /// Restarts the child or signals its group, per the options. Starts it if no
-  /// child is running. If the child has exited by itself and reap() has not
-  /// reported that yet, does nothing (returns ok): the exit stays for reap(),
-  /// so a config change never hides the child's death from the caller. Likewise
-  /// after forward() passed on a terminating signal: the child is on its way out.
+  /// Restarts the child or signals its group (sparing wrappers, see above), per
+  /// the options. Starts it if no child is running. If the child has exited by
+  /// itself and reap() has not reported that yet, does nothing (returns ok):
+  /// the exit stays for reap(), so a config change never hides the child's
+  /// death from the caller. Likewise after forward() passed on a terminating
+  /// signal: the child is on its way out.
   /// Errors: as start().
   [[nodiscard]] Status config_changed();
 

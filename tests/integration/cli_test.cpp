@@ -274,6 +274,14 @@ std::vector<std::string> with_prefix(const std::vector<std::string>& lines,
 
 bool process_gone(pid_t pid) { return ::kill(pid, 0) != 0 && errno == ESRCH; }
 
+// For a process orphaned to init, which need not reap it: a zombie runs nothing.
+bool gone_or_zombie(pid_t pid) {
+  const std::string stat = read_text("/proc/" + std::to_string(pid) + "/stat");
+  const std::size_t paren = stat.rfind(')');
+  return stat.empty() ||
+         (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z');
+}
+
 constexpr std::string_view kAppJson = R"({
   "server": {
     "port": 8080,
@@ -1164,6 +1172,7 @@ struct ChildGroupsGuard {
       const pid_t pid = static_cast<pid_t>(std::stol(p));
       if (pid > 1 && ::kill(pid, 0) == 0) {
         ::kill(-pid, SIGKILL);
+        ::kill(pid, SIGKILL);  // a service a wrapper forked leads no group
       }
     }
   }
@@ -1244,6 +1253,57 @@ TEST(CliExecTest, SignalModeKeepsThePidAndTermIsForwarded) {
   EXPECT_NE(std::find(l.begin(), l.end(), "term"), l.end()) << read_text(log);
   EXPECT_EQ(with_prefix(l, "pid ").size(), 1U) << read_text(log);
   EXPECT_TRUE(process_gone(static_cast<pid_t>(std::stol(with_prefix(l, "pid ")[0]))));
+}
+
+// The reported bug: with a wrapper that forks (`cd dir && ./server`, or dash
+// running `python3 app.py`), signal:HUP killed the wrapper; liveconf reported
+// status 129 and exited, leaving the server running under init.
+TEST(CliExecTest, SignalModeReachesAServiceBehindAWrapperAndTheWrappersDeathLeavesNothing) {
+  TempDir dir;
+  const fs::path app = dir.write("app.json", R"({"v": 1})");
+  const fs::path log = dir / "child.log";
+  ChildGroupsGuard guard{log};
+  const fs::path server = dir.write("server",
+                                    "#!/bin/sh\n"
+                                    R"(trap 'echo hup >> "$LOG"' HUP)"
+                                    "\n"
+                                    R"(trap 'echo term >> "$LOG"; exit 0' TERM)"
+                                    "\n"
+                                    R"(printf 'pid %s\n' "$$" >> "$LOG")"
+                                    "\n"
+                                    "while :; do sleep 0.1; done\n");
+  fs::permissions(server, fs::perms::owner_all, fs::perm_options::add);
+  Watch w({"--file", app.string(), "--format", "json", "--on-change", "signal:HUP", "--exec",
+           "cd '" + dir.path().string() + "' && ./server"},
+          with_env({"LOG=" + log.string()}));
+  ASSERT_TRUE(is_event("loaded")(w.first)) << describe(w.process);
+  ASSERT_TRUE(wait_until([&] { return with_prefix(log_lines(log), "pid ").size() == 1; }, 5s))
+      << describe(w.process);
+  const pid_t service = static_cast<pid_t>(std::stol(with_prefix(log_lines(log), "pid ")[0]));
+  const pid_t leader = ::getpgid(service);  // the shell liveconf started
+  ASSERT_GT(leader, 1);
+
+  const auto hups = [&] {
+    const std::vector<std::string> l = log_lines(log);
+    return std::count(l.begin(), l.end(), "hup");
+  };
+  for (int v = 2; v <= 3; ++v) {
+    atomic_save(app, R"({"v": )" + std::to_string(v) + "}");
+    ASSERT_TRUE(w.process.wait_line(is_event("changed"))) << describe(w.process);
+    ASSERT_TRUE(wait_until([&] { return hups() == v - 1; }, 5s)) << read_text(log);
+  }
+  EXPECT_FALSE(gone_or_zombie(leader)) << "the reload signal killed the wrapper";
+  EXPECT_EQ(w.process.err().find("exited"), std::string::npos) << describe(w.process);
+
+  // However the wrapper dies, its server is stopped (SIGTERM first) before
+  // liveconf exits with the wrapper's status.
+  ASSERT_EQ(::kill(leader, SIGKILL), 0);
+  EXPECT_EQ(w.process.wait_exit(5s), std::optional<int>(128 + SIGKILL)) << describe(w.process);
+  EXPECT_TRUE(gone_or_zombie(service)) << "the server outlived liveconf";
+  const std::vector<std::string> l = log_lines(log);
+  EXPECT_NE(std::find(l.begin(), l.end(), "term"), l.end()) << read_text(log);
+  EXPECT_NE(w.process.err().find("liveconf: the command exited with status 137"), std::string::npos)
+      << w.process.err();
 }
 
 TEST(CliExecTest, TheCommandsOwnExitEndsTheWatchWithItsStatus) {

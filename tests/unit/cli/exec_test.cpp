@@ -129,6 +129,12 @@ std::string wrapper_script(const TempDir& dir, const fs::path& server) {
          "\necho \"server exited $?\" >> " + q(dir / "wrapper.log") + "\n";
 }
 
+ExecOptions reload_on(const std::string& sig, ExecOptions o) {
+  Result<ExecOptions> parsed = parse_on_change("signal:" + sig, std::move(o));
+  EXPECT_TRUE(parsed) << parsed.error().to_string();
+  return parsed ? *parsed : ExecOptions{};
+}
+
 // A child that loops until told otherwise; `setup` runs first (traps).
 std::string looping(const fs::path& pid_file, const std::string& setup = "") {
   return setup + "echo $$ > " + q(pid_file) + "; while :; do sleep 0.05; done";
@@ -427,7 +433,73 @@ TEST(ChildSupervisorTest, RestartsLeakNoFileDescriptors) {
   EXPECT_EQ(count_open_fds(), before);
 }
 
-// ---- The group outlives no leader -------------------------------------------------------
+// ---- The group outlives no leader, and reload signals spare wrappers --------------------
+
+TEST(ChildSupervisorTest, ReloadSignalReachesAServiceForkedByAShellWrapperAndSparesTheWrapper) {
+  TempDir dir;
+  const fs::path server = write_script(dir, "server", service_script(dir));
+  const fs::path wrapper = write_script(dir, "wrapper", wrapper_script(dir, server));
+  ChildSupervisor child(reload_on("HUP", options_for("exec " + q(wrapper))));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t group = child.pid();
+  ASSERT_EQ(wait_pid_file(dir / "wrapper.pid"), group);
+  const pid_t service = wait_pid_file(dir / "server.pid");
+  ASSERT_NE(service, group) << "the wrapper exec'd: nothing to spare";
+  ASSERT_EQ(::getpgid(service), group);
+
+  ASSERT_TRUE(child.config_changed().ok());
+  ASSERT_TRUE(wait_until([&] { return read_file(dir / "hups").value_or("") == "hup\n"; }, kWait));
+  ASSERT_TRUE(child.config_changed().ok());
+  ASSERT_TRUE(
+      wait_until([&] { return read_file(dir / "hups").value_or("") == "hup\nhup\n"; }, kWait));
+  EXPECT_FALSE(gone_or_zombie(group)) << "the wrapper died of the reload signal";
+  EXPECT_FALSE(gone_or_zombie(service));
+  EXPECT_EQ(child.reap(), std::nullopt);
+  EXPECT_EQ(read_file(dir / "wrapper.log"), std::nullopt) << "the service exited";
+
+  // The wrapper dies of stop()'s SIGTERM, not of an earlier SIGHUP (129).
+  EXPECT_EQ(child.stop(), 128 + SIGTERM);
+  EXPECT_TRUE(gone_or_zombie(service));
+  EXPECT_EQ(group_survivors(group), std::vector<pid_t>{});
+}
+
+TEST(ChildSupervisorTest, ReloadSignalReachesTheServerOfACompoundCommandAndSparesTheShell) {
+  TempDir dir;
+  fs::create_directory(dir / "srv");
+  write_script(dir, "srv/server", service_script(dir));
+  ChildSupervisor child(reload_on("HUP", options_for("cd " + q(dir / "srv") + " && ./server")));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t group = child.pid();
+  const pid_t service = wait_pid_file(dir / "server.pid");
+  ASSERT_EQ(::getpgid(service), group);
+
+  for (const char* expected : {"hup\n", "hup\nhup\n"}) {
+    ASSERT_TRUE(child.config_changed().ok());
+    ASSERT_TRUE(wait_until([&] { return read_file(dir / "hups").value_or("") == expected; }, kWait))
+        << read_file(dir / "hups").value_or("<none>");
+  }
+  EXPECT_FALSE(gone_or_zombie(group)) << "the shell died of the reload signal";
+  EXPECT_FALSE(gone_or_zombie(service));
+  EXPECT_EQ(child.reap(), std::nullopt);
+
+  EXPECT_EQ(child.stop(), 128 + SIGTERM);
+  EXPECT_TRUE(gone_or_zombie(service));
+  EXPECT_EQ(group_survivors(group), std::vector<pid_t>{});
+}
+
+TEST(ChildSupervisorTest, ReloadSignalStillReachesALeaderWithNoChildEvenIfItDiesOfIt) {
+  TempDir dir;
+  // No handler and nothing forked: this is the service itself, not a wrapper.
+  ChildSupervisor child(
+      reload_on("HUP", options_for("echo $$ > " + q(dir / "pid") + "; exec sleep 30")));
+  ASSERT_TRUE(child.start().ok());
+  const pid_t pid = wait_pid_file(dir / "pid");
+  ASSERT_TRUE(wait_until(
+      [&] { return read_file("/proc/" + std::to_string(pid) + "/comm") == "sleep\n"; }, kWait));
+  ASSERT_TRUE(child.config_changed().ok());
+  EXPECT_EQ(wait_reap(child), 128 + SIGHUP);
+  EXPECT_EQ(group_survivors(pid), std::vector<pid_t>{});
+}
 
 TEST(ChildSupervisorTest, AWrapperKilledOutrightHasItsServiceStoppedBeforeTheExitIsReported) {
   TempDir dir;
