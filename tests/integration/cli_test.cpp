@@ -1060,6 +1060,36 @@ TEST(CliExitCodeTest, AMissingFileIsFour) {
   EXPECT_EQ(r.exit_code, 4) << describe(r);
 }
 
+// A transient read error (EIO) is exit 5; check reports every problem: when
+// all are files that cannot be read, 5 if one of them is transient, else 4;
+// any configuration problem among them makes it 3. The EIO is real, no seam: a symlink to
+// /proc/self/mem makes liveconf read its own memory at offset 0, which is unmapped.
+TEST(CliExitCodeTest, ATransientReadErrorIsFiveAndWinsOverPlainIoProblems) {
+  TempDir dir;
+  const fs::path eio = dir / "eio.json";
+  fs::create_symlink("/proc/self/mem", eio);
+  const std::string missing = (dir / "missing.json").string();
+  const std::string bad = dir.write("bad.json", "{\"port\": }").string();
+  const std::string app = dir.write("app.json", kAppJson).string();
+  const CliResult only = run_cli({"check", "--file", eio.string()});
+  EXPECT_EQ(only.exit_code, 5) << describe(only);
+  EXPECT_NE(only.err.find(eio.string() + ": cannot read file: Input/output error"),
+            std::string::npos)
+      << only.err;
+  const CliResult mixed =
+      run_cli({"check", "--file", app, "--file", missing, "--file", eio.string()});
+  EXPECT_EQ(mixed.exit_code, 5) << describe(mixed);
+  EXPECT_NE(mixed.err.find("2 problems"), std::string::npos) << mixed.err;
+  const CliResult io = run_cli({"check", "--file", app, "--file", missing});
+  EXPECT_EQ(io.exit_code, 4) << describe(io);
+  const CliResult config =
+      run_cli({"check", "--file", missing, "--file", eio.string(), "--file", bad});
+  EXPECT_EQ(config.exit_code, 3) << describe(config);
+  EXPECT_NE(config.err.find("3 problems"), std::string::npos) << config.err;
+  const CliResult get = run_cli({"get", "x", "--file", eio.string()});
+  EXPECT_EQ(get.exit_code, 5) << describe(get);
+}
+
 // The "Exit codes" table: {code, meaning} rows.
 using ExitTable = std::vector<std::pair<std::string, std::string>>;
 

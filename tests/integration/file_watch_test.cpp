@@ -14,6 +14,10 @@
 
 #include <gtest/gtest.h>
 
+// Header-only XXH3, to compute the hash the file source records.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "liveconf/bind.hpp"
 
 #include "integration/file_watch_fixture.hpp"
@@ -677,6 +681,41 @@ TEST_F(FileWatchTest, B10_ChmodUnreadableKeepsLastGoodThenRestoringReloads) {
   ASSERT_TRUE(wait_value("value", "new"));
   EXPECT_TRUE(wait_state(app, SourceState::kOk));
   EXPECT_EQ(last_error(app), "");
+}
+
+// BEHAVIOUR 35: a file layer's version is its content hash (XXH3-64 of the
+// bytes), so it changes on every edit that changes the bytes and comes back
+// when the content does; the generation counts publishes.
+TEST_F(FileWatchTest, B35_FileLayerVersionIsTheContentHashAndChangesOnEveryEdit) {
+  auto hash_of = [](std::string_view bytes) {
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "xxh3:%016llx",
+                  static_cast<unsigned long long>(XXH3_64bits(bytes.data(), bytes.size())));
+    return std::string(hex);
+  };
+  auto version_now = [&](const fs::path& p) {
+    const std::optional<SourceStatus> s = source_status(p);
+    return s && s->layers.size() == 1 ? s->layers[0].version : std::string();
+  };
+  const std::string v1 = "value: one\n";
+  const std::string v2 = "value: two\n";
+  const fs::path app = dir.write("app.yaml", v1);
+  ASSERT_TRUE(add_file(app).ok());
+  EXPECT_EQ(version_now(app), hash_of(v1));
+  const std::uint64_t g1 = (*manager->snapshot(kConfig))->generation();
+  atomic_save(app, v2);
+  ASSERT_TRUE(wait_value("value", "two"));
+  EXPECT_TRUE(wait_until([&] { return version_now(app) == hash_of(v2); })) << version_now(app);
+  EXPECT_EQ((*manager->snapshot(kConfig))->generation(), g1 + 1);
+  // The same bytes as before: the same version as before.
+  write_in_place(app, v1);
+  ASSERT_TRUE(wait_value("value", "one"));
+  EXPECT_TRUE(wait_until([&] { return version_now(app) == hash_of(v1); })) << version_now(app);
+  // The snapshot's own list agrees with the source's.
+  const std::vector<LayerVersion> versions = (*manager->snapshot(kConfig))->layer_versions();
+  EXPECT_TRUE(std::any_of(versions.begin(), versions.end(), [&](const LayerVersion& v) {
+    return v.name == layer_name(app) && v.version == hash_of(v1);
+  }));
 }
 
 }  // namespace

@@ -328,8 +328,9 @@ TEST_P(WatcherContract, CancelInsideTheCallbackOfAHandleHoldingTheLastReference)
 
 TEST_P(WatcherContract, DestroyingAHandleWhileCallbacksRunIsSafe) {
   // Callbacks keep coming (a file rewritten in a loop) while handles are
-  // created and destroyed: no callback runs after its handle is gone (the
-  // recorder would count it), nothing crashes (ASan/TSan builds check more).
+  // created and destroyed. Every recorder outlives the test's loop and is
+  // marked stopped the moment its handle's destructor returns: a call after
+  // that is counted (not only caught by a crash or a sanitizer).
   const fs::path f = dir_.write("f.yaml", "v0");
   std::atomic<bool> stop{false};
   std::thread writer([&] {
@@ -339,17 +340,32 @@ TEST_P(WatcherContract, DestroyingAHandleWhileCallbacksRunIsSafe) {
       std::this_thread::sleep_for(1ms);  // the writer's pace
     }
   });
+  std::vector<std::unique_ptr<Recorder>> recorders;
+  int busy_rounds = 0;
   for (int round = 0; round < 20; ++round) {
-    auto r = std::make_unique<Recorder>(f);
+    recorders.push_back(std::make_unique<Recorder>(f));
+    Recorder& r = *recorders.back();
     {
-      WatchHandle h = watch(f, *r);
-      (void)wait_until([&] { return r->calls() > 0; }, 100ms);
+      WatchHandle h = watch(f, r);
+      if (wait_until([&] { return r.calls() > 0; }, 2s)) {
+        ++busy_rounds;  // destroyed while callbacks were coming
+      }
     }
-    r->stop();
-    // `r` dies right after its handle: a late call would touch freed memory.
+    r.stop();
   }
   stop = true;
   writer.join();
+  // Give any stray late call the time to arrive, then count.
+  write_in_place(f, "after");
+  const fs::path sentinel = dir_.write("sentinel.yaml", "s");
+  Recorder probe(sentinel);
+  WatchHandle ph = watch(sentinel, probe);
+  write_in_place(sentinel, "s2");
+  EXPECT_TRUE(probe.saw("s2"));
+  EXPECT_GE(busy_rounds, 15) << "the handles were not destroyed while callbacks ran";
+  for (std::size_t i = 0; i < recorders.size(); ++i) {
+    EXPECT_EQ(recorders[i]->late_calls(), 0) << "round " << i << ": a call after its handle died";
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WatcherContract, ::testing::Values("inotify", "poll", "hybrid"),

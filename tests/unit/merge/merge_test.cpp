@@ -91,12 +91,21 @@ TEST(MergeTest, WildcardPoliciesMatchAnyElement) {
 
 TEST(MergeTest, ScalarReplacesObjectAndNullLayerContributesNothing) {
   std::vector<Layer> layers = {
-      {"base", 0, tree_from({{"db.port", 1}}, "base"), ""},
+      {"base", 0, tree_from({{"db.port", 1}, {"keep.me", 2}}, "base"), ""},
       {"nothing", 5, Value(), ""},
       {"top", 10, tree_from({{"db", "flat"}}, "top"), ""},
   };
   Value m = merge_layers(layers, {});
   EXPECT_EQ(m.find("db")->as_string(), "flat");
+  // The null layer between them wiped nothing: base's other keys survive,
+  // from base.
+  ASSERT_NE(m.find("keep.me"), nullptr) << "a null layer wiped the layers below it";
+  EXPECT_EQ(m.find("keep.me")->as_int(), 2);
+  EXPECT_EQ(m.find("keep.me")->origin().source(), "base");
+  // A null layer on top of everything wipes nothing either.
+  layers.push_back({"null-top", 20, Value(), ""});
+  Value m2 = merge_layers(layers, {});
+  EXPECT_EQ(m2, m);
   EXPECT_TRUE(merge_layers(std::span<const Layer>(), {}).is_object());
 }
 

@@ -163,14 +163,28 @@ TEST(EnvironmentWatcherTest, UnwatchAndStopFromInsideCallbacks) {
 TEST(EnvironmentWatcherTest, DestructorStops) {
   ScopedEnv a("EW_D", "1");
   std::atomic<int> calls{0};
+  std::uint64_t polls_at_destruction = 0;
   {
     EnvironmentWatcher w(1ms);
     w.watch_var("EW_D", [&](const EnvChanges&) { ++calls; });
     ASSERT_TRUE(w.start().ok());
     ASSERT_TRUE(wait_until([&] { return w.polls() > 3; }));
+    // The thread polls: a change now is seen (the watcher works) ...
+    ASSERT_TRUE(set_env("EW_D", "2").ok());
+    ASSERT_TRUE(wait_until([&] { return calls.load() == 1; }));
+    polls_at_destruction = w.polls();
   }
-  ASSERT_TRUE(set_env("EW_D", "2").ok());
-  EXPECT_EQ(calls.load(), 0);
+  // ... and after the destructor returns, nothing runs: a change made now
+  // is never reported, however long we give a thread that might still poll.
+  ASSERT_TRUE(set_env("EW_D", "3").ok());
+  EnvironmentWatcher other(1ms);  // a second watcher's polls measure the passing time
+  std::atomic<int> other_calls{0};
+  other.watch_var("EW_D", [&](const EnvChanges&) { ++other_calls; });
+  ASSERT_TRUE(other.start().ok());
+  ASSERT_TRUE(set_env("EW_D", "4").ok());
+  ASSERT_TRUE(wait_until([&] { return other_calls.load() >= 1 && other.polls() > 20; }));
+  EXPECT_EQ(calls.load(), 1) << "a callback ran after the destructor returned";
+  EXPECT_GT(polls_at_destruction, 3u);
 }
 
 }  // namespace

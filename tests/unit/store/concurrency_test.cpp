@@ -66,6 +66,118 @@ TEST(ConcurrencyTest, ReadersNeverSeeAPartlyBuiltSnapshot) {
   EXPECT_EQ((*manager.get<WatchedConfig>("w"))->timeout, 300);
 }
 
+// BEHAVIOUR 31, measured: while a reload is stuck inside the update thread
+// (a validator blocked on a latch), readers keep reading: their count grows
+// by thousands during the block, and they see the old snapshot throughout.
+TEST(ConcurrencyTest, B31_ReadersKeepReadingWhileAReloadIsStuckInTheUpdateThread) {
+  ConfigManager manager;
+  std::atomic<bool> block{false};
+  std::atomic<bool> inside{false};
+  std::atomic<bool> release{false};
+  ASSERT_TRUE(manager.register_config<WatchedConfig>("w").ok());
+  // A source whose load() blocks once `block` is set, until `release`.
+  struct BlockingSource final : Source {
+    std::atomic<bool>* block;
+    std::atomic<bool>* inside;
+    std::atomic<bool>* release;
+    std::function<void()> changed;
+    std::string name_ = "blocking";
+    [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+    [[nodiscard]] Result<SourceLoad> load() override {
+      if (block->load()) {
+        inside->store(true);
+        while (!release->load()) {
+          std::this_thread::yield();  // held inside load() until the test releases it
+        }
+      }
+      SourceLoad out;
+      Value v = Value::object();
+      v["timeout"] = block->load() ? 99 : 7;
+      out.layers.push_back(Layer{name_, 5, std::move(v), block->load() ? "2" : "1"});
+      return out;
+    }
+    [[nodiscard]] Result<WatchHandle> watch(std::function<void()> fn) override {
+      changed = std::move(fn);
+      return WatchHandle();
+    }
+  };
+  auto source = std::make_unique<BlockingSource>();
+  source->block = &block;
+  source->inside = &inside;
+  source->release = &release;
+  BlockingSource* raw = source.get();
+  ASSERT_TRUE(manager.add_source("w", std::move(source)).ok());
+  ASSERT_EQ((*manager.get<WatchedConfig>("w"))->timeout, 7);
+
+  std::atomic<bool> stop{false};
+  std::atomic<long> reads{0};
+  std::atomic<int> wrong{0};
+  std::thread reader([&] {
+    Reader<WatchedConfig> r = *manager.reader<WatchedConfig>("w");
+    while (!stop.load()) {
+      const int t = r.get().timeout;
+      if (t != 7 && t != 99) {
+        ++wrong;
+      }
+      ++reads;
+    }
+  });
+  block = true;
+  raw->changed();  // the reload starts and blocks in load() on the update thread
+  ASSERT_TRUE(testing::wait_until([&] { return inside.load(); }));
+  const long before = reads.load();
+  ASSERT_TRUE(testing::wait_until([&] { return reads.load() > before + 10000; }))
+      << "readers stopped while a reload was stuck";
+  EXPECT_EQ((*manager.get<WatchedConfig>("w"))->timeout, 7) << "a partly built snapshot showed";
+  release = true;
+  ASSERT_TRUE(
+      testing::wait_until([&] { return (*manager.get<WatchedConfig>("w"))->timeout == 99; }));
+  stop = true;
+  reader.join();
+  EXPECT_EQ(wrong.load(), 0);
+}
+
+// BEHAVIOUR 34, measured: calls of one subscription never overlap. The
+// callback marks itself inside, lingers, and counts any entry while another
+// call is inside; hundreds of publishes race it.
+TEST(ConcurrencyTest, B34_CallsOfOneSubscriptionNeverOverlap) {
+  ConfigManager manager;
+  ASSERT_TRUE(manager.register_config<WatchedConfig>("w").ok());
+  std::atomic<int> inside{0};
+  std::atomic<int> overlaps{0};
+  std::atomic<int> calls{0};
+  std::atomic<int> last_seen{0};
+  auto sub =
+      manager.subscribe("w", "", [&](const SnapshotPtr&, const SnapshotPtr& now, const ChangeSet&) {
+        if (inside.fetch_add(1) != 0) {
+          ++overlaps;
+        }
+        ++calls;
+        last_seen = static_cast<int>(now->find("timeout")->as_int());
+        std::this_thread::sleep_for(std::chrono::microseconds(200));  // linger: invite overlap
+        inside.fetch_sub(1);
+      });
+  ASSERT_TRUE(sub);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < 2; ++w) {
+    writers.emplace_back([&, w] {
+      for (int n = 1; n <= 150; ++n) {
+        Value v = Value::object();
+        v["timeout"] = w * 1000 + n;
+        (void)manager.update("w", v);
+      }
+    });
+  }
+  for (auto& t : writers) {
+    t.join();
+  }
+  const int final_timeout = static_cast<int>((*manager.get<WatchedConfig>("w"))->timeout);
+  ASSERT_TRUE(testing::wait_until([&] { return last_seen.load() == final_timeout; }))
+      << "the newest state was never delivered";
+  EXPECT_EQ(overlaps.load(), 0);
+  EXPECT_GT(calls.load(), 1);
+}
+
 TEST(ConcurrencyTest, SubscribeUnsubscribeWhilePublishing) {
   ConfigManager manager;
   ASSERT_TRUE(manager.register_config<WatchedConfig>("w").ok());
