@@ -94,7 +94,8 @@ struct EtcdSourceOptions {
   std::string name;
   /// An optional source that cannot be reached at start contributes nothing
   /// and is reported stale; a required one fails add_source after
-  /// `initial_timeout`.
+  /// `initial_timeout`. That wait happens on add_source's calling thread
+  /// (Source::wait_ready), never on the manager's update thread.
   bool optional = false;
   std::chrono::milliseconds initial_timeout{10000};
   /// Watch events arrive whole per revision; a short quiet period still

@@ -12,8 +12,10 @@
 //   auto source = liveconf::make_file_source(file).value();
 //   manager.add_source("app", std::move(source)).ok();
 //
-// Thread-safety: a Source is used by one manager: load() runs on its update
-// thread; the `changed` callback given to watch() may be called on any thread.
+// Thread-safety: a Source is used by one manager: wait_ready() runs on the
+// thread that called add_source, load() on the manager's update thread, which
+// every config shares, so load() must never block (see load()); the `changed`
+// callback given to watch() may be called on any thread.
 #pragma once
 
 #include <chrono>
@@ -94,8 +96,26 @@ class LIVECONF_API Source {
     (void)context;
     return ok_status();
   }
-  /// Reads the source now. Errors (kNotFound for a required source that is
-  /// missing, kParse, kIo, ...) name the file, line and column.
+  /// Called once by ConfigManager::add_source after attach() and before
+  /// watch() and the first load(), on the thread that called add_source
+  /// (never the update thread). A source that has to reach something first
+  /// (a remote store's connection and first listing) starts that here and
+  /// waits for it, no longer than its own start-up timeout, so that load()
+  /// has its answer at hand. Returns when the source is ready or has given
+  /// up waiting; load() then says which (kStale, or an error for a required
+  /// source). The default returns at once.
+  ///
+  /// Thread-safety: may block the calling thread; the manager keeps serving
+  /// every other call meanwhile.
+  virtual void wait_ready() {}
+  /// Reads the source now. Runs on the manager's update thread, which every
+  /// config and every other source shares, so it must not block: no waiting
+  /// on a network, a lock held across I/O elsewhere, or a timeout. A remote
+  /// source returns what it already has (kStale with `problem` while it
+  /// cannot be reached, or kUnavailable for a required one that never
+  /// answered) and signals `changed` when it knows more. Reading a local file
+  /// is fine. Errors (kNotFound for a required source that is missing,
+  /// kParse, kIo, ...) name the file, line and column.
   [[nodiscard]] virtual Result<SourceLoad> load() = 0;
   /// Starts calling `changed` whenever the source may have changed. Spurious
   /// calls are fine (load() compares content); missed changes are not.

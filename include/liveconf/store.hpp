@@ -336,6 +336,11 @@ class LIVECONF_API ConfigManager {
   /// the source reloaded on the update thread and its layers published. A
   /// failed reload keeps the source's last good layers (state kError) and is
   /// reported through ManagerOptions::on_source_event and status().
+  ///
+  /// Blocking: a remote source first waits on the calling thread for its
+  /// first state, up to its own start-up timeout (Source::wait_ready(); an
+  /// etcd source's initial_timeout). The update thread is not held meanwhile:
+  /// other configs' updates and every source's reloads go on.
   /// Errors: kNotFound (config), kValidation (a source of that name exists),
   /// or the initial load's error (then the source is not added).
   Status add_source(std::string_view name, std::unique_ptr<Source> source);

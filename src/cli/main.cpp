@@ -588,6 +588,7 @@ int run_check(const Common& common, const CLI::App* app) {
       problems.push_back(source.error());
       continue;
     }
+    (*source)->wait_ready();  // load() never waits: an etcd source connects here
     Result<SourceLoad> load = (*source)->load();
     if (!load) {
       problems.push_back(load.error());

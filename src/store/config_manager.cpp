@@ -1281,8 +1281,10 @@ Status ConfigManager::add_sources(std::string_view name,
       return Error(ErrorCode::kValidation, "add_source needs a source");
     }
   }
-  return impl_->run_sync([&]() -> Status {
-    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+  // The config and the sources' names, checked on the update thread; again in
+  // the last step, since the config may go or another source of that name
+  // arrive while this thread waits.
+  auto check = [&](const std::shared_ptr<Impl::Entry>& e) -> Status {
     if (!e) {
       return Impl::not_found(name);
     }
@@ -1298,11 +1300,41 @@ Status ConfigManager::add_sources(std::string_view name,
                      "config \"" + e->name + "\" already has a source named " + n);
       }
     }
-    std::vector<std::unique_ptr<Impl::SourceSlot>> slots;
+    return ok_status();
+  };
+  Status attached = impl_->run_sync([&]() -> Status {
+    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+    if (Status st = check(e); !st.ok()) {
+      return st;
+    }
     for (auto& source : sources) {
       if (Status st = source->attach(SourceContext{e->name, e->binding.schema}); !st.ok()) {
         return st;
       }
+    }
+    return ok_status();
+  });
+  if (!attached.ok()) {
+    return attached;
+  }
+  // On this (the caller's) thread, not the update thread: a remote source
+  // waits here for its first state (up to its initial timeout), while every
+  // other config's updates and reloads go on. One after the other: the waits
+  // add up only for sources that are all unreachable.
+  for (auto& source : sources) {
+    try {
+      source->wait_ready();
+    } catch (...) {
+      return current_exception_error("while waiting for " + source->name());
+    }
+  }
+  return impl_->run_sync([&]() -> Status {
+    std::shared_ptr<Impl::Entry> e = impl_->find_entry(name);
+    if (Status st = check(e); !st.ok()) {
+      return st;
+    }
+    std::vector<std::unique_ptr<Impl::SourceSlot>> slots;
+    for (auto& source : sources) {
       auto slot = std::make_unique<Impl::SourceSlot>();
       slot->id = impl_->next_source_id.fetch_add(1);
       slot->source = std::move(source);

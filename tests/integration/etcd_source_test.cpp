@@ -1,9 +1,13 @@
 // BEHAVIOUR.md section 7 (items 36-44): the etcd source against a real etcd
 // server (tests/testutil/etcd_server.hpp) on 127.0.0.1, with independent
 // writes through etcdctl and through liveconf::EtcdClient.
+#include <arpa/inet.h>
 #include <atomic>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <thread>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -529,6 +533,101 @@ TEST_F(EtcdSourceTest, DocumentLayoutReadsOneKeyAsYamlAndReportsLinesInsideIt) {
   EXPECT_EQ(value("server.port"), "8080");  // the last good document keeps serving
   put("/app/config.yaml", "server:\n  port: 9090\n");
   EXPECT_TRUE(wait_value("server.port", "9090"));
+}
+
+// --- Start-up never holds the update thread --------------------------------------
+
+// Forwards to a real source, and says when add_source has started waiting
+// for it (to order the test's steps, not to change what the source does).
+class AnnouncingSource final : public Source {
+ public:
+  AnnouncingSource(std::unique_ptr<Source> inner, std::atomic<bool>& waiting)
+      : inner_(std::move(inner)), waiting_(waiting) {}
+  const std::string& name() const noexcept override { return inner_->name(); }
+  Debounce debounce() const noexcept override { return inner_->debounce(); }
+  Status attach(const SourceContext& context) override { return inner_->attach(context); }
+  void wait_ready() override {
+    waiting_ = true;
+    inner_->wait_ready();
+  }
+  Result<SourceLoad> load() override { return inner_->load(); }
+  Result<WatchHandle> watch(std::function<void()> changed) override {
+    return inner_->watch(std::move(changed));
+  }
+  bool busy() const override { return inner_->busy(); }
+
+ private:
+  std::unique_ptr<Source> inner_;
+  std::atomic<bool>& waiting_;
+};
+
+TEST(EtcdStartupTest, AFileChangePublishesAndUpdatesReturnWhileAnUnreachableEtcdIsBeingAdded) {
+  // A loopback port that refuses connections: bound (so nothing else takes
+  // it) but never listening.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  const std::unique_ptr<const int, void (*)(const int*)> closer(&fd,
+                                                                [](const int* f) { ::close(*f); });
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string endpoint = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+
+  TempDir tmp;
+  const std::filesystem::path file = tmp.write("app.json", R"({"mode": "one"})");
+  SourceEventLog events;
+  ConfigManager manager(events.options());
+  ASSERT_TRUE(manager.register_untyped("app").ok());
+  ASSERT_TRUE(manager.register_untyped("other").ok());
+  FileSourceOptions f;
+  f.path = file;
+  f.debounce = Debounce{5ms, 100ms};
+  ASSERT_TRUE(manager.add_source("app", make_file_source(f).value()).ok());
+  auto mode = [&] { return scalar_text(manager.snapshot("app").value()->find(KeyPath("mode"))); };
+  ASSERT_EQ(mode(), "one");
+
+  EtcdSourceOptions o;
+  o.connection.endpoints = {endpoint};
+  o.connection.request_timeout = 1s;
+  o.prefix = "/app/";
+  o.priority = 10;
+  o.initial_timeout = 8s;  // a required source: add_source fails once this passes
+  std::atomic<bool> waiting{false};
+  std::atomic<bool> add_returned{false};
+  Status added;
+  std::jthread adder([&] {
+    added = manager.add_source(
+        "app", std::make_unique<AnnouncingSource>(make_etcd_source(o).value(), waiting));
+    add_returned = true;
+  });
+  ASSERT_TRUE(wait_until([&] { return waiting.load(); }, 10s));
+
+  // While add_source waits for etcd, the file reloads and updates go through.
+  // Order, not timing: each step is seen done *before* add_source is seen done.
+  write_file(file, R"({"mode": "two"})");
+  bool published_first = false;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (mode() == "two") {
+          published_first = !add_returned.load();
+          return true;
+        }
+        return add_returned.load();
+      },
+      20s));
+  EXPECT_TRUE(published_first) << "the file change waited for the etcd source";
+  EXPECT_TRUE(manager.update("other", Value::object()).ok());
+  EXPECT_TRUE(manager.update("app", Value::object()).ok());
+  EXPECT_FALSE(add_returned.load()) << "update() waited for the etcd source";
+
+  adder.join();
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.error().code(), ErrorCode::kUnavailable) << added.to_string();
+  EXPECT_NE(added.to_string().find(endpoint), std::string::npos) << added.to_string();
+  EXPECT_EQ(mode(), "two");
 }
 
 // --- Reconnect cycles leak nothing --------------------------------------------

@@ -73,18 +73,27 @@ class EtcdSource final : public Source {
     return in_empty_grace(Clock::now());
   }
 
-  [[nodiscard]] Result<SourceLoad> load() override {
+  /// On add_source's calling thread: start the session and wait (up to
+  /// initial_timeout) for the first complete listing, so load() never waits.
+  void wait_ready() override {
     start();
     MutexLock lk(mu_);
+    lk.wait_until(cv_, Clock::now() + options_.initial_timeout,
+                  [this]() LIVECONF_REQUIRES(mu_) { return listed_ || stopping_; });
+    waited_ = true;
+  }
+
+  /// On the update thread: never waits. Before the first listing the source
+  /// is stale (optional) or unavailable (required).
+  [[nodiscard]] Result<SourceLoad> load() override {
+    start();  // for a caller that skipped wait_ready()
+    MutexLock lk(mu_);
     if (!listed_) {
-      // The first load waits for the first complete listing.
-      lk.wait_until(cv_, Clock::now() + options_.initial_timeout,
-                    [this]() LIVECONF_REQUIRES(mu_) { return listed_ || stopping_; });
-    }
-    if (!listed_) {
-      Error why = problem_.value_or(Error(
-          ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() + ": no answer within " +
-                                       std::to_string(options_.initial_timeout.count()) + " ms"));
+      const std::string cause =
+          waited_ ? "no answer within " + std::to_string(options_.initial_timeout.count()) + " ms"
+                  : options_.prefix + " not listed yet";
+      Error why = problem_.value_or(
+          Error(ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() + ": " + cause));
       if (options_.optional) {
         SourceLoad out;
         out.state = SourceState::kStale;
@@ -644,6 +653,7 @@ class EtcdSource final : public Source {
   EtcdMirror mirror_ LIVECONF_GUARDED_BY(mu_);
   std::int64_t revision_ LIVECONF_GUARDED_BY(mu_) = 0;
   bool listed_ LIVECONF_GUARDED_BY(mu_) = false;
+  bool waited_ LIVECONF_GUARDED_BY(mu_) = false;  // wait_ready() has returned
   bool connected_ LIVECONF_GUARDED_BY(mu_) = false;
   std::optional<Error> problem_ LIVECONF_GUARDED_BY(mu_);
   Clock::time_point empty_since_ LIVECONF_GUARDED_BY(mu_);

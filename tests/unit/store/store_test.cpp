@@ -2,7 +2,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <future>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -432,6 +434,108 @@ TEST_F(ConfigManagerTest, TypeIdComparesTypesNotAddresses) {
   EXPECT_TRUE(TypeId().empty());
   ASSERT_TRUE(manager.register_schema("s", std::make_shared<Schema>(), Value::object()).ok());
   EXPECT_TRUE(manager.get<Value>("s").has_value()) << "register_schema's Value is get<Value>'s";
+}
+
+// A source that is ready when the test opens its gate: a remote store that
+// has not answered yet at start-up (the etcd source's wait_ready()).
+class GatedSource final : public Source {
+ public:
+  struct Gate {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool open = false;
+    bool waiting = false;
+    std::thread::id waited_on;
+    bool loaded_before_ready = false;
+    bool ready = false;
+  };
+  explicit GatedSource(std::shared_ptr<Gate> gate) : gate_(std::move(gate)) {}
+  const std::string& name() const noexcept override { return name_; }
+  void wait_ready() override {
+    std::unique_lock<std::mutex> lk(gate_->mu);
+    gate_->waiting = true;
+    gate_->waited_on = std::this_thread::get_id();
+    gate_->cv.notify_all();
+    gate_->cv.wait(lk, [&] { return gate_->open; });
+    gate_->ready = true;
+  }
+  Result<SourceLoad> load() override {
+    {
+      std::lock_guard<std::mutex> lk(gate_->mu);
+      gate_->loaded_before_ready = gate_->loaded_before_ready || !gate_->ready;
+    }
+    SourceLoad out;
+    out.layers.push_back(Layer{name_, 5, dict({{"remote", Value(true)}}), "v1"});
+    return out;
+  }
+  Result<WatchHandle> watch(std::function<void()> changed) override {
+    (void)changed;
+    return WatchHandle();
+  }
+
+ private:
+  std::shared_ptr<Gate> gate_;
+  std::string name_ = "gated";
+};
+
+TEST_F(ConfigManagerTest, AddSourceWaitsForASourceOnTheCallersThreadNotTheUpdateThread) {
+  ASSERT_TRUE(manager.register_untyped("a").ok());
+  ASSERT_TRUE(manager.register_untyped("b").ok());
+  auto gate = std::make_shared<GatedSource::Gate>();
+  std::promise<std::thread::id> adder_id;
+  std::atomic<bool> add_returned{false};
+  Status added;
+  std::thread adder([&] {
+    adder_id.set_value(std::this_thread::get_id());
+    added = manager.add_source("a", std::make_unique<GatedSource>(gate));
+    add_returned = true;
+  });
+  const std::thread::id adder_thread = adder_id.get_future().get();
+  ASSERT_TRUE(wait_until([&] {
+    std::lock_guard<std::mutex> lk(gate->mu);
+    return gate->waiting;
+  }));
+  // The source is waiting to become ready: every config, its own included,
+  // still takes updates. (Were the wait on the update thread, they would
+  // wait for the gate, which opens only after this check.)
+  std::atomic<bool> updated{false};
+  std::thread updater([&] {
+    EXPECT_TRUE(manager.update("b", dict({{"x", 1}})).ok());
+    EXPECT_TRUE(manager.update("a", dict({{"y", 2}})).ok());
+    updated = true;
+  });
+  EXPECT_TRUE(wait_until([&] { return updated.load(); }))
+      << "update() waited for a source that add_source was waiting for";
+  EXPECT_FALSE(add_returned.load()) << "add_source returned before the source was ready";
+  {
+    std::lock_guard<std::mutex> lk(gate->mu);
+    EXPECT_EQ(gate->waited_on, adder_thread);
+    gate->open = true;
+  }
+  gate->cv.notify_all();
+  updater.join();
+  adder.join();
+  ASSERT_TRUE(added.ok()) << added.to_string();
+  EXPECT_FALSE(gate->loaded_before_ready) << "load() ran before wait_ready() returned";
+  const SnapshotPtr a = *manager.snapshot("a");
+  ASSERT_NE(a->find(KeyPath("remote")), nullptr);
+  EXPECT_TRUE(a->find(KeyPath("remote"))->as_bool());
+  EXPECT_EQ(a->find(KeyPath("y"))->as_int(), 2);
+}
+
+TEST_F(ConfigManagerTest, AddSourceRefusesAnUnknownConfigOrADuplicateBeforeWaiting) {
+  ASSERT_TRUE(manager.register_untyped("a").ok());
+  auto gate = std::make_shared<GatedSource::Gate>();
+  gate->open = true;
+  ASSERT_TRUE(manager.add_source("a", std::make_unique<GatedSource>(gate)).ok());
+  // A gate that never opens: a source that waited would hang the test.
+  auto shut = std::make_shared<GatedSource::Gate>();
+  const Status unknown = manager.add_source("nope", std::make_unique<GatedSource>(shut));
+  EXPECT_EQ(unknown.error().code(), ErrorCode::kNotFound);
+  const Status twice = manager.add_source("a", std::make_unique<GatedSource>(shut));
+  EXPECT_EQ(twice.error().code(), ErrorCode::kValidation);
+  std::lock_guard<std::mutex> lk(shut->mu);
+  EXPECT_FALSE(shut->waiting);
 }
 
 }  // namespace
