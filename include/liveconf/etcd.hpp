@@ -12,9 +12,12 @@
 // How it stays consistent (docs/etcd.md): the first load lists the prefix
 // page by page at one pinned revision R, then watches from R+1, so no write
 // is missed or seen twice. A transaction arrives as one watch response and is
-// applied as one reload. After a disconnect it resumes from the last revision
-// it saw + 1, with exponential backoff and jitter; if that revision has been
-// compacted away it lists again. A frozen server is detected by watch
+// applied as one reload. After a disconnect (exponential backoff, jitter) it
+// first checks with one small request whether the prefix changed since the
+// revision it saw: if not, it watches from the server's current revision
+// (a quiet prefix never relists because others wrote and compacted);
+// otherwise it resumes from the last revision it saw + 1, or lists again if
+// that revision has been compacted away. A frozen server is detected by watch
 // progress requests that go unanswered. While etcd cannot be reached the
 // source is reported stale and its last good layer keeps serving.
 //
@@ -131,13 +134,17 @@ struct EtcdSourceOptions {
 struct EtcdSourceStats {
   std::uint64_t connects = 0;         // watch streams opened
   std::uint64_t lists = 0;            // full listings (start, compaction)
+  std::uint64_t relists = 0;          // listings after the first
+  std::uint64_t reconnects = 0;       // sessions that resumed a listed mirror (each probes once)
+  std::uint64_t fast_forwards = 0;    // reconnects whose probe found the mirror current
+                                      // and advanced `revision` to the server's
   std::uint64_t events = 0;           // watch events applied
   std::uint64_t stream_errors = 0;    // streams that ended (server gone, frozen, canceled)
-  std::int64_t revision = 0;          // last revision applied to the mirror
+  std::int64_t revision = 0;          // the revision the mirror is known to match
   std::int64_t list_revision = 0;     // the revision the newest listing was pinned at
   std::int64_t compact_revision = 0;  // the newest compaction revision reported
   std::int64_t last_watch_start = 0;  // start revision of the newest watch
-  bool connected = false;
+  bool connected = false;  // up, and the mirror known current (listed, probed or replaying)
 };
 /// The stats of a source made by make_etcd_source; nullopt for another source.
 [[nodiscard]] LIVECONF_API std::optional<EtcdSourceStats> etcd_source_stats(const Source& source);

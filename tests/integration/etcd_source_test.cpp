@@ -374,6 +374,90 @@ TEST_F(EtcdSourceTest, B41_CompactionWhileDisconnectedRelistsToTheServersExactSt
       << "a watch is never opened at or below the known compaction";
 }
 
+TEST_F(EtcdSourceTest, B41_AResumeAtACompactedRevisionIsNeverReportedOkOnTheOldMirror) {
+  put("/app/a", "1");
+  put("/app/b", "1");
+  ASSERT_TRUE(add(slow_reconnect_options()).ok());
+  ASSERT_TRUE(etcd->restart());  // the source now waits 4 s to reconnect
+  ASSERT_TRUE(wait_state(SourceState::kStale));
+  const std::uint64_t old_generation = snapshot()->generation();
+  // Only a delete under the prefix: its newest key is unchanged, its count
+  // is not, so the source resumes from its revision, which is compacted.
+  ASSERT_TRUE(etcd->del("/app/b"));
+  const std::int64_t compact_at = put("/other/x", "1");
+  ASSERT_TRUE(client->compact(compact_at).ok());
+  ASSERT_FALSE(stats().connected) << "the source reconnected before the compaction";
+  ASSERT_TRUE(wait_value("b", std::nullopt, 15s));
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  // etcd sends the watch's `created` before the compaction notice: the source
+  // must not call itself ok in between, on the old mirror (b still there, the
+  // generation from before the outage). The first ok after the stale report
+  // (announced just after status() shows it) must come with the relisting.
+  std::optional<SourceEvent> back;
+  ASSERT_TRUE(wait_until([&] {
+    bool stale = false;
+    for (std::size_t i = 0; i < events.count(); ++i) {
+      const SourceEvent e = events.at(i);
+      if (e.state == SourceState::kStale) {
+        stale = true;
+      } else if (stale && e.state == SourceState::kOk) {
+        back = e;
+        return true;
+      }
+    }
+    return false;
+  }));
+  EXPECT_GT(back->generation, old_generation)
+      << "reported ok at generation " << back->generation << " (the old mirror) before relisting";
+  EXPECT_EQ(config_state(), server_state("/app/"));
+  const EtcdSourceStats s = stats();
+  EXPECT_EQ(s.compact_revision, compact_at)
+      << "the watch was opened at the compacted revision (the case under test)";
+  EXPECT_EQ(s.lists, 2u);
+  EXPECT_EQ(s.relists, 1u);
+  EXPECT_EQ(s.fast_forwards, 0u);
+}
+
+// --- Reconnects of a quiet prefix: no relist after others' writes + compaction ---
+
+TEST_F(EtcdSourceTest,
+       B39_AQuietPrefixResumesAfterOthersWritesCompactionAndARestartWithoutRelisting) {
+  put("/app/a", "1");
+  put("/app/b", "2");
+  ASSERT_TRUE(add(options()).ok());
+  const EtcdSourceStats before = stats();
+  // The rest of the cluster moves on and its history is compacted past the
+  // last revision the source saw.
+  std::int64_t compact_at = 0;
+  for (int i = 0; i < 20; ++i) {
+    compact_at = put("/other/k" + std::to_string(i % 3), std::to_string(i));
+  }
+  ASSERT_TRUE(client->compact(compact_at).ok());
+  ASSERT_LT(before.revision, compact_at);
+  ASSERT_TRUE(etcd->restart());
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const EtcdSourceStats s = stats();
+        return s.reconnects >= 1 && s.connected;
+      },
+      15s));
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  const EtcdSourceStats after = stats();
+  EXPECT_EQ(after.lists, 1u) << "relisted";
+  EXPECT_EQ(after.relists, 0u);
+  EXPECT_GE(after.fast_forwards, 1u);
+  EXPECT_GE(after.revision, compact_at) << "the resume revision advanced to the server's";
+  EXPECT_GT(after.last_watch_start, compact_at);
+  EXPECT_EQ(after.compact_revision, 0) << "no watch was opened at a compacted revision";
+  EXPECT_EQ(after.events, 0u);
+  EXPECT_EQ(config_state(), server_state("/app/"));
+  // The watch opened at the new revision is live.
+  put("/app/c", "3");
+  ASSERT_TRUE(wait_value("c", "3"));
+  EXPECT_EQ(stats().lists, 1u);
+  EXPECT_EQ(stats().events, 1u);
+}
+
 // --- 42. A frozen server is detected; the source recovers after SIGCONT ----------
 
 TEST_F(EtcdSourceTest, B42_FrozenServerIsDetectedByProgressRequestsAndRecovers) {

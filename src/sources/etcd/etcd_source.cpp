@@ -3,9 +3,15 @@
 // the mirror into a layer on the manager's update thread.
 //
 // Session loop (one thread per source):
-//   connect -> [list if no usable revision] -> watch from revision+1
+//   connect -> first time: list; later: probe (is the mirror still the
+//   prefix? then fast-forward its revision; else resume, or list when the
+//   resume point is known compacted) -> watch from revision+1
 //   -> apply each watch response to the mirror whole, signal the manager
 //   -> on any stream end: mark stale, signal, back off (jittered), resume.
+// The source reports itself connected (ok) only when its mirror is known
+// current: after a listing or a probe that matched, or, when resuming from
+// an older revision, once the watch delivers its first events (etcd sends a
+// watch's `created` before it finds the start revision compacted).
 // The watch stream uses gRPC's completion-queue API so one thread can wait
 // for a response *or* a heartbeat deadline: a server that stops answering
 // progress requests (SIGSTOP, a partition) is detected without a second
@@ -36,8 +42,15 @@ using detail::MutexLock;
 // remedy, not a reason to back off.
 struct StreamEnd {
   Error error;
-  bool compacted = false;
-  bool healthy = false;  // the watch had been created: reset the backoff
+  bool retry_now = false;  // compacted (or a resume that never confirmed): no backoff
+  bool healthy = false;    // the watch had been created: reset the backoff
+};
+
+// What a reconnect's probe found (EtcdSource::probe).
+enum class Resume : std::uint8_t {
+  kCurrent,  // the mirror is the prefix at the probe's revision: watch from there
+  kBehind,   // the prefix changed since the mirror's revision: replay from it
+  kRelist,   // the server's history is behind ours (restored from a backup)
 };
 
 class EtcdSource final : public Source {
@@ -220,8 +233,8 @@ class EtcdSource final : public Source {
       if (stopping()) {
         break;
       }
-      if (end.compacted) {
-        continue;  // list again at once; the listing signals the manager
+      if (end.retry_now) {
+        continue;  // probe or list again at once; either signals the manager
       }
       bool was_connected;
       {
@@ -256,7 +269,8 @@ class EtcdSource final : public Source {
     }
   }
 
-  // One connection: list when needed, then watch until the stream ends.
+  // One connection: list the first time; after that probe, then resume or
+  // list; then watch until the stream ends.
   StreamEnd session() {
     if (Status st = rpc_->authenticate(); !st.ok()) {
       return StreamEnd{st.error()};
@@ -264,15 +278,101 @@ class EtcdSource final : public Source {
     bool must_list;
     {
       MutexLock lk(mu_);
-      // Never open a watch at or below a known compaction (BEHAVIOUR 41).
-      must_list = !listed_ || revision_ < stats_.compact_revision;
+      must_list = !listed_ || relist_next_;
+      relist_next_ = false;
+    }
+    bool confirmed = true;  // the mirror is known current
+    if (!must_list) {
+      Result<Resume> resume = probe();
+      if (!resume) {
+        return StreamEnd{std::move(resume).error()};
+      }
+      if (*resume == Resume::kBehind) {
+        MutexLock lk(mu_);
+        // Never open a watch at or below a known compaction (BEHAVIOUR 41).
+        must_list = revision_ < stats_.compact_revision;
+        confirmed = false;
+      } else if (*resume == Resume::kRelist) {
+        must_list = true;
+      }
     }
     if (must_list) {
       if (Status st = list(); !st.ok()) {
         return StreamEnd{st.error()};
       }
+      confirmed = true;
     }
-    return watch_stream();
+    return watch_stream(confirmed);
+  }
+
+  // At a reconnect: is the mirror (the prefix at revision_) still the
+  // prefix? One Range, keys only, newest mod revision first, limit 1: its
+  // header revision H, the prefix's key count, and its newest key. If no key
+  // under the prefix changed after revision_ (the newest mod revision is not
+  // above it) and none was deleted (the count is the mirror's), the prefix at
+  // H is the mirror, so revision_ becomes H: a quiet prefix in a compacted
+  // cluster resumes without relisting, and without replaying everyone else's
+  // writes. (The revision is not advanced from watch progress responses
+  // instead: etcd 3.4 before 3.4.24 answers a progress request at its
+  // current revision even for a watcher that is still catching up.)
+  Result<Resume> probe() {
+    etcdserverpb::RangeRequest request;
+    request.set_key(options_.prefix);
+    if (options_.layout == EtcdLayout::kTree) {
+      request.set_range_end(range_end_);
+    }
+    request.set_limit(1);
+    request.set_sort_order(etcdserverpb::RangeRequest::DESCEND);
+    request.set_sort_target(etcdserverpb::RangeRequest::MOD);
+    request.set_keys_only(true);
+    etcdserverpb::RangeResponse response;
+    {
+      grpc::ClientContext context;
+      rpc_->prepare(context, rpc_->connection().request_timeout);
+      if (!track(&context)) {
+        return Error(ErrorCode::kCancelled, "etcd source stopped");
+      }
+      const grpc::Status status = rpc_->kv().Range(&context, request, &response);
+      untrack();
+      if (!status.ok()) {
+        if (detail::EtcdRpc::token_refused(status)) {
+          rpc_->drop_token();
+        }
+        return detail::etcd_error(status, "range " + options_.prefix, rpc_->endpoints());
+      }
+    }
+    const std::int64_t at = response.header().revision();
+    Resume resume;
+    bool back = false;
+    {
+      MutexLock lk(mu_);
+      ++stats_.reconnects;
+      bool same = static_cast<std::uint64_t>(response.count()) == mirror_.size();
+      if (same && response.kvs_size() > 0) {
+        const mvccpb::KeyValue& newest = response.kvs(0);
+        auto it = mirror_.find(newest.key());
+        same = newest.mod_revision() <= revision_ && it != mirror_.end() &&
+               it->second.mod_revision == newest.mod_revision();
+      }
+      if (at < revision_) {
+        resume = Resume::kRelist;
+      } else if (same) {
+        resume = Resume::kCurrent;
+        revision_ = at;
+        stats_.revision = at;
+        ++stats_.fast_forwards;
+        back = !connected_;
+        connected_ = true;
+        stats_.connected = true;
+        problem_.reset();
+      } else {
+        resume = Resume::kBehind;
+      }
+    }
+    if (back) {
+      signal();  // back from stale: the manager reloads and reports it ok
+    }
+    return resume;
   }
 
   // Paginated Range at one pinned revision (BEHAVIOUR 36).
@@ -335,6 +435,9 @@ class EtcdSource final : public Source {
         mirror_ = std::move(fresh);
         note_emptiness(was_empty);
         revision_ = pinned;
+        if (listed_) {
+          ++stats_.relists;
+        }
         listed_ = true;
         connected_ = true;  // the server answered at a revision; the watch follows
         stats_.connected = true;
@@ -386,7 +489,11 @@ class EtcdSource final : public Source {
   enum Tag : std::intptr_t { kStart = 1, kRead, kWrite, kFinish };
   static void* tag(Tag t) { return reinterpret_cast<void*>(static_cast<std::intptr_t>(t)); }
 
-  StreamEnd watch_stream() {
+  // `confirmed`: the mirror is known current (listed, or probed), so the
+  // source is connected once the watch is created. Otherwise (a resume from
+  // an older revision) it stays stale until the first events arrive: etcd
+  // sends `created` first and a compaction notice after it.
+  StreamEnd watch_stream(bool confirmed) {
     std::int64_t start_revision;
     {
       MutexLock lk(mu_);
@@ -416,6 +523,7 @@ class EtcdSource final : public Source {
     // std::optional: GCC 12 -O2 reports its value maybe-uninitialized.)
     bool progress_pending = false;
     Clock::time_point progress_sent_at;
+    Clock::time_point created_at;
 
     auto end_with = [&](StreamEnd e) {
       if (!result) {
@@ -454,6 +562,18 @@ class EtcdSource final : public Source {
                                        ": not created within " +
                                        std::to_string(rpc_->connection().request_timeout.count()) +
                                        " ms")});
+        } else if (created && !confirmed && now - created_at > rpc_->connection().request_timeout) {
+          // A resume always has events to replay (the probe saw the prefix
+          // change); none and no compaction notice: trust nothing, list.
+          {
+            MutexLock lk(mu_);
+            relist_next_ = true;
+          }
+          end_with(StreamEnd{
+              Error(ErrorCode::kUnavailable,
+                    "etcd watch " + options_.prefix + " at " + rpc_->endpoints() + ": resumed at " +
+                        std::to_string(start_revision) + " but nothing replayed; listing again"),
+              true, true});
         } else if (progress_pending && now - progress_sent_at > options_.progress_timeout) {
           end_with(StreamEnd{
               Error(ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() +
@@ -514,7 +634,12 @@ class EtcdSource final : public Source {
         case kRead: {
           last_rx = now;
           progress_pending = false;
-          if (std::optional<StreamEnd> e = handle(response, created, fragments)) {
+          const bool was_created = created;
+          std::optional<StreamEnd> e = handle(response, created, confirmed, fragments);
+          if (created && !was_created) {
+            created_at = now;
+          }
+          if (e) {
             end_with(std::move(*e));
           } else {
             read();
@@ -551,17 +676,19 @@ class EtcdSource final : public Source {
 
   // One watch response. Returns how the stream should end, or nullopt.
   std::optional<StreamEnd> handle(const etcdserverpb::WatchResponse& r, bool& created,
-                                  std::vector<mvccpb::Event>& fragments) {
+                                  bool& confirmed, std::vector<mvccpb::Event>& fragments) {
     if (r.created() && !created && !r.canceled()) {
       created = true;
-      bool was_connected;
+      bool was_connected = true;
       {
         MutexLock lk(mu_);
-        was_connected = connected_;
-        connected_ = true;
-        stats_.connected = true;
         ++stats_.connects;
-        problem_.reset();
+        if (confirmed) {
+          was_connected = connected_;
+          connected_ = true;
+          stats_.connected = true;
+          problem_.reset();
+        }
       }
       if (!was_connected) {
         signal();  // back from stale: the manager reloads and reports it ok
@@ -595,6 +722,15 @@ class EtcdSource final : public Source {
     bool changed = false;
     {
       MutexLock lk(mu_);
+      if (!confirmed) {
+        // Events: etcd found the start revision available and is replaying
+        // from it, so the resume is good; back from stale with this batch.
+        confirmed = true;
+        changed = !connected_;
+        connected_ = true;
+        stats_.connected = true;
+        problem_.reset();
+      }
       const bool was_empty = mirror_.empty();
       for (const mvccpb::Event& e : fragments) {
         const std::int64_t rev = e.kv().mod_revision();
@@ -653,7 +789,8 @@ class EtcdSource final : public Source {
   EtcdMirror mirror_ LIVECONF_GUARDED_BY(mu_);
   std::int64_t revision_ LIVECONF_GUARDED_BY(mu_) = 0;
   bool listed_ LIVECONF_GUARDED_BY(mu_) = false;
-  bool waited_ LIVECONF_GUARDED_BY(mu_) = false;  // wait_ready() has returned
+  bool waited_ LIVECONF_GUARDED_BY(mu_) = false;       // wait_ready() has returned
+  bool relist_next_ LIVECONF_GUARDED_BY(mu_) = false;  // the next session lists
   bool connected_ LIVECONF_GUARDED_BY(mu_) = false;
   std::optional<Error> problem_ LIVECONF_GUARDED_BY(mu_);
   Clock::time_point empty_since_ LIVECONF_GUARDED_BY(mu_);
