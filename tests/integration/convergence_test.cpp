@@ -53,6 +53,12 @@
 #include "testutil/save_patterns.hpp"
 #include "testutil/temp_dir.hpp"
 
+#ifdef LIVECONF_CONVERGENCE_ETCD
+#include "liveconf/etcd.hpp"
+
+#include "testutil/etcd_server.hpp"
+#endif
+
 namespace liveconf::testing {
 namespace {
 
@@ -223,6 +229,16 @@ std::string describe_sources(const std::vector<SourceStatus>& sources, bool coun
 class Convergence {
  public:
   explicit Convergence(std::uint64_t seed) : rng_(seed), seed_(seed) {}
+
+#ifdef LIVECONF_CONVERGENCE_ETCD
+  // A sixth source: keys under /conv/ of the suite's real etcd (priority 7,
+  // between the .env file and the environment).
+  void use_etcd(const std::string& endpoint) {
+    etcd_.endpoints = {endpoint};
+    etcd_.request_timeout = 2s;
+    client_ = EtcdClient::create(etcd_).value();
+  }
+#endif
 
   ~Convergence() {
     live_.reset();
@@ -425,6 +441,12 @@ class Convergence {
       k8s_->write({{"b.yaml", render(Fmt::kYaml, random_content(true))}});
       return "repair b.yaml";
     }
+#ifdef LIVECONF_CONVERGENCE_ETCD
+    if (client_ && blamed.rfind("etcd:", 0) == 0) {
+      (void)client_->remove("/conv/", true);
+      return "repair: delete /conv/";
+    }
+#endif
     for (const fs::path& p : confd_entries()) {
       std::error_code ec;
       const fs::path real = fs::canonical(p, ec);
@@ -440,6 +462,11 @@ class Convergence {
     if (!last_blamed_.empty() && chance(40)) {
       return repair();
     }
+#ifdef LIVECONF_CONVERGENCE_ETCD
+    if (client_ && chance(25)) {
+      return etcd_op();
+    }
+#endif
     const int roll = pick(1, 100);
     if (roll <= 14) {
       if (chance(5) && fs::exists(a_path())) {
@@ -548,6 +575,62 @@ class Convergence {
     return "update " + patch.to_display_string() + (st.ok() ? "" : " (refused)");
   }
 
+#ifdef LIVECONF_CONVERGENCE_ETCD
+  // A put, a delete or a transaction of several writes under /conv/, with
+  // valid values, ones the binding refuses and ones the validator refuses.
+  std::string etcd_op() {
+    static const char* kKeys[] = {"/conv/min",   "/conv/max",      "/conv/name",
+                                  "/conv/level", "/conv/extra/k1", "/conv/extra/k4"};
+    auto value_for = [&](const std::string& key) -> std::string {
+      if (chance(6)) {
+        return "abc";
+      }
+      if (key == "/conv/name") {
+        return "\"d" + std::to_string(pick(0, 9)) + "\"";
+      }
+      if (key == "/conv/min") {
+        return std::to_string(pick(0, 60));
+      }
+      if (key == "/conv/max") {
+        return std::to_string(pick(40, 100));
+      }
+      return std::to_string(pick(0, 9));
+    };
+    const int kind = pick(0, 9);
+    if (kind <= 5) {
+      const std::string key = kKeys[pick(0, 5)];
+      const std::string value = value_for(key);
+      (void)client_->put(key, value);
+      return "etcd put " + key + "=" + value;
+    }
+    if (kind <= 7) {
+      const std::string key = kKeys[pick(0, 5)];
+      (void)client_->remove(key);
+      return "etcd delete " + key;
+    }
+    std::vector<EtcdWrite> writes;
+    std::string what = "etcd txn";
+    for (int i = pick(2, 3); i > 0; --i) {
+      EtcdWrite w;
+      w.key = kKeys[pick(0, 5)];
+      if (std::any_of(writes.begin(), writes.end(),
+                      [&](const EtcdWrite& o) { return o.key == w.key; })) {
+        continue;  // one write per key in a transaction
+      }
+      if (chance(20)) {
+        w.kind = EtcdWrite::Kind::kDelete;
+        what += " del " + w.key;
+      } else {
+        w.value = value_for(w.key);
+        what += " " + w.key + "=" + w.value;
+      }
+      writes.push_back(std::move(w));
+    }
+    (void)client_->commit(writes);
+    return what;
+  }
+#endif
+
   std::vector<std::unique_ptr<Source>> make_sources(bool watch) {
     std::vector<std::unique_ptr<Source>> out;
     auto file = [&](const fs::path& p, int priority, bool optional, bool env_style) {
@@ -570,6 +653,19 @@ class Convergence {
     env.debounce = kDebounce;
     env.watch = watch;
     out.push_back(make_env_source(std::move(env)).value());
+#ifdef LIVECONF_CONVERGENCE_ETCD
+    if (client_) {
+      EtcdSourceOptions o;
+      o.connection = etcd_;
+      o.prefix = "/conv/";
+      o.priority = 7;
+      o.debounce = kDebounce;
+      o.initial_timeout = 5s;
+      o.backoff_initial = 50ms;
+      o.backoff_max = 400ms;
+      out.push_back(make_etcd_source(std::move(o)).value());
+    }
+#endif
     return out;
   }
 
@@ -596,6 +692,7 @@ class Convergence {
     // a direct load of it; a refusal of the merged result does not.
     for (auto& s : make_sources(false)) {
       (void)s->attach(SourceContext{std::string(kName), &schema_of<Conv>()});
+      s->wait_ready();
       Result<SourceLoad> direct = s->load();
       if (!direct && !f.local) {
         f.local = true;
@@ -678,6 +775,7 @@ class Convergence {
         continue;
       }
       (void)s->attach(SourceContext{std::string(kName), &schema_of<Conv>()});
+      s->wait_ready();
       Result<SourceLoad> now = s->load();
       if (!now) {
         diff << "  " << s->name()
@@ -713,6 +811,10 @@ class Convergence {
   std::uint64_t seed_;
   std::unique_ptr<KubernetesAtomicWriter> k8s_;
   std::unique_ptr<ConfigManager> live_;
+#ifdef LIVECONF_CONVERGENCE_ETCD
+  EtcdConnection etcd_;
+  std::unique_ptr<EtcdClient> client_;
+#endif
   std::vector<std::string> log_;
   std::string last_blamed_;
   bool failed_ = false;
@@ -721,6 +823,7 @@ class Convergence {
   std::size_t refused_ = 0;
 };
 
+#ifndef LIVECONF_CONVERGENCE_ETCD
 // Regressions the convergence test found or the issue named, one each.
 
 struct CrossFieldFixture {
@@ -842,6 +945,32 @@ TEST(ConvergenceTest, LiveManagerEqualsAFreshLoadAfterEveryStep) {
   }
   std::printf("convergence: %s\n", c.summary().c_str());
 }
+
+#else  // LIVECONF_CONVERGENCE_ETCD
+
+TEST(ConvergenceTest, WithEtcdLiveManagerEqualsAFreshLoadAfterEveryStep) {
+  LIVECONF_REQUIRE_ETCD();
+  TempDir tmp;
+  EtcdServer etcd(tmp.path() / "etcd");
+  ASSERT_TRUE(etcd.start());
+  const std::uint64_t seed = env_number("LIVECONF_CONVERGENCE_SEED", std::random_device{}());
+  const std::uint64_t steps = env_number("LIVECONF_CONVERGENCE_STEPS", 80);
+  std::printf(
+      "convergence with etcd: seed %llu, %llu steps (replay: LIVECONF_CONVERGENCE_SEED=%llu)\n",
+      static_cast<unsigned long long>(seed), static_cast<unsigned long long>(steps),
+      static_cast<unsigned long long>(seed));
+  Convergence c(seed);
+  c.use_etcd(etcd.endpoint());
+  c.start();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  c.check("start");
+  for (std::uint64_t i = 1; i <= steps && !c.failed(); ++i) {
+    c.step(i);
+  }
+  std::printf("convergence with etcd: %s\n", c.summary().c_str());
+}
+
+#endif  // LIVECONF_CONVERGENCE_ETCD
 
 }  // namespace
 }  // namespace liveconf::testing
