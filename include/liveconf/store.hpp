@@ -41,6 +41,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -175,22 +176,54 @@ TypeBinding make_type_binding() {
   return b;
 }
 
+// ThreadSanitizer does not model libstdc++ 12's std::atomic<std::shared_ptr>
+// (its spin-lock bit in the reference count word; GCC 13 annotates it), so it
+// reports the swap itself as a race. A suppression of that frame hid every
+// report with the publish/load path in either stack, and stopped matching
+// whenever the inlined frame was not symbolised. Under TSan the cell uses a
+// mutex instead, which TSan models: the publish/load path stays checked and no
+// suppression is needed. Both members exist in every build, so the layout
+// does not depend on the sanitizer (a TSan program is instrumented whole).
+#if defined(__SANITIZE_THREAD__)
+#define LIVECONF_TSAN_CELL 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LIVECONF_TSAN_CELL 1
+#endif
+#endif
+
 /// One config's current snapshot, published with a single atomic swap.
 /// Readers load it without blocking the writer.
 class LIVECONF_API SnapshotCell {
  public:
-  [[nodiscard]] SnapshotPtr load() const noexcept { return ptr_.load(std::memory_order_acquire); }
+  [[nodiscard]] SnapshotPtr load() const noexcept {
+#ifdef LIVECONF_TSAN_CELL
+    std::lock_guard<std::mutex> lk(tsan_mu_);
+    return tsan_ptr_;
+#else
+    return ptr_.load(std::memory_order_acquire);
+#endif
+  }
   [[nodiscard]] std::uint64_t generation() const noexcept {
     return generation_.load(std::memory_order_acquire);
   }
   void publish(SnapshotPtr snapshot) noexcept {
     const std::uint64_t g = snapshot->generation();
+#ifdef LIVECONF_TSAN_CELL
+    {
+      std::lock_guard<std::mutex> lk(tsan_mu_);
+      tsan_ptr_ = std::move(snapshot);
+    }
+#else
     ptr_.store(std::move(snapshot), std::memory_order_release);
+#endif
     generation_.store(g, std::memory_order_release);
   }
 
  private:
   std::atomic<SnapshotPtr> ptr_;
+  mutable std::mutex tsan_mu_;  // TSan builds only (see above)
+  SnapshotPtr tsan_ptr_;        // TSan builds only
   // On its own cache line: readers poll it; the pointer's line is written on publish.
   alignas(64) std::atomic<std::uint64_t> generation_{0};
 };

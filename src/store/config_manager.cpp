@@ -779,7 +779,8 @@ struct ConfigManager::Impl {
       // in a file), and a fresh load of the same sources would accept both.
       for (auto& other : e.sources) {
         const bool due_now = std::find(due.begin(), due.end(), other.get()) != due.end();
-        if (!due_now && other->refused) {
+        // Not one with a newer change on its way: its reload brings that.
+        if (!due_now && other->refused && !other->pending) {
           ready.push_back(Ready{other.get(), *other->refused, true});
         }
       }
