@@ -31,6 +31,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -130,8 +131,21 @@ struct EtcdSourceOptions {
 [[nodiscard]] LIVECONF_API Result<std::unique_ptr<Source>> make_etcd_source(
     EtcdSourceOptions options);
 
+/// One wait before a reconnect attempt (EtcdSourceStats::recent_backoffs).
+struct EtcdBackoff {
+  /// The schedule's value: backoff_initial doubled once per failed attempt
+  /// since the last healthy stream, at most backoff_max.
+  std::chrono::milliseconds nominal{0};
+  /// What the session waited: `nominal` times a random factor in
+  /// [1 - backoff_jitter, 1 + backoff_jitter], truncated to milliseconds.
+  std::chrono::milliseconds wait{0};
+};
+
 /// What an etcd source has seen, for tests, tools and metrics.
 struct EtcdSourceStats {
+  /// How many waits `recent_backoffs` keeps.
+  static constexpr std::size_t kRecentBackoffs = 16;
+
   std::uint64_t connects = 0;         // watch streams opened
   std::uint64_t lists = 0;            // full listings (start, compaction)
   std::uint64_t relists = 0;          // listings after the first
@@ -144,6 +158,12 @@ struct EtcdSourceStats {
   std::int64_t list_revision = 0;     // the revision the newest listing was pinned at
   std::int64_t compact_revision = 0;  // the newest compaction revision reported
   std::int64_t last_watch_start = 0;  // start revision of the newest watch
+  std::uint64_t list_pages = 0;       // Range requests (pages) of the newest listing:
+                                      // ceil(keys / page_size), at least 1 (a document: 1)
+  std::uint64_t backoffs = 0;         // waits before a reconnect attempt (failed sessions)
+  /// The newest kRecentBackoffs of those waits, oldest first: how long the
+  /// source has been holding off, and that a fleet is not in lockstep.
+  std::vector<EtcdBackoff> recent_backoffs;
   bool connected = false;  // up, and the mirror known current (listed, probed or replaying)
 };
 /// The stats of a source made by make_etcd_source; nullopt for another source.

@@ -262,6 +262,12 @@ class EtcdSource final : public Source {
           static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(rng)));
       {
         MutexLock lk(mu_);
+        ++stats_.backoffs;
+        std::vector<EtcdBackoff>& recent = stats_.recent_backoffs;
+        if (recent.size() == EtcdSourceStats::kRecentBackoffs) {
+          recent.erase(recent.begin());
+        }
+        recent.push_back(EtcdBackoff{backoff, wait});
         lk.wait_until(cv_, Clock::now() + wait,
                       [this]() LIVECONF_REQUIRES(mu_) { return stopping_; });
       }
@@ -380,6 +386,7 @@ class EtcdSource final : public Source {
     for (int attempt = 0;; ++attempt) {
       EtcdMirror fresh;
       std::int64_t pinned = 0;
+      int pages = 0;
       std::string from = options_.prefix;
       bool compacted = false;
       while (true) {
@@ -417,6 +424,7 @@ class EtcdSource final : public Source {
         for (const mvccpb::KeyValue& kv : response.kvs()) {
           fresh[kv.key()] = entry_of(kv);
         }
+        ++pages;
         if (!response.more() || response.kvs().empty()) {
           break;
         }
@@ -445,6 +453,7 @@ class EtcdSource final : public Source {
         ++stats_.lists;
         stats_.revision = pinned;
         stats_.list_revision = pinned;
+        stats_.list_pages = static_cast<std::uint64_t>(pages);
       }
       cv_.notify_all();
       signal();
