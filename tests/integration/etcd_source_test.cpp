@@ -4,7 +4,11 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <dirent.h>
+#include <future>
+#include <map>
+#include <mutex>
 #include <netinet/in.h>
+#include <sstream>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -14,6 +18,7 @@
 #include "liveconf/etcd.hpp"
 #include "liveconf/store.hpp"
 
+#include "sources/etcd/etcd_source_hooks.hpp"
 #include "testutil/etcd_server.hpp"
 #include "testutil/recorders.hpp"
 #include "testutil/temp_dir.hpp"
@@ -203,21 +208,95 @@ class EtcdSourceTest : public ::testing::Test {
 // --- 36. Initial load: paginated Range at one revision, then Watch from R+1 ---
 
 TEST_F(EtcdSourceTest, B36_InitialLoadListsEveryPageAtOneRevision) {
+  std::map<std::string, std::string> before;  // the prefix before the racing writes
   for (int i = 0; i < 25; ++i) {
-    put("/app/key" + std::to_string(100 + i), std::to_string(i));
+    const std::string key = "key" + std::to_string(100 + i);
+    put("/app/" + key, std::to_string(i));
+    before[key] = std::to_string(i);
   }
   put("/apple/not-ours", "1");            // a neighbour of the prefix, not under it
   EtcdSourceOptions o = options("/app");  // "/" is appended: /apple stays out
-  o.page_size = 7;                        // 4 pages
-  const std::int64_t at = put("/other", "x");
-  ASSERT_TRUE(add(o).ok());
-  EXPECT_EQ(snapshot()->tree().size(), 25u);
-  EXPECT_EQ(value("key100"), "0");
-  EXPECT_EQ(value("key124"), "24");
+  // 4 pages: key100-106, key107-113, key114-120, key121-124.
+  o.page_size = 7;
+  Result<std::unique_ptr<Source>> made = make_etcd_source(o);
+  ASSERT_TRUE(made) << made.error().to_string();
+  source = made->get();
+
+  // Between the first page and the second, another writer changes keys on
+  // every later page. A listing pinned at the first page's revision R cannot
+  // see these writes; one that reads a later page at the current revision
+  // would. Then the session is held after the listing, so the configuration
+  // add_source publishes is the listing itself, before the watch replays the
+  // writes. Shared state: the hooks run on the session thread.
+  struct Race {
+    std::vector<std::int64_t> revisions;  // of the racing writes
+    std::vector<std::string> errors;
+    int pages_seen = 0;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+    std::once_flag once;
+    void open() {
+      std::call_once(once, [this] { release.set_value(); });
+    }
+  };
+  auto race = std::make_shared<Race>();
+  EtcdClient* writer = client.get();
+  detail::EtcdSourceHooks hooks;
+  hooks.after_page = [race, writer](int page) {
+    race->pages_seen = std::max(race->pages_seen, page);
+    if (page != 1 || !race->revisions.empty()) {
+      return;
+    }
+    for (Result<std::int64_t> r : {writer->put("/app/key107", "changed"),     // page 2
+                                   writer->remove("/app/key118"),             // page 3
+                                   writer->put("/app/key119x", "new"),        // page 3
+                                   writer->put("/app/key124", "changed")}) {  // page 4
+      if (r) {
+        race->revisions.push_back(*r);
+      } else {
+        race->errors.push_back(r.error().to_string());
+      }
+    }
+  };
+  hooks.after_list = [race] { (void)race->released.wait_for(10s); };
+  ASSERT_TRUE(detail::set_etcd_source_hooks_for_test(*source, hooks));
+  const struct Release {
+    std::shared_ptr<Race> race;
+    ~Release() { race->open(); }  // never leave the session held, even on a failed assert
+  } release{race};
+
+  const Status added = manager->add_source(kConfig, std::move(*made));
+  ASSERT_TRUE(added.ok()) << added.to_string();
+  ASSERT_TRUE(race->errors.empty()) << race->errors.front();
+  ASSERT_EQ(race->revisions.size(), 4u);
+  const EtcdSourceStats listed = stats();
+  EXPECT_EQ(listed.lists, 1u);
+  EXPECT_EQ(listed.list_pages, 4u) << "25 keys at 7 a page";
+  EXPECT_EQ(race->pages_seen, 4);
+  EXPECT_LT(listed.list_revision, race->revisions.front())
+      << "R is the first page's revision, before the racing writes";
+  // The published configuration is the prefix as it was at R, page for page.
+  const CtlResult at_r =
+      etcd->ctl({"get", "--prefix", "--rev=" + std::to_string(listed.list_revision), "/app/"});
+  ASSERT_TRUE(at_r.ok()) << at_r.err;
+  std::map<std::string, std::string> server_at_r;
+  std::istringstream lines(at_r.out);
+  for (std::string key, val; std::getline(lines, key) && std::getline(lines, val);) {
+    server_at_r[key.substr(std::string("/app/").size())] = val;
+  }
+  EXPECT_EQ(server_at_r, before);
+  EXPECT_EQ(config_state(), server_at_r) << "a page was read at a revision other than R";
+
+  // Released, the watch starts at R + 1 and delivers each racing write once.
+  race->open();
+  ASSERT_TRUE(wait_until([&] { return stats().connects >= 1; }, 10s));
+  const std::map<std::string, std::string> now = server_state("/app/");
+  ASSERT_NE(now, before);
+  ASSERT_TRUE(wait_until([&] { return config_state() == now; }, 10s));
   const EtcdSourceStats s = stats();
   EXPECT_EQ(s.lists, 1u);
-  EXPECT_GE(s.list_revision, at);
   EXPECT_EQ(s.last_watch_start, s.list_revision + 1) << "the watch starts right after the list";
+  EXPECT_EQ(s.events, 4u) << "each racing write exactly once";
 }
 
 TEST_F(EtcdSourceTest, B36_PutsRacingTheStartAreEachAppliedExactlyOnce) {

@@ -28,6 +28,7 @@
 
 #include "sources/etcd/etcd_mapping.hpp"
 #include "sources/etcd/etcd_rpc.hpp"
+#include "sources/etcd/etcd_source_hooks.hpp"
 #include "store/mutex.hpp"
 
 namespace liveconf {
@@ -133,6 +134,11 @@ class EtcdSource final : public Source {
   [[nodiscard]] EtcdSourceStats stats() const {
     MutexLock lk(mu_);
     return stats_;
+  }
+
+  void set_hooks_for_test(detail::EtcdSourceHooks hooks) {
+    MutexLock lk(mu_);
+    hooks_ = std::move(hooks);
   }
 
  private:
@@ -383,6 +389,11 @@ class EtcdSource final : public Source {
 
   // Paginated Range at one pinned revision (BEHAVIOUR 36).
   Status list() {
+    detail::EtcdSourceHooks hooks;
+    {
+      MutexLock lk(mu_);
+      hooks = hooks_;
+    }
     for (int attempt = 0;; ++attempt) {
       EtcdMirror fresh;
       std::int64_t pinned = 0;
@@ -425,6 +436,9 @@ class EtcdSource final : public Source {
           fresh[kv.key()] = entry_of(kv);
         }
         ++pages;
+        if (hooks.after_page) {
+          hooks.after_page(pages);
+        }
         if (!response.more() || response.kvs().empty()) {
           break;
         }
@@ -457,6 +471,9 @@ class EtcdSource final : public Source {
       }
       cv_.notify_all();
       signal();
+      if (hooks.after_list) {
+        hooks.after_list();
+      }
       return ok_status();
     }
   }
@@ -806,6 +823,7 @@ class EtcdSource final : public Source {
   bool grace_signal_pending_ LIVECONF_GUARDED_BY(mu_) = false;
   std::optional<Layer> last_nonempty_ LIVECONF_GUARDED_BY(mu_);
   EtcdSourceStats stats_ LIVECONF_GUARDED_BY(mu_);
+  detail::EtcdSourceHooks hooks_ LIVECONF_GUARDED_BY(mu_);
   std::thread session_;
 };
 
@@ -848,4 +866,15 @@ std::optional<EtcdSourceStats> etcd_source_stats(const Source& source) {
   return std::nullopt;
 }
 
+namespace detail {
+
+bool set_etcd_source_hooks_for_test(Source& source, EtcdSourceHooks hooks) {
+  if (auto* etcd = dynamic_cast<EtcdSource*>(&source)) {
+    etcd->set_hooks_for_test(std::move(hooks));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace detail
 }  // namespace liveconf
