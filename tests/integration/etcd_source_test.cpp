@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
+#include <set>
 #include <sstream>
 #include <sys/socket.h>
 #include <thread>
@@ -400,6 +401,66 @@ TEST_F(EtcdSourceTest, B39_SigtermRestartResumesFromLastSeenAndSeesWritesMadeMea
   EXPECT_EQ(after.last_watch_start, before.revision + 1);
   EXPECT_EQ(after.events, 3u);  // exactly the three writes: no duplicates
   EXPECT_EQ(after.connects, 2u);
+}
+
+TEST_F(EtcdSourceTest, B39_ReconnectWaitsDoubleToTheCapWithJitterAndResetAfterAHealthyStream) {
+  put("/app/a", "1");
+  EtcdSourceOptions o = options();
+  o.backoff_initial = 40ms;
+  o.backoff_max = 320ms;
+  o.backoff_jitter = 0.5;
+  // Each attempt against the dead server fails within this (requests wait
+  // for a connection up to their deadline).
+  o.connection.request_timeout = 300ms;
+  ASSERT_TRUE(add(o).ok());
+  ASSERT_EQ(stats().backoffs, 0u);
+  ASSERT_TRUE(stats().recent_backoffs.empty());
+
+  // The nominal wait after `failed` failed attempts since a healthy stream.
+  auto nominal = [&](std::size_t failed) {
+    std::chrono::milliseconds n = o.backoff_initial;
+    for (std::size_t i = 0; i < failed; ++i) {
+      n = std::min(n * 2, o.backoff_max);
+    }
+    return n;
+  };
+
+  etcd->kill();
+  constexpr std::size_t kWaits = 8;  // nominal 40, 80, 160, 320, 320, 320, 320, 320 ms
+  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= kWaits; }, 30s));
+  const EtcdSourceStats s = stats();
+  ASSERT_LE(s.backoffs, EtcdSourceStats::kRecentBackoffs);
+  ASSERT_EQ(s.recent_backoffs.size(), s.backoffs);
+  std::set<double> factors;
+  for (std::size_t i = 0; i < kWaits; ++i) {
+    const EtcdBackoff& b = s.recent_backoffs[i];
+    // Growth: doubling from backoff_initial (the killed stream had been
+    // healthy), then held at the cap.
+    EXPECT_EQ(b.nominal, nominal(i)) << "wait " << i;
+    EXPECT_LE(b.nominal, o.backoff_max) << "wait " << i;
+    // Jitter within [1 - 0.5, 1 + 0.5] of the nominal wait.
+    EXPECT_GE(2 * b.wait, b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
+    EXPECT_LE(2 * b.wait, 3 * b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
+    factors.insert(static_cast<double>(b.wait.count()) / static_cast<double>(b.nominal.count()));
+  }
+  EXPECT_EQ(s.recent_backoffs[kWaits - 1].nominal, o.backoff_max) << "the cap is reached";
+  // Jitter: not one fixed factor. (All eight alike by chance: ~1e-10.)
+  EXPECT_GT(factors.size(), 1u) << "every wait was " << *factors.begin() << " x nominal";
+  EXPECT_FALSE(s.connected);
+
+  // After a healthy stream the schedule starts again from backoff_initial.
+  const std::uint64_t connects = s.connects;
+  ASSERT_TRUE(etcd->start());
+  ASSERT_TRUE(wait_until([&] { return stats().connects > connects; }, 15s));
+  const std::uint64_t healthy_at = stats().backoffs;
+  etcd->kill();
+  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= healthy_at + 2; }, 15s));
+  const EtcdSourceStats t = stats();
+  const std::size_t first =
+      t.recent_backoffs.size() - static_cast<std::size_t>(t.backoffs - healthy_at);
+  EXPECT_EQ(t.recent_backoffs[first].nominal, o.backoff_initial)
+      << "not reset after a healthy stream";
+  EXPECT_EQ(t.recent_backoffs[first + 1].nominal, nominal(1));
 }
 
 TEST_F(EtcdSourceTest, B40_SigkillMidStreamIsADisconnectResumedTheSameWay) {
