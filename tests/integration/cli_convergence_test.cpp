@@ -51,16 +51,6 @@ std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   return v != nullptr && *v != '\0' ? std::stoull(v) : fallback;
 }
 
-std::optional<std::string> read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    return std::nullopt;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 class CliConvergence {
  public:
   explicit CliConvergence(std::uint64_t seed) : rng_(seed), seed_(seed) {
@@ -196,7 +186,7 @@ TEST(CliConvergenceTest, WatchRenderEqualsAFreshRenderAfterEveryStep) {
     bool ok = false;
     std::string got;
     while (std::chrono::steady_clock::now() < deadline) {
-      got = read_text(c.out()).value_or("");
+      got = read_file(c.out()).value_or("");
       if (fresh.exit_code == 0) {
         ok = got == fresh.out;
       } else {

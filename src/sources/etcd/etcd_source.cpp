@@ -317,6 +317,30 @@ class EtcdSource final : public Source {
     return watch_stream(confirmed);
   }
 
+  // One Range call, cancellable by stop(). An error names the prefix and the
+  // endpoints; `out_of_range` (if given) says the revision asked for is
+  // compacted. A refused auth token is dropped, so the next call logs in.
+  Status range(const etcdserverpb::RangeRequest& request, etcdserverpb::RangeResponse& response,
+               bool* out_of_range = nullptr) {
+    grpc::ClientContext context;
+    rpc_->prepare(context, rpc_->connection().request_timeout);
+    if (!track(&context)) {
+      return Error(ErrorCode::kCancelled, "etcd source stopped");
+    }
+    const grpc::Status status = rpc_->kv().Range(&context, request, &response);
+    untrack();
+    if (status.ok()) {
+      return ok_status();
+    }
+    if (out_of_range != nullptr) {
+      *out_of_range = status.error_code() == grpc::StatusCode::OUT_OF_RANGE;
+    }
+    if (detail::EtcdRpc::token_refused(status)) {
+      rpc_->drop_token();
+    }
+    return detail::etcd_error(status, "range " + options_.prefix, rpc_->endpoints());
+  }
+
   // At a reconnect: is the mirror (the prefix at revision_) still the
   // prefix? One Range, keys only, newest mod revision first, limit 1: its
   // header revision H, the prefix's key count, and its newest key. If no key
@@ -338,20 +362,8 @@ class EtcdSource final : public Source {
     request.set_sort_target(etcdserverpb::RangeRequest::MOD);
     request.set_keys_only(true);
     etcdserverpb::RangeResponse response;
-    {
-      grpc::ClientContext context;
-      rpc_->prepare(context, rpc_->connection().request_timeout);
-      if (!track(&context)) {
-        return Error(ErrorCode::kCancelled, "etcd source stopped");
-      }
-      const grpc::Status status = rpc_->kv().Range(&context, request, &response);
-      untrack();
-      if (!status.ok()) {
-        if (detail::EtcdRpc::token_refused(status)) {
-          rpc_->drop_token();
-        }
-        return detail::etcd_error(status, "range " + options_.prefix, rpc_->endpoints());
-      }
+    if (Status st = range(request, response); !st.ok()) {
+      return st.error();
     }
     const std::int64_t at = response.header().revision();
     Resume resume;
@@ -409,25 +421,13 @@ class EtcdSource final : public Source {
         }
         request.set_revision(pinned);
         etcdserverpb::RangeResponse response;
-        Status st;
-        {
-          grpc::ClientContext context;
-          rpc_->prepare(context, rpc_->connection().request_timeout);
-          if (!track(&context)) {
-            return Error(ErrorCode::kCancelled, "etcd source stopped");
+        bool out_of_range = false;
+        if (Status st = range(request, response, &out_of_range); !st.ok()) {
+          if (out_of_range && pinned != 0) {
+            compacted = true;  // the pinned revision was compacted mid-listing
+            break;
           }
-          const grpc::Status status = rpc_->kv().Range(&context, request, &response);
-          untrack();
-          if (!status.ok()) {
-            if (status.error_code() == grpc::StatusCode::OUT_OF_RANGE && pinned != 0) {
-              compacted = true;  // the pinned revision was compacted mid-listing
-              break;
-            }
-            if (detail::EtcdRpc::token_refused(status)) {
-              rpc_->drop_token();
-            }
-            return detail::etcd_error(status, "range " + options_.prefix, rpc_->endpoints());
-          }
+          return st.error();
         }
         if (pinned == 0) {
           pinned = response.header().revision();
