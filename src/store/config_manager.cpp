@@ -495,11 +495,13 @@ struct ConfigManager::Impl {
                             [&](const auto& entry) { return entry.first == slot; });
       rank_source(i, p == pending.end() ? slot->layer_names : *p->second);
     }
-    for (const auto& [slot, names] : pending) {
+    // (No structured binding: clang 14, the fuzz build's compiler, cannot
+    // capture one in a lambda.)
+    for (const auto& entry : pending) {
       const bool listed = std::any_of(e.sources.begin(), e.sources.end(),
-                                      [&](const auto& s) { return s.get() == slot; });
+                                      [&](const auto& s) { return s.get() == entry.first; });
       if (!listed) {
-        rank_source(e.sources.size(), *names);  // being added: after every other source
+        rank_source(e.sources.size(), *entry.second);  // being added: after every other source
       }
     }
     std::vector<std::pair<Rank, std::size_t>> keyed;
