@@ -31,8 +31,9 @@ int main() {
     std::cerr << "a config registered by the plugin is not found by get<T>()\n";
     return 5;
   }
-  if (!manager.register_schema("schema", std::make_shared<liveconf::Schema>(),
-                               liveconf::Value::object())
+  if (!manager
+           .register_schema("schema", std::make_shared<liveconf::Schema>(),
+                            liveconf::Value::object())
            .ok() ||
       !manager.get<liveconf::Value>("schema").has_value()) {
     std::cerr << "register_schema's config is not found by get<Value>()\n";
