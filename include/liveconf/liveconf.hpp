@@ -6,6 +6,7 @@
 #pragma once
 
 #include "liveconf/bind.hpp"
+#include "liveconf/clock.hpp"
 #include "liveconf/diff.hpp"
 #include "liveconf/env.hpp"
 #include "liveconf/format.hpp"

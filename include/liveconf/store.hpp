@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "liveconf/bind.hpp"
+#include "liveconf/clock.hpp"
 #include "liveconf/diff.hpp"
 #include "liveconf/export.hpp"
 #include "liveconf/merge.hpp"
@@ -88,6 +89,9 @@ struct ManagerOptions {
   /// Receives source state changes and failed reloads, on the update thread;
   /// must not block on the manager.
   std::function<void(const SourceEvent&)> on_source_event;
+  /// The time debounce periods and retry backoffs are measured in. Default:
+  /// the steady clock. A ManualClock makes them move only when told to.
+  std::shared_ptr<const Clock> clock;
 };
 
 struct RegisterOptions {

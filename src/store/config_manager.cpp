@@ -18,7 +18,7 @@
 #include "liveconf/format.hpp"
 #include "liveconf/store.hpp"
 
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 #include "store/subscription_state.hpp"
 
 namespace liveconf {
@@ -183,14 +183,14 @@ struct ConfigManager::Impl {
 
   void update_loop() {
     update_thread_id.store(std::this_thread::get_id());
-    using Clock = std::chrono::steady_clock;
+    using SteadyClock = std::chrono::steady_clock;
     while (true) {
       std::function<void()> task;
       bool resync_now = false;
       {
         detail::MutexLock lk(queue_mu);
         while (!task && !resync_now) {
-          std::optional<Clock::time_point> next;
+          std::optional<SteadyClock::time_point> next;
           if (!timers.empty()) {
             next = timers.begin()->first;
           }
@@ -202,7 +202,7 @@ struct ConfigManager::Impl {
             queue.pop_front();
           } else if (stopping) {
             return;
-          } else if (next && Clock::now() >= *next) {
+          } else if (next && SteadyClock::now() >= *next) {
             if (resync_at && *resync_at == *next) {
               resync_at.reset();
               resync_now = true;

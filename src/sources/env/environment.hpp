@@ -12,7 +12,7 @@
 #include <functional>
 #include <string_view>
 
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 
 extern "C" {
 extern char** environ;  // NOLINT: POSIX

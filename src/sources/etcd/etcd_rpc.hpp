@@ -17,7 +17,7 @@
 
 #include "rpc.grpc.pb.h"
 #include "sources/etcd/etcd_mapping.hpp"
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 
 namespace liveconf::detail {
 

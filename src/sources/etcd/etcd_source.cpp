@@ -29,7 +29,7 @@
 #include "sources/etcd/etcd_mapping.hpp"
 #include "sources/etcd/etcd_rpc.hpp"
 #include "sources/etcd/etcd_source_hooks.hpp"
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 
 namespace liveconf {
 namespace {

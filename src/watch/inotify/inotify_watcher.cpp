@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <vector>
 
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 #include "watch/poll/poll_watcher.hpp"
 
 namespace liveconf::detail {

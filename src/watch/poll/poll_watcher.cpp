@@ -11,7 +11,7 @@
 #include <vector>
 #include <xxhash.h>
 
-#include "store/mutex.hpp"
+#include "base/mutex.hpp"
 
 namespace liveconf {
 namespace detail {
