@@ -186,6 +186,8 @@ class [[nodiscard]] Result {
 
   [[nodiscard]] bool has_value() const noexcept { return storage_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
+  /// has_value(), spelled as Status spells it (Abseil's StatusOr::ok()).
+  [[nodiscard]] bool ok() const noexcept { return has_value(); }
 
   [[nodiscard]] T& value() & { return std::get<0>(storage_); }
   [[nodiscard]] const T& value() const& { return std::get<0>(storage_); }

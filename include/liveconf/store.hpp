@@ -294,6 +294,9 @@ class Reader {
   std::uint64_t generation_ = 0;
 };
 
+template <typename T>
+class Config;
+
 /// See the file comment. Owns an update thread and a dispatch thread, both
 /// stopped by the destructor (pending subscription calls are dropped).
 class LIVECONF_API ConfigManager {
@@ -306,18 +309,29 @@ class LIVECONF_API ConfigManager {
 
   /// Registers config `name` of type T (the seed's register; `register` is a C++
   /// keyword). Layers: T{}'s defaults, then options.layers. Publishes generation 1.
+  /// Returns the typed handle (see Config): its calls need neither the name
+  /// nor T again, and using it as another type does not compile.
   /// Errors: kValidation if the name is taken; the bind error if the layers do not bind.
   template <Described T>
-  Status register_config(std::string name, RegisterOptions options = {}) {
-    return register_impl(std::move(name), detail::make_type_binding<T>(), std::move(options));
+  [[nodiscard]] Result<Config<T>> register_config(std::string name, RegisterOptions options = {}) {
+    return typed_handle<T>(name,
+                           register_impl(name, detail::make_type_binding<T>(), std::move(options)));
   }
   /// Same, with `initial` as a layer ("initial") just above the defaults, like the
   /// seed's `register("watched", config=config)`.
   template <Described T>
-  Status register_config(std::string name, const T& initial, RegisterOptions options = {}) {
+  [[nodiscard]] Result<Config<T>> register_config(std::string name, const T& initial,
+                                                  RegisterOptions options = {}) {
     options.layers.push_back(Layer{std::string(kInitialLayer), kInitialPriority,
                                    to_dict(initial, ToDictOptions{true}), "initial"});
-    return register_impl(std::move(name), detail::make_type_binding<T>(), std::move(options));
+    return typed_handle<T>(name,
+                           register_impl(name, detail::make_type_binding<T>(), std::move(options)));
+  }
+  /// The typed handle of a config registered earlier (as T).
+  /// Errors: kNotFound; kType if T is not its type.
+  template <typename T>
+  [[nodiscard]] Result<Config<T>> config(std::string_view name) {
+    return typed_handle<T>(name, ok_status());
   }
   /// A config without a C++ type: the merged tree is the config.
   Status register_untyped(std::string name, RegisterOptions options = {});
@@ -449,7 +463,104 @@ class LIVECONF_API ConfigManager {
   [[nodiscard]] Result<std::shared_ptr<const detail::SnapshotCell>> cell_for(std::string_view name,
                                                                              TypeId type) const;
 
+  template <typename T>
+  Result<Config<T>> typed_handle(std::string_view name, Status registered) {
+    if (!registered.ok()) {
+      return registered.error();
+    }
+    Result<std::shared_ptr<const detail::SnapshotCell>> cell = cell_for(name, TypeId::of<T>());
+    if (!cell) {
+      return std::move(cell).error();
+    }
+    return Config<T>(*this, std::string(name), std::move(*cell));
+  }
+
   std::unique_ptr<Impl> impl_;
+};
+
+/// A typed handle on one config of a ConfigManager: what register_config<T>()
+/// returns. It names the config and its type once, so
+///
+///   liveconf::Config<Server> server = manager.register_config<Server>("server").value();
+///   int port = server.get()->port;                      // no name, no <Server>
+///   auto sub = server.subscribe("limits", [](const Server& before, const Server& after,
+///                                            const liveconf::ChangeSet&) { ... });
+///   liveconf::Status st = server.update(patch);
+///
+/// and `Config<Client> c = manager.register_config<Server>(...)` does not
+/// compile. The string-keyed ConfigManager calls remain for untyped use.
+///
+/// Reads (get(), reader(), snapshot()) never fail: the handle holds the
+/// config's publishing cell, so after unregister() they keep returning the
+/// last snapshot. The other calls go through the manager and report
+/// kNotFound once the config is unregistered.
+///
+/// Lifetime and threads: a handle is a cheap value (copy it freely, use it
+/// from any thread) that refers to its manager: use it only while the
+/// manager lives.
+template <typename T>
+class Config {
+ public:
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] ConfigManager& manager() const noexcept { return *manager_; }
+
+  /// The current typed config (shares ownership of its snapshot).
+  [[nodiscard]] std::shared_ptr<const T> get() const {
+    SnapshotPtr s = cell_->load();
+    const T* raw = static_cast<const T*>(s->typed_raw());
+    return std::shared_ptr<const T>(std::move(s), raw);
+  }
+  /// The current snapshot (tree, layers, provenance).
+  [[nodiscard]] SnapshotPtr snapshot() const { return cell_->load(); }
+  /// A hot-path reading handle, one per thread (see Reader).
+  [[nodiscard]] Reader<T> reader() const { return Reader<T>(cell_); }
+
+  /// fn(old, current, changes) with the bound objects, after each publish
+  /// whose diff touches `prefix` ("" for everything). Delivery as
+  /// ConfigManager::subscribe. Errors: kNotFound.
+  [[nodiscard]] Result<Subscription> subscribe(
+      KeyPath prefix,
+      std::function<void(const T& old_config, const T& new_config, const ChangeSet& changes)> fn)
+      const {
+    return manager_->subscribe(
+        name_, std::move(prefix),
+        [fn = std::move(fn)](const SnapshotPtr& a, const SnapshotPtr& b, const ChangeSet& changes) {
+          fn(*static_cast<const T*>(a->typed_raw()), *static_cast<const T*>(b->typed_raw()),
+             changes);
+        });
+  }
+  /// The same with the snapshots (trees, provenance) instead of the objects.
+  [[nodiscard]] Result<Subscription> subscribe_snapshots(KeyPath prefix, ChangeFn fn) const {
+    return manager_->subscribe(name_, std::move(prefix), std::move(fn));
+  }
+
+  /// ConfigManager::update on this config.
+  Status update(Value data, UpdateOptions options = {}) const {
+    return manager_->update(name_, std::move(data), options);
+  }
+  /// ConfigManager::add_source on this config.
+  Status add_source(std::unique_ptr<Source> source) const {
+    return manager_->add_source(name_, std::move(source));
+  }
+  /// ConfigManager::add_sources on this config.
+  Status add_sources(std::vector<std::unique_ptr<Source>> sources) const {
+    return manager_->add_sources(name_, std::move(sources));
+  }
+  /// ConfigManager::reload on this config.
+  Status reload() const { return manager_->reload(name_); }
+  /// Every layer's value for `path` and which won (secrets masked).
+  [[nodiscard]] Explanation explain(const KeyPath& path) const { return snapshot()->explain(path); }
+  /// ConfigManager::status on this config.
+  [[nodiscard]] Result<ConfigStatus> status() const { return manager_->status(name_); }
+
+ private:
+  friend class ConfigManager;
+  Config(ConfigManager& manager, std::string name, std::shared_ptr<const detail::SnapshotCell> cell)
+      : manager_(&manager), name_(std::move(name)), cell_(std::move(cell)) {}
+
+  ConfigManager* manager_;
+  std::string name_;
+  std::shared_ptr<const detail::SnapshotCell> cell_;
 };
 
 }  // namespace liveconf

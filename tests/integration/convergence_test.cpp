@@ -684,7 +684,7 @@ class Convergence {
         }
       }
     }
-    if (Status st = fresh.register_config<Conv>(std::string(kName), reg); !st.ok()) {
+    if (auto st = fresh.register_config<Conv>(std::string(kName), reg); !st.ok()) {
       f.refusal = "override: " + st.error().to_string();
       return f;
     }

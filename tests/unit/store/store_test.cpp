@@ -191,7 +191,7 @@ TEST_F(ConfigManagerTest, ListStatusUnregisterAndErrors) {
 TEST_F(ConfigManagerTest, RegisterRefusesLayersThatDoNotBind) {
   RegisterOptions opts;
   opts.layers.push_back(Layer{"file:bad.json", 10, dict({{"timeout", -5}}), "1"});
-  Status st = manager.register_config<WatchedConfig>("w", opts);
+  auto st = manager.register_config<WatchedConfig>("w", opts);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.error().message(), "must be between 1 and 3600");
   EXPECT_FALSE(manager.snapshot("w"));

@@ -1,0 +1,117 @@
+// One registered config as the manager keeps it, and the registry of them.
+//
+// Who touches what:
+//   - the fixed part (name, binding, policies, cell) is set at registration;
+//   - `state` (layers, sources) belongs to the update thread (UpdateThreadOwned);
+//   - `stats` is written on the update thread and read by status() anywhere;
+//   - `subs` is shared by subscribe() (any thread) and the dispatch thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "liveconf/store.hpp"
+
+#include "base/mutex.hpp"
+#include "store/subscription_state.hpp"
+#include "store/update_executor.hpp"
+
+namespace liveconf::detail {
+
+/// One source of a config and what the scheduler knows about it.
+struct SourceSlot {
+  std::uint64_t id = 0;
+  std::unique_ptr<Source> source;
+  WatchHandle watch;                     // declared after `source`: destroyed (cancelled) first
+  std::vector<std::string> layer_names;  // its live layers
+  // The newest load whose layers were refused (they did not bind or validate
+  // with the rest): tried again with every later change of the config, since
+  // another source's change can make it valid.
+  std::optional<SourceLoad> refused;
+  SourceState state = SourceState::kOk;
+  std::optional<Error> last_error;
+  std::uint64_t loads = 0;
+  std::uint64_t signals = 0;
+  bool pending = false;           // a signal arrived; a reload is scheduled
+  unsigned retries = 0;           // transient failures in a row (backoff)
+  std::uint64_t retry_token = 0;  // a scheduled retry runs only if unchanged
+  Clock::TimePoint first_signal;
+  Clock::TimePoint last_signal;
+};
+
+/// What the update thread keeps for a config.
+struct EntryState {
+  std::vector<std::shared_ptr<const Layer>> layers;  // the live stack, canonical order
+  std::uint64_t override_counter = 0;
+  // The layers given at registration (defaults, initial, options.layers):
+  // they stay below every source's layers of the same priority.
+  std::unordered_set<std::string> base_layers;
+  std::vector<std::unique_ptr<SourceSlot>> sources;  // in the order they were added
+};
+
+/// Counters and status, written on the update thread, read by status().
+struct EntryStats {
+  std::uint64_t publishes = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t callback_errors = 0;
+  std::optional<Error> last_error;
+  std::vector<SourceStatus> sources;
+};
+
+struct Entry {
+  std::string name;
+  TypeBinding binding;
+  bool strict = false;
+  MergePolicies policies;
+  SensitivePaths sensitive;
+  std::vector<KeyPath> restart_paths;
+  std::shared_ptr<SnapshotCell> cell = std::make_shared<SnapshotCell>();
+
+  UpdateThreadOwned<EntryState> state;
+
+  mutable Mutex stats_mu;
+  EntryStats stats LIVECONF_GUARDED_BY(stats_mu);
+
+  Mutex subs_mu;
+  std::vector<std::shared_ptr<SubscriptionState>> subs LIVECONF_GUARDED_BY(subs_mu);
+};
+
+/// The configs by name. Thread-safe; lookups are frequent, changes rare.
+class Registry {
+ public:
+  [[nodiscard]] std::shared_ptr<Entry> find(std::string_view name) const;
+  /// The entry, or kNotFound naming it.
+  [[nodiscard]] Result<std::shared_ptr<Entry>> get(std::string_view name) const;
+  [[nodiscard]] std::vector<std::shared_ptr<Entry>> all() const;
+  /// False if the name is taken.
+  bool insert(std::shared_ptr<Entry> entry);
+  /// The removed entry, or null.
+  std::shared_ptr<Entry> erase(std::string_view name);
+
+  [[nodiscard]] static Error not_found(std::string_view name);
+
+ private:
+  // A reader-writer lock. Not annotated: our Mutex wrapper has no shared mode,
+  // and every use is three lines in registry.cpp.
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<Entry>, std::less<>> entries_;
+};
+
+/// The manager's log callback, shielded: a failing log sink must not stop updates.
+class ManagerLog {
+ public:
+  explicit ManagerLog(std::function<void(LogLevel, std::string_view)> sink);
+  void operator()(LogLevel level, std::string_view message) const noexcept;
+
+ private:
+  std::function<void(LogLevel, std::string_view)> sink_;
+};
+
+}  // namespace liveconf::detail

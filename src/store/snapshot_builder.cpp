@@ -1,0 +1,268 @@
+#include "store/snapshot_builder.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <span>
+#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "base/exception_error.hpp"
+
+namespace liveconf::detail {
+namespace {
+
+// Restart-required fields keep their running value in `merged`; returns the
+// changes that wait for a restart.
+std::vector<Change> hold_restart_fields(const Entry& e, const Snapshot& old, Value& merged) {
+  std::vector<Change> pending;
+  for (const KeyPath& p : e.restart_paths) {
+    const Value* was = old.tree().find(p);
+    const Value* want = merged.find(p);
+    const bool differ = (was == nullptr) != (want == nullptr) ||
+                        (was != nullptr && want != nullptr && !(*was == *want));
+    if (!differ) {
+      continue;
+    }
+    Change c;
+    c.path = p;
+    if (was != nullptr) {
+      c.old_value = *was;
+      c.old_source = was->origin().source();
+    }
+    if (want != nullptr) {
+      c.new_value = *want;
+      c.new_source = want->origin().source();
+    }
+    c.restart_required = true;
+    if (e.sensitive.matches(p) || e.sensitive.covers_descendant(p)) {
+      c.sensitive = true;
+      if (c.old_value) {
+        c.old_value = Value(std::string(kMaskedValue));
+      }
+      if (c.new_value) {
+        c.new_value = Value(std::string(kMaskedValue));
+      }
+    }
+    pending.push_back(std::move(c));
+    if (was != nullptr) {
+      merged.set(p, *was);
+    } else {
+      merged.erase(p);
+    }
+  }
+  return pending;
+}
+
+}  // namespace
+
+// Gives every node without an origin the layer's name as its source, so
+// provenance never comes back empty.
+void SnapshotBuilder::stamp_origins(Value& v, const Origin& layer_origin) {
+  if (v.origin().info() == nullptr) {
+    v.set_origin(layer_origin.at(v.origin().line(), v.origin().column()));
+  }
+  if (v.is_object()) {
+    Object& obj = v.as_object();
+    for (std::size_t i = 0; i < obj.size(); ++i) {
+      stamp_origins(obj.value_at(i), layer_origin);
+    }
+  } else if (v.is_array()) {
+    for (Value& e : v.as_array()) {
+      stamp_origins(e, layer_origin);
+    }
+  }
+}
+
+std::shared_ptr<const Layer> SnapshotBuilder::prepare_layer(Layer layer) {
+  stamp_origins(layer.data, Origin::named(layer.name));
+  return std::make_shared<const Layer>(std::move(layer));
+}
+
+Status SnapshotBuilder::rebuild(UpdateThread& t, Entry& e,
+                                std::vector<std::shared_ptr<const Layer>> layers) {
+  try {
+    return rebuild_or_throw(t, e, std::move(layers));
+  } catch (...) {
+    return refuse(e, current_exception_error("while building the new configuration"));
+  }
+}
+
+Status SnapshotBuilder::refuse(Entry& e, Error error) {
+  SnapshotPtr old = e.cell->load();
+  {
+    MutexLock lk(e.stats_mu);
+    ++e.stats.failures;
+    e.stats.last_error = error;
+  }
+  log_(LogLevel::kError, "config \"" + e.name + "\": update refused, generation " +
+                             std::to_string(old ? old->generation() : 0) +
+                             " keeps serving: " + error.to_string());
+  return error;
+}
+
+Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
+                                         std::vector<std::shared_ptr<const Layer>> layers) {
+  SnapshotPtr old = e.cell->load();
+  std::vector<const Layer*> ptrs;
+  ptrs.reserve(layers.size());
+  for (const auto& l : layers) {
+    ptrs.push_back(l.get());
+  }
+  Value merged = merge_layers(std::span<const Layer* const>(ptrs), e.policies);
+  std::vector<Change> pending;
+  if (old) {
+    pending = hold_restart_fields(e, *old, merged);
+  }
+
+  BindReport report;
+  std::shared_ptr<const void> typed;
+  if (e.binding.bind) {
+    typed = e.binding.bind(merged, BindOptions{e.strict}, report);
+    if (typed == nullptr && report.ok()) {
+      report.errors.emplace_back(ErrorCode::kInternal, "binding produced no object");
+    }
+  }
+  if (!report.ok()) {
+    return refuse(e, report.status().error());
+  }
+  for (const Error& w : report.warnings) {
+    const bool known = old && std::any_of(old->warnings().begin(), old->warnings().end(),
+                                          [&](const Error& ow) { return ow.path() == w.path(); });
+    if (!known) {
+      log_(LogLevel::kWarning, "config \"" + e.name + "\": " + w.to_string());
+    }
+  }
+
+  Snapshot::Parts parts;
+  parts.config_name = e.name;
+  parts.generation = old ? old->generation() + 1 : 1;
+  parts.tree = std::move(merged);
+  parts.layers = layers;
+  parts.typed = std::move(typed);
+  parts.type = e.binding.type;
+  parts.sensitive = e.sensitive;
+  parts.warnings = std::move(report.warnings);
+  parts.pending_restart = std::move(pending);
+  parts.published_at = std::chrono::system_clock::now();
+  // The last step that can throw; from here on nothing allocates, so the
+  // layers and the snapshot change together or not at all.
+  auto snapshot = std::make_shared<const Snapshot>(std::move(parts));
+  e.state.get(t).layers = std::move(layers);
+  e.cell->publish(std::move(snapshot));
+  {
+    MutexLock lk(e.stats_mu);
+    ++e.stats.publishes;
+    e.stats.last_error.reset();
+  }
+  dispatcher_.mark_dirty(e);
+  return ok_status();
+}
+
+// Puts `layers` in the order a fresh load of the same sources gives:
+// registration layers, then each source's layers in the order sources were
+// added and, within a source, in the order its load returned them (a conf.d
+// directory: lexical), then layers set by update()/apply() in the order they
+// came. merge_layers() sorts by priority, stably, so this order decides
+// between equal priorities. Without it a file added to a conf.d directory
+// later would win over files that sort after it.
+void SnapshotBuilder::canonical_order(const EntryState& st,
+                                      std::vector<std::shared_ptr<const Layer>>& layers,
+                                      const PendingNames& pending) {
+  struct Rank {
+    int group = 0;
+    std::size_t source = 0;
+    std::size_t position = 0;
+  };
+  std::unordered_map<std::string_view, Rank> ranks;
+  auto rank_source = [&](std::size_t index, const std::vector<std::string>& names) {
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      ranks[names[j]] = Rank{1, index, j};
+    }
+  };
+  for (std::size_t i = 0; i < st.sources.size(); ++i) {
+    const SourceSlot* slot = st.sources[i].get();
+    auto p = std::find_if(pending.begin(), pending.end(),
+                          [&](const auto& entry) { return entry.first == slot; });
+    rank_source(i, p == pending.end() ? slot->layer_names : *p->second);
+  }
+  // (No structured binding: clang 14, the fuzz build's compiler, cannot
+  // capture one in a lambda.)
+  for (const auto& entry : pending) {
+    const bool listed = std::any_of(st.sources.begin(), st.sources.end(),
+                                    [&](const auto& s) { return s.get() == entry.first; });
+    if (!listed) {
+      rank_source(st.sources.size(), *entry.second);  // being added: after every other source
+    }
+  }
+  std::vector<std::pair<Rank, std::size_t>> keyed;
+  keyed.reserve(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    auto it = ranks.find(layers[i]->name);
+    Rank r = it != ranks.end() ? it->second
+                               : Rank{st.base_layers.count(layers[i]->name) != 0 ? 0 : 2, 0, i};
+    keyed.emplace_back(r, i);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.first.group, a.first.source, a.first.position) <
+           std::tie(b.first.group, b.first.source, b.first.position);
+  });
+  std::vector<std::shared_ptr<const Layer>> sorted;
+  sorted.reserve(layers.size());
+  for (const auto& [rank, i] : keyed) {
+    sorted.push_back(std::move(layers[i]));
+  }
+  layers = std::move(sorted);
+}
+
+Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
+                              const PendingNames& pending) {
+  const EntryState& st = e.state.get(t);
+  std::vector<std::shared_ptr<const Layer>> layers = st.layers;
+  bool changed = false;
+  if (!batch.remove.empty()) {
+    std::unordered_set<std::string_view> gone(batch.remove.begin(), batch.remove.end());
+    const std::size_t before = layers.size();
+    std::erase_if(layers, [&](const auto& l) { return gone.count(l->name) != 0; });
+    changed = layers.size() != before;
+  }
+  // Name -> position: a batch of many layers over a stack of many stays linear.
+  std::unordered_map<std::string_view, std::size_t> index;
+  index.reserve(layers.size());
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    index.emplace(layers[i]->name, i);
+  }
+  for (Layer& layer : batch.set) {
+    auto found = index.find(layer.name);
+    auto it = found == index.end() ? layers.end()
+                                   : layers.begin() + static_cast<std::ptrdiff_t>(found->second);
+    if (it != layers.end()) {
+      // Identical content publishes nothing: same version (a content hash,
+      // a revision) or, for unversioned layers, the same tree.
+      if ((*it)->priority == layer.priority && (*it)->version == layer.version &&
+          (!layer.version.empty() || (*it)->data == layer.data)) {
+        continue;
+      }
+      *it = prepare_layer(std::move(layer));
+    } else {
+      layers.push_back(prepare_layer(std::move(layer)));
+      index.emplace(layers.back()->name, layers.size() - 1);
+    }
+    changed = true;
+  }
+  std::vector<const Layer*> before;
+  before.reserve(layers.size());
+  for (const auto& l : layers) {
+    before.push_back(l.get());
+  }
+  canonical_order(st, layers, pending);
+  for (std::size_t i = 0; i < layers.size() && !changed; ++i) {
+    changed = layers[i].get() != before[i];
+  }
+  if (!changed) {
+    return ok_status();
+  }
+  return rebuild(t, e, std::move(layers));
+}
+
+}  // namespace liveconf::detail

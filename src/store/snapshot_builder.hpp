@@ -1,0 +1,56 @@
+// Builds a config's next snapshot aside and publishes it, or refuses it and
+// leaves everything as it was: merge the layers by priority (in the order a
+// fresh load would give), keep restart-required fields, bind to the type,
+// validate, then one atomic swap. Update thread only (every call takes the
+// UpdateThread proof).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "liveconf/store.hpp"
+
+#include "store/config_entry.hpp"
+#include "store/dispatcher.hpp"
+
+namespace liveconf::detail {
+
+/// Which layers each source is about to have, for sources whose new layers
+/// are in the batch being applied (the others have their live layer_names).
+using PendingNames = std::vector<std::pair<const SourceSlot*, const std::vector<std::string>*>>;
+
+class SnapshotBuilder {
+ public:
+  SnapshotBuilder(const ManagerLog& log, Dispatcher& dispatcher)
+      : log_(log), dispatcher_(dispatcher) {}
+
+  /// Gives every node of `v` without an origin `layer_origin` (keeping its
+  /// line and column), so provenance never comes back empty.
+  static void stamp_origins(Value& v, const Origin& layer_origin);
+  /// Gives the layer's nodes without an origin the layer's name, then freezes it.
+  [[nodiscard]] static std::shared_ptr<const Layer> prepare_layer(Layer layer);
+
+  /// Applies `batch` to a copy of e's layers; publishes only if something
+  /// changed. An error leaves e as it was (the last good snapshot serves).
+  [[nodiscard]] Status apply(UpdateThread& t, Entry& e, LayerBatch batch,
+                             const PendingNames& pending = {});
+  /// Publishes `layers` as e's new stack, or refuses it (a validator, parser
+  /// or allocation that throws refuses it like a failed validation).
+  [[nodiscard]] Status rebuild(UpdateThread& t, Entry& e,
+                               std::vector<std::shared_ptr<const Layer>> layers);
+
+ private:
+  Status rebuild_or_throw(UpdateThread& t, Entry& e,
+                          std::vector<std::shared_ptr<const Layer>> layers);
+  Status refuse(Entry& e, Error error);
+  static void canonical_order(const EntryState& st,
+                              std::vector<std::shared_ptr<const Layer>>& layers,
+                              const PendingNames& pending);
+
+  const ManagerLog& log_;
+  Dispatcher& dispatcher_;
+};
+
+}  // namespace liveconf::detail

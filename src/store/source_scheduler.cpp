@@ -1,0 +1,504 @@
+#include "store/source_scheduler.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "base/backoff.hpp"
+#include "base/exception_error.hpp"
+
+namespace liveconf::detail {
+namespace {
+
+// Source::load() with exceptions turned into errors.
+Result<SourceLoad> guarded_load(Source& source) {
+  try {
+    return source.load();
+  } catch (...) {
+    return current_exception_error("while loading " + source.name());
+  }
+}
+
+SourceSlot* find_slot(EntryState& st, std::uint64_t id) {
+  for (auto& s : st.sources) {
+    if (s->id == id) {
+      return s.get();
+    }
+  }
+  return nullptr;
+}
+
+std::size_t slot_index(const EntryState& st, const SourceSlot* slot) {
+  for (std::size_t i = 0; i < st.sources.size(); ++i) {
+    if (st.sources[i].get() == slot) {
+      return i;
+    }
+  }
+  return st.sources.size();
+}
+
+// The batch that makes `s`'s layers `load.layers`.
+LayerBatch batch_for(const SourceSlot& s, const SourceLoad& load) {
+  LayerBatch batch;
+  batch.set = load.layers;
+  for (const std::string& old : s.layer_names) {
+    const bool kept = std::any_of(load.layers.begin(), load.layers.end(),
+                                  [&](const Layer& l) { return l.name == old; });
+    if (!kept) {
+      batch.remove.push_back(old);
+    }
+  }
+  return batch;
+}
+
+std::vector<std::string> names_of(const SourceLoad& load) {
+  std::vector<std::string> names;
+  names.reserve(load.layers.size());
+  for (const Layer& l : load.layers) {
+    names.push_back(l.name);
+  }
+  return names;
+}
+
+Clock::TimePoint due_time(const SourceSlot& s) {
+  const Debounce d = s.source->debounce();
+  return std::min(s.last_signal + d.quiet, s.first_signal + d.max_wait);
+}
+
+// Busy sources wait for their writer, up to max_wait after the first signal.
+bool held_for_writer(const SourceSlot& s, Clock::TimePoint now) {
+  return now < s.first_signal + s.source->debounce().max_wait && s.source->busy();
+}
+
+}  // namespace
+
+// A source's state change, recorded at once and announced (log, event) after
+// status() has been refreshed once for the whole round.
+struct SourceScheduler::Transition {
+  SourceSlot* slot;
+  SourceState state;
+  std::optional<Error> error;
+  bool changed;
+
+  static void record(SourceSlot& s, SourceState state, std::optional<Error> error,
+                     std::vector<Transition>& out) {
+    const bool changed = s.state != state;
+    s.state = state;
+    s.last_error = error;
+    out.push_back(Transition{&s, state, std::move(error), changed});
+  }
+};
+
+// A source's newest load, waiting to go live.
+struct SourceScheduler::Ready {
+  SourceSlot* slot;
+  SourceLoad load;
+  bool retried = false;  // a load refused earlier, tried again with this round
+};
+
+void SourceScheduler::mark_due(UpdateThread& t, SourceSlot& s) {
+  const auto now = t.now();
+  s.pending = true;
+  s.first_signal = now - s.source->debounce().max_wait;
+  s.last_signal = now - s.source->debounce().quiet;
+}
+
+void SourceScheduler::timer_at(Clock::TimePoint when, const std::string& config, std::uint64_t id) {
+  executor_.post_at(when, [this, config, id](UpdateThread& t) { on_timer(t, config, id); });
+}
+
+// A watcher said a source may have changed (on its thread): debounce on ours.
+void SourceScheduler::signal(const std::string& config, std::uint64_t id) {
+  executor_.post([this, config, id](UpdateThread& t) {
+    std::shared_ptr<Entry> e = registry_.find(config);
+    SourceSlot* s = e ? find_slot(e->state.get(t), id) : nullptr;
+    if (s == nullptr) {
+      return;
+    }
+    const auto now = t.now();
+    ++s->signals;
+    s->last_signal = now;
+    if (!s->pending) {
+      s->first_signal = now;
+      timer_at(now + s->source->debounce().quiet, config, id);
+      s->pending = true;  // after timer_at: if that throws, the next signal retries
+    }
+  });
+}
+
+void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::uint64_t id) {
+  std::shared_ptr<Entry> e = registry_.find(config);
+  SourceSlot* s = e ? find_slot(e->state.get(t), id) : nullptr;
+  if (s == nullptr || !s->pending) {
+    return;
+  }
+  const auto now = t.now();
+  if (now < due_time(*s)) {
+    timer_at(due_time(*s), config, id);
+    return;
+  }
+  if (held_for_writer(*s, now)) {
+    // A new file is still being written: look again after a quiet period (its
+    // IN_CLOSE_WRITE also signals), but never past max_wait.
+    const Debounce d = s->source->debounce();
+    timer_at(std::min(now + std::max(d.quiet, std::chrono::milliseconds(10)),
+                      s->first_signal + d.max_wait),
+             config, id);
+    return;
+  }
+  // Every source of this config that is due reloads now, into one publish.
+  // "Due" includes sources due within a short window: changes made together
+  // to several sources (a file and an env var) end their quiet periods
+  // microseconds apart, and should still publish once.
+  constexpr std::chrono::milliseconds kCoalesceWindow{10};
+  std::vector<SourceSlot*> due;
+  for (auto& other : e->state.get(t).sources) {
+    if (other->pending && due_time(*other) <= now + kCoalesceWindow &&
+        !held_for_writer(*other, now)) {
+      other->pending = false;
+      due.push_back(other.get());
+    }
+  }
+  reload(t, *e, due);
+}
+
+void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due) {
+  std::vector<Ready> ready;
+  std::vector<Transition> transitions;
+  for (SourceSlot* s : due) {
+    ++s->loads;
+    Result<SourceLoad> r = guarded_load(*s->source);
+    s->refused.reset();  // whatever it was, the newest load supersedes it
+    if (!r) {
+      // Keep the last good layers; a vanished required file is "missing".
+      const SourceState state =
+          r.error().code() == ErrorCode::kNotFound ? SourceState::kMissing : SourceState::kError;
+      Transition::record(*s, state, std::move(r).error(), transitions);
+      continue;
+    }
+    if (r->state == SourceState::kMissing) {
+      Transition::record(*s, SourceState::kMissing, std::nullopt, transitions);
+      continue;
+    }
+    if (r->state == SourceState::kStale && r->layers.empty()) {
+      // Unreachable: the last good layers keep serving (BEHAVIOUR 43).
+      Transition::record(*s, SourceState::kStale, std::move(r->problem), transitions);
+      continue;
+    }
+    // A stale source may still hand over the newest state it knows (a remote
+    // mirror that was current when the connection dropped).
+    ready.push_back(Ready{s, std::move(*r)});
+  }
+  if (!ready.empty()) {
+    // Sources refused earlier are tried again with these changes: a change
+    // elsewhere (max raised in the environment) can make them valid (min in a
+    // file), and a fresh load of the same sources would accept both.
+    for (auto& other : e.state.get(t).sources) {
+      const bool due_now = std::find(due.begin(), due.end(), other.get()) != due.end();
+      // Not one with a newer change on its way: its reload brings that.
+      if (!due_now && other->refused && !other->pending) {
+        ready.push_back(Ready{other.get(), *other->refused, true});
+      }
+    }
+    apply_ready(t, e, ready, transitions);
+  }
+  after_round(t, e, transitions);
+}
+
+// Makes the ready loads live: all together if they bind (one publish), or
+// else source by source so the good ones still go live and each bad one is
+// named (its load kept in `refused` for the next round).
+void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>& ready,
+                                  std::vector<Transition>& transitions) {
+  auto accept = [&](Ready& r) {
+    r.slot->layer_names = names_of(r.load);
+    r.slot->refused.reset();
+    Transition::record(*r.slot, r.load.state, std::move(r.load.problem), transitions);
+  };
+  auto reject = [&](Ready& r, const Error& error) {
+    const bool same =
+        r.retried && r.slot->last_error && r.slot->last_error->to_string() == error.to_string();
+    r.slot->refused = r.load;
+    if (!same) {  // a retry refused for the same reason again is no news
+      Transition::record(*r.slot, SourceState::kError, error, transitions);
+    }
+  };
+  {
+    LayerBatch combined;
+    PendingNames names;
+    std::vector<std::vector<std::string>> keep;
+    keep.reserve(ready.size());
+    for (const Ready& r : ready) {
+      LayerBatch b = batch_for(*r.slot, r.load);
+      combined.set.insert(combined.set.end(), b.set.begin(), b.set.end());
+      combined.remove.insert(combined.remove.end(), b.remove.begin(), b.remove.end());
+      keep.push_back(names_of(r.load));
+      names.emplace_back(r.slot, &keep.back());
+    }
+    Status st = builder_.apply(t, e, std::move(combined), names);
+    if (st.ok()) {
+      for (Ready& r : ready) {
+        accept(r);
+      }
+      return;
+    }
+    if (ready.size() == 1) {
+      reject(ready[0], st.error());
+      return;
+    }
+  }
+  // One by one, in source order; a pass that made one live may have made
+  // another valid, so go round again until a pass changes nothing.
+  const EntryState& st = e.state.get(t);
+  std::sort(ready.begin(), ready.end(), [&](const Ready& a, const Ready& b) {
+    return slot_index(st, a.slot) < slot_index(st, b.slot);
+  });
+  std::vector<Ready*> left;
+  for (Ready& r : ready) {
+    left.push_back(&r);
+  }
+  std::vector<std::optional<Error>> why(ready.size());
+  bool progress = true;
+  while (progress && !left.empty()) {
+    progress = false;
+    for (auto it = left.begin(); it != left.end();) {
+      Ready& r = **it;
+      const std::vector<std::string> names = names_of(r.load);
+      Status one = builder_.apply(t, e, batch_for(*r.slot, r.load), {{r.slot, &names}});
+      if (one.ok()) {
+        accept(r);
+        it = left.erase(it);
+        progress = true;
+      } else {
+        why[static_cast<std::size_t>(&r - ready.data())] = one.error();
+        ++it;
+      }
+    }
+  }
+  for (Ready* r : left) {
+    reject(*r, *why[static_cast<std::size_t>(r - ready.data())]);
+  }
+}
+
+// Retries, then status and announcements, after a round of loads.
+void SourceScheduler::after_round(UpdateThread& t, Entry& e, std::vector<Transition>& transitions) {
+  for (const Transition& tr : transitions) {
+    if (tr.state == SourceState::kError && tr.error &&
+        tr.error->code() == ErrorCode::kUnavailable) {
+      schedule_retry(t, e, *tr.slot);
+    } else if (tr.state == SourceState::kOk) {
+      tr.slot->retries = 0;
+      ++tr.slot->retry_token;  // cancels a retry still scheduled
+    }
+  }
+  announce(t, e, transitions);
+}
+
+void SourceScheduler::retry_refused(UpdateThread& t, Entry& e) {
+  bool any = false;
+  for (auto& s : e.state.get(t).sources) {
+    if (s->refused && !s->pending) {
+      mark_due(t, *s);
+      any = true;
+    }
+  }
+  for (auto& s : e.state.get(t).sources) {
+    if (any && s->refused) {
+      executor_.post(
+          [this, config = e.name, id = s->id](UpdateThread& next) { on_timer(next, config, id); });
+      break;  // on_timer reloads every due source of the config
+    }
+  }
+}
+
+// A transient failure (EIO, out of memory): reload the source again after a
+// backoff even though nothing signals a change (nothing on disk changed).
+void SourceScheduler::schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s) {
+  const std::chrono::milliseconds delay = backoff(s.source->debounce().quiet, s.retries);
+  ++s.retries;
+  const std::uint64_t token = ++s.retry_token;
+  executor_.post_at(t.now() + delay, [this, config = e.name, id = s.id, token](UpdateThread& u) {
+    std::shared_ptr<Entry> entry = registry_.find(config);
+    SourceSlot* slot = entry ? find_slot(entry->state.get(u), id) : nullptr;
+    if (slot == nullptr || slot->retry_token != token || slot->pending) {
+      return;  // gone, recovered, or a reload is coming anyway
+    }
+    mark_due(u, *slot);
+    on_timer(u, config, id);
+  });
+}
+
+void SourceScheduler::refresh_status(UpdateThread& t, Entry& e) {
+  const EntryState& st = e.state.get(t);
+  std::vector<SourceStatus> all;
+  std::unordered_map<std::string_view, const Layer*> live;
+  live.reserve(st.layers.size());
+  for (const auto& l : st.layers) {
+    live.emplace(l->name, l.get());
+  }
+  for (const auto& s : st.sources) {
+    SourceStatus status;
+    status.name = s->source->name();
+    status.state = s->state;
+    status.last_error = s->last_error;
+    status.loads = s->loads;
+    status.signals = s->signals;
+    for (const std::string& n : s->layer_names) {
+      if (auto it = live.find(n); it != live.end()) {
+        status.layers.push_back(LayerVersion{n, it->second->priority, it->second->version});
+      }
+    }
+    all.push_back(std::move(status));
+  }
+  MutexLock lk(e.stats_mu);
+  e.stats.sources = std::move(all);
+}
+
+void SourceScheduler::announce(UpdateThread& t, Entry& e, std::vector<Transition>& transitions) {
+  refresh_status(t, e);
+  SnapshotPtr current = e.cell->load();
+  const std::uint64_t generation = current ? current->generation() : 0;
+  for (Transition& tr : transitions) {
+    if (tr.error) {
+      log_(tr.state == SourceState::kMissing || tr.state == SourceState::kStale ? LogLevel::kWarning
+                                                                                : LogLevel::kError,
+           "config \"" + e.name + "\": source " + tr.slot->source->name() + " is " +
+               std::string(source_state_name(tr.state)) + ": " + tr.error->to_string() +
+               (tr.error->code() == ErrorCode::kUnavailable && tr.state == SourceState::kError
+                    ? "; retrying"
+                    : "") +
+               "; generation " + std::to_string(generation) + " keeps serving");
+    }
+    if ((tr.changed || tr.error) && on_source_event_) {
+      try {
+        on_source_event_(SourceEvent{e.name, tr.slot->source->name(), tr.state, std::move(tr.error),
+                                     generation});
+      } catch (...) {
+        log_(LogLevel::kWarning, current_exception_error("from on_source_event").to_string());
+      }
+    }
+  }
+}
+
+void SourceScheduler::resync(UpdateThread& t) {
+  std::vector<std::shared_ptr<Entry>> all = registry_.all();
+  for (const auto& e : all) {
+    for (auto& s : e->state.get(t).sources) {
+      mark_due(t, *s);
+    }
+  }
+  for (const auto& e : all) {
+    const EntryState& st = e->state.get(t);
+    if (!st.sources.empty()) {
+      on_timer(t, e->name, st.sources.front()->id);
+    }
+  }
+}
+
+void SourceScheduler::stop_watching(UpdateThread& t, Entry& e) {
+  for (auto& slot : e.state.get(t).sources) {
+    slot->watch.cancel();
+  }
+}
+
+Status SourceScheduler::add(UpdateThread& t, Entry& e,
+                            std::vector<std::unique_ptr<Source>> sources) {
+  EntryState& st = e.state.get(t);
+  std::vector<std::unique_ptr<SourceSlot>> slots;
+  for (auto& source : sources) {
+    auto slot = std::make_unique<SourceSlot>();
+    slot->id = next_id_.fetch_add(1);
+    slot->source = std::move(source);
+    // Watch before the first load, so a change made during the load is not
+    // missed: its signal queues behind this task and reloads (a no-op if the
+    // bytes are the same).
+    Result<WatchHandle> watch =
+        slot->source->watch([this, config = e.name, id = slot->id] { signal(config, id); });
+    if (!watch) {
+      return std::move(watch).error();  // `slots` (and their watches) go away
+    }
+    slot->watch = std::move(*watch);
+    slots.push_back(std::move(slot));
+  }
+  // Load them all, then publish once: a fresh load. Adding them one by one
+  // would bind intermediate states, and refuse a source that only the next
+  // one makes valid.
+  std::vector<SourceLoad> loads;
+  for (auto& slot : slots) {
+    slot->loads = 1;
+    Result<SourceLoad> loaded = guarded_load(*slot->source);
+    if (!loaded) {
+      return std::move(loaded).error();
+    }
+    if (loaded->state == SourceState::kMissing || loaded->state == SourceState::kStale) {
+      // An optional source that is not there (or, remote, not reachable yet)
+      // contributes nothing until a later load succeeds.
+      slot->state = loaded->state;
+      slot->last_error = std::move(loaded->problem);
+      loaded->layers.clear();
+    }
+    loads.push_back(std::move(*loaded));
+  }
+  const std::size_t first = st.sources.size();
+  LayerBatch batch;
+  std::vector<std::vector<std::string>> names;
+  names.reserve(slots.size());
+  PendingNames pending;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    LayerBatch b = batch_for(*slots[i], loads[i]);
+    batch.set.insert(batch.set.end(), b.set.begin(), b.set.end());
+    names.push_back(names_of(loads[i]));
+    pending.emplace_back(slots[i].get(), &names.back());
+  }
+  for (auto& slot : slots) {
+    st.sources.push_back(std::move(slot));  // ranked in this order
+  }
+  Status applied = builder_.apply(t, e, std::move(batch), pending);
+  if (!applied.ok()) {
+    st.sources.erase(st.sources.begin() + static_cast<std::ptrdiff_t>(first), st.sources.end());
+    return applied;
+  }
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    st.sources[first + i]->layer_names = std::move(names[i]);
+  }
+  refresh_status(t, e);
+  retry_refused(t, e);
+  return ok_status();
+}
+
+Status SourceScheduler::remove(UpdateThread& t, Entry& e, std::string_view name) {
+  EntryState& st = e.state.get(t);
+  auto it = std::find_if(st.sources.begin(), st.sources.end(),
+                         [&](const auto& s) { return s->source->name() == name; });
+  if (it == st.sources.end()) {
+    return Error(ErrorCode::kNotFound,
+                 "config \"" + e.name + "\" has no source named " + std::string(name));
+  }
+  (*it)->watch.cancel();
+  LayerBatch batch;
+  batch.remove = (*it)->layer_names;
+  st.sources.erase(it);
+  Status applied = builder_.apply(t, e, std::move(batch));
+  if (applied.ok()) {
+    retry_refused(t, e);
+  }
+  refresh_status(t, e);
+  return applied;
+}
+
+Status SourceScheduler::reload_all(UpdateThread& t, Entry& e) {
+  std::vector<SourceSlot*> all;
+  for (auto& s : e.state.get(t).sources) {
+    s->pending = false;  // this reload covers any signal waiting out its debounce
+    all.push_back(s.get());
+  }
+  reload(t, e, all);
+  for (const auto& s : e.state.get(t).sources) {
+    if (s->state == SourceState::kError && s->last_error) {
+      return *s->last_error;
+    }
+  }
+  return ok_status();
+}
+
+}  // namespace liveconf::detail
