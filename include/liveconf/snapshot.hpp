@@ -15,6 +15,7 @@
 // the current one again.
 #pragma once
 
+#include <cassert>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -112,9 +113,21 @@ class LIVECONF_API Snapshot {
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept {
     return parts_.published_at;
   }
-  /// The bound object (type-erased) and its type; see ConfigManager::get<T>.
-  [[nodiscard]] const void* typed_raw() const noexcept { return parts_.typed.get(); }
+  /// The type the tree was bound to (ConfigManager::register_config<T>).
   [[nodiscard]] TypeId type() const noexcept { return parts_.type; }
+  /// The bound object if it is a T, else nullptr.
+  template <typename T>
+  [[nodiscard]] const T* bound_if() const noexcept {
+    return type() == TypeId::of<T>() ? static_cast<const T*>(parts_.typed.get()) : nullptr;
+  }
+  /// The bound object, for callers that checked the type once already
+  /// (Reader<T>, Config<T>: the type is checked where the handle is made, so
+  /// the read path pays nothing for it here; debug builds assert it).
+  template <typename T>
+  [[nodiscard]] const T& bound() const noexcept {
+    assert(type() == TypeId::of<T>() && parts_.typed != nullptr);
+    return *static_cast<const T*>(parts_.typed.get());
+  }
 
  private:
   Parts parts_;

@@ -284,7 +284,7 @@ class Reader {
  private:
   void load() noexcept {
     snapshot_ = cell_->load();
-    value_ = static_cast<const T*>(snapshot_->typed_raw());
+    value_ = &snapshot_->template bound<T>();
     generation_ = snapshot_->generation();
   }
 
@@ -356,7 +356,7 @@ class LIVECONF_API ConfigManager {
       return Error(ErrorCode::kType,
                    "config \"" + std::string(name) + "\" is not of the requested type");
     }
-    const T* raw = static_cast<const T*>(s->typed_raw());
+    const T* raw = &s->template bound<T>();
     return std::shared_ptr<const T>(std::move(s), raw);
   }
   /// The current snapshot. Errors: kNotFound.
@@ -413,9 +413,12 @@ class LIVECONF_API ConfigManager {
   /// Calls `fn(old, current, changes)` after each published snapshot whose diff
   /// touches `prefix` ("" for everything); `changes` holds just those changes.
   ///
-  /// Delivery: at least once per change; changes published while a call is
-  /// running are merged into the next call (old is then the snapshot of the
-  /// previous call). Calls for one subscription never overlap and run on the
+  /// Delivery: the subscriber converges on the latest snapshot, not on every
+  /// intermediate one. Each call's `old` is the snapshot of its previous call
+  /// and `current` the newest published; publishes that land while a call
+  /// runs (or before the dispatch thread wakes) are merged into one call, and
+  /// if they cancel out under `prefix` (A→B→A) there is no call at all.
+  /// Calls for one subscription never overlap and run on the
   /// manager's dispatch thread. A throwing `fn` is logged and counted; other
   /// subscribers are unaffected. `fn` may call any method, update() included
   /// (that change is then delivered in a later call).
@@ -438,8 +441,7 @@ class LIVECONF_API ConfigManager {
     return subscribe(
         name, std::move(prefix),
         [fn = std::move(fn)](const SnapshotPtr& a, const SnapshotPtr& b, const ChangeSet& changes) {
-          fn(*static_cast<const T*>(a->typed_raw()), *static_cast<const T*>(b->typed_raw()),
-             changes);
+          fn(a->template bound<T>(), b->template bound<T>(), changes);
         });
   }
 
@@ -507,7 +509,7 @@ class Config {
   /// The current typed config (shares ownership of its snapshot).
   [[nodiscard]] std::shared_ptr<const T> get() const {
     SnapshotPtr s = cell_->load();
-    const T* raw = static_cast<const T*>(s->typed_raw());
+    const T* raw = &s->template bound<T>();
     return std::shared_ptr<const T>(std::move(s), raw);
   }
   /// The current snapshot (tree, layers, provenance).
@@ -525,8 +527,7 @@ class Config {
     return manager_->subscribe(
         name_, std::move(prefix),
         [fn = std::move(fn)](const SnapshotPtr& a, const SnapshotPtr& b, const ChangeSet& changes) {
-          fn(*static_cast<const T*>(a->typed_raw()), *static_cast<const T*>(b->typed_raw()),
-             changes);
+          fn(a->template bound<T>(), b->template bound<T>(), changes);
         });
   }
   /// The same with the snapshots (trees, provenance) instead of the objects.

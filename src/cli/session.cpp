@@ -178,8 +178,8 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
 SnapshotPtr Session::snapshot() const { return *manager_->snapshot(kConfigName); }
 
 Value Session::config_of(const SnapshotPtr& snapshot, bool reveal) {
-  Value v = snapshot->typed_raw() != nullptr && snapshot->type() == TypeId::of<Value>()
-                ? *static_cast<const Value*>(snapshot->typed_raw())
+  Value v = snapshot->bound_if<Value>() != nullptr
+                ? *snapshot->bound_if<Value>()
                 : snapshot->tree();
   if (!reveal) {
     mask_sensitive(v, snapshot->sensitive());

@@ -90,7 +90,7 @@ struct SourceScheduler::Transition {
 };
 
 // A source's newest load, waiting to go live.
-struct SourceScheduler::Ready {
+struct SourceScheduler::PendingLoad {
   SourceSlot* slot;
   SourceLoad load;
   bool retried = false;  // a load refused earlier, tried again with this round
@@ -163,7 +163,7 @@ void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::
 }
 
 void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due) {
-  std::vector<Ready> ready;
+  std::vector<PendingLoad> ready;
   std::vector<Transition> transitions;
   for (SourceSlot* s : due) {
     ++s->loads;
@@ -187,7 +187,7 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
     }
     // A stale source may still hand over the newest state it knows (a remote
     // mirror that was current when the connection dropped).
-    ready.push_back(Ready{s, std::move(*r)});
+    ready.push_back(PendingLoad{s, std::move(*r)});
   }
   if (!ready.empty()) {
     // Sources refused earlier are tried again with these changes: a change
@@ -197,10 +197,10 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
       const bool due_now = std::find(due.begin(), due.end(), other.get()) != due.end();
       // Not one with a newer change on its way: its reload brings that.
       if (!due_now && other->refused && !other->pending) {
-        ready.push_back(Ready{other.get(), *other->refused, true});
+        ready.push_back(PendingLoad{other.get(), *other->refused, true});
       }
     }
-    apply_ready(t, e, ready, transitions);
+    apply_pending(t, e, ready, transitions);
   }
   after_round(t, e, transitions);
 }
@@ -208,14 +208,14 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
 // Makes the ready loads live: all together if they bind (one publish), or
 // else source by source so the good ones still go live and each bad one is
 // named (its load kept in `refused` for the next round).
-void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>& ready,
+void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
                                   std::vector<Transition>& transitions) {
-  auto accept = [&](Ready& r) {
+  auto accept = [&](PendingLoad& r) {
     r.slot->layer_names = names_of(r.load);
     r.slot->refused.reset();
     Transition::record(*r.slot, r.load.state, std::move(r.load.problem), transitions);
   };
-  auto reject = [&](Ready& r, const Error& error) {
+  auto reject = [&](PendingLoad& r, const Error& error) {
     const bool same =
         r.retried && r.slot->last_error && r.slot->last_error->to_string() == error.to_string();
     r.slot->refused = r.load;
@@ -228,7 +228,7 @@ void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>&
     PendingNames names;
     std::vector<std::vector<std::string>> keep;
     keep.reserve(ready.size());
-    for (const Ready& r : ready) {
+    for (const PendingLoad& r : ready) {
       LayerBatch b = batch_for(*r.slot, r.load);
       combined.set.insert(combined.set.end(), b.set.begin(), b.set.end());
       combined.remove.insert(combined.remove.end(), b.remove.begin(), b.remove.end());
@@ -237,7 +237,7 @@ void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>&
     }
     Status st = builder_.apply(t, e, std::move(combined), names);
     if (st.ok()) {
-      for (Ready& r : ready) {
+      for (PendingLoad& r : ready) {
         accept(r);
       }
       return;
@@ -250,11 +250,11 @@ void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>&
   // One by one, in source order; a pass that made one live may have made
   // another valid, so go round again until a pass changes nothing.
   const EntryState& st = e.state.get(t);
-  std::sort(ready.begin(), ready.end(), [&](const Ready& a, const Ready& b) {
+  std::sort(ready.begin(), ready.end(), [&](const PendingLoad& a, const PendingLoad& b) {
     return slot_index(st, a.slot) < slot_index(st, b.slot);
   });
-  std::vector<Ready*> left;
-  for (Ready& r : ready) {
+  std::vector<PendingLoad*> left;
+  for (PendingLoad& r : ready) {
     left.push_back(&r);
   }
   std::vector<std::optional<Error>> why(ready.size());
@@ -262,7 +262,7 @@ void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>&
   while (progress && !left.empty()) {
     progress = false;
     for (auto it = left.begin(); it != left.end();) {
-      Ready& r = **it;
+      PendingLoad& r = **it;
       const std::vector<std::string> names = names_of(r.load);
       Status one = builder_.apply(t, e, batch_for(*r.slot, r.load), {{r.slot, &names}});
       if (one.ok()) {
@@ -275,7 +275,7 @@ void SourceScheduler::apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>&
       }
     }
   }
-  for (Ready* r : left) {
+  for (PendingLoad* r : left) {
     reject(*r, *why[static_cast<std::size_t>(r - ready.data())]);
   }
 }

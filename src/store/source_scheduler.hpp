@@ -50,13 +50,13 @@ class SourceScheduler {
 
  private:
   struct Transition;
-  struct Ready;
+  struct PendingLoad;
 
   void signal(const std::string& config, std::uint64_t id);
   void on_timer(UpdateThread& t, const std::string& config, std::uint64_t id);
   void timer_at(Clock::TimePoint when, const std::string& config, std::uint64_t id);
   void reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due);
-  void apply_ready(UpdateThread& t, Entry& e, std::vector<Ready>& ready,
+  void apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
                    std::vector<Transition>& transitions);
   void after_round(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
   void schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s);
