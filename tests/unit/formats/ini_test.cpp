@@ -7,52 +7,29 @@
 
 #include "liveconf/format.hpp"
 
-namespace liveconf {
+#include "testutil/format_probe.hpp"
 
-// Readable Values in gtest failure messages (found by ADL). Identical inline
-// definitions in each test file of this executable.
-inline void PrintTo(const Value& v, std::ostream* os) { *os << v.to_display_string(); }
+namespace liveconf {
 
 namespace {
 
+using testing::position;
+
 using namespace std::string_literals;
 
-const Format& ini() { return *find_format("ini"); }
+const testing::FormatProbe kProbe("ini", "app.ini");
+const Format& ini() { return kProbe.format(); }
 
-ParseOptions options() {
-  ParseOptions o;
-  o.origin = make_file_origin("file:app.ini", "app.ini");
-  return o;
-}
+ParseOptions options() { return kProbe.options(); }
 
 Value parse_ok(std::string_view text, const ParseOptions& o = options()) {
-  Result<Value> r = ini().parse(text, o);
-  EXPECT_TRUE(r.has_value()) << (r ? std::string() : r.error().to_string());
-  return r ? std::move(r).value() : Value();
+  return kProbe.parse_ok(text, o);
 }
 
 ::testing::AssertionResult parse_fails(std::string_view text, std::uint32_t line,
                                        std::uint32_t column, std::string_view message,
                                        const ParseOptions& o = options()) {
-  Result<Value> r = ini().parse(text, o);
-  if (r) {
-    return ::testing::AssertionFailure() << "parsed: " << r->to_display_string();
-  }
-  const Error& e = r.error();
-  if (e.code() != ErrorCode::kParse || e.message() != message || e.origin().line() != line ||
-      e.origin().column() != column) {
-    return ::testing::AssertionFailure()
-           << "got [" << error_code_name(e.code()) << "] \"" << e.message() << "\" at "
-           << e.origin().line() << ":" << e.origin().column() << ", wanted \"" << message
-           << "\" at " << line << ":" << column;
-  }
-  return ::testing::AssertionSuccess();
-}
-
-std::string position(const Value* v) {
-  return v == nullptr
-             ? "missing"
-             : std::to_string(v->origin().line()) + ":" + std::to_string(v->origin().column());
+  return kProbe.parse_fails(text, line, column, message, o);
 }
 
 TEST(IniParseTest, SectionsKeysAndComments) {
