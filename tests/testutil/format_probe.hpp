@@ -34,6 +34,7 @@ class FormatProbe {
     return o;
   }
 
+  [[nodiscard]] Value parse_ok(std::string_view text) const { return parse_ok(text, options()); }
   [[nodiscard]] Value parse_ok(std::string_view text, const ParseOptions& o) const {
     Result<Value> r = format_->parse(text, o);
     EXPECT_TRUE(r.has_value()) << (r ? std::string() : r.error().to_string());
@@ -41,6 +42,11 @@ class FormatProbe {
   }
 
   /// Succeeds when parsing `text` fails with kParse, `message`, at line:column.
+  [[nodiscard]] ::testing::AssertionResult parse_fails(std::string_view text, std::uint32_t line,
+                                                       std::uint32_t column,
+                                                       std::string_view message) const {
+    return parse_fails(text, line, column, message, options());
+  }
   [[nodiscard]] ::testing::AssertionResult parse_fails(std::string_view text, std::uint32_t line,
                                                        std::uint32_t column,
                                                        std::string_view message,

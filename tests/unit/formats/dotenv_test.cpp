@@ -18,23 +18,11 @@ using testing::position;
 
 using namespace std::string_literals;
 
-const testing::FormatProbe kProbe("env", ".env");
-const Format& dotenv() { return kProbe.format(); }
-
-ParseOptions options() { return kProbe.options(); }
-
-Value parse_ok(std::string_view text, const ParseOptions& o = options()) {
-  return kProbe.parse_ok(text, o);
-}
-
-::testing::AssertionResult parse_fails(std::string_view text, std::uint32_t line,
-                                       std::uint32_t column, std::string_view message,
-                                       const ParseOptions& o = options()) {
-  return kProbe.parse_fails(text, line, column, message, o);
-}
+const testing::FormatProbe probe("env", ".env");
+const Format& dotenv() { return probe.format(); }
 
 TEST(DotenvParseTest, BasicAssignments) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "# comment\n"
       "\n"
       "PLAIN=value\n"
@@ -63,7 +51,7 @@ TEST(DotenvParseTest, BasicAssignments) {
 }
 
 TEST(DotenvParseTest, Positions) {
-  const Value v = parse_ok("A=1\n  export B = two\nC=\"multi\nline\"\nD='x'\nE=\n");
+  const Value v = probe.parse_ok("A=1\n  export B = two\nC=\"multi\nline\"\nD='x'\nE=\n");
   EXPECT_EQ(position(&v), "1:1");
   EXPECT_EQ(position(v.find("A")), "1:3");
   EXPECT_EQ(position(v.find("B")), "2:14");
@@ -76,13 +64,13 @@ TEST(DotenvParseTest, Positions) {
 }
 
 TEST(DotenvParseTest, SingleQuotesAreLiteral) {
-  const Value v = parse_ok("A=1\nS='$A ${A} \\n \"x\"' # comment\nM='two\nlines'\n");
+  const Value v = probe.parse_ok("A=1\nS='$A ${A} \\n \"x\"' # comment\nM='two\nlines'\n");
   EXPECT_EQ(*v.find("S"), Value("$A ${A} \\n \"x\""));
   EXPECT_EQ(*v.find("M"), Value("two\nlines"));
 }
 
 TEST(DotenvParseTest, DoubleQuotesEscapesAndMultiline) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "D=\"tab\\tnl\\ncr\\rq\\\"bs\\\\dollar\\$x unknown\\q\"\n"
       "M=\"first\n"
       "second\r\n"
@@ -97,7 +85,7 @@ TEST(DotenvParseTest, DoubleQuotesEscapesAndMultiline) {
 }
 
 TEST(DotenvParseTest, ExpansionOfEarlierKeys) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "HOST=db\n"
       "PORT=5432\n"
       "URL=postgres://${HOST}:$PORT/app\n"
@@ -123,7 +111,7 @@ TEST(DotenvParseTest, ExpansionOfEarlierKeys) {
 }
 
 TEST(DotenvParseTest, ExpansionSeesTheLatestEarlierValue) {
-  const Value v = parse_ok("A=1\nB=$A\nA=2\nC=$A\nA=${A}3\n");
+  const Value v = probe.parse_ok("A=1\nB=$A\nA=2\nC=$A\nA=${A}3\n");
   EXPECT_EQ(*v.find("B"), Value("1"));
   EXPECT_EQ(*v.find("C"), Value("2"));
   EXPECT_EQ(*v.find("A"), Value("23"));
@@ -131,13 +119,14 @@ TEST(DotenvParseTest, ExpansionSeesTheLatestEarlierValue) {
 
 TEST(DotenvParseTest, ExpansionNeverReadsTheProcessEnvironment) {
   const testing::ScopedEnv env("LIVECONF_DOTENV_TEST_VAR", "from-environment");
-  EXPECT_TRUE(parse_fails("X=${LIVECONF_DOTENV_TEST_VAR}\n", 1, 3,
-                          "undefined variable \"LIVECONF_DOTENV_TEST_VAR\" (only keys defined "
-                          "earlier in this file can be referenced)"));
+  EXPECT_TRUE(
+      probe.parse_fails("X=${LIVECONF_DOTENV_TEST_VAR}\n", 1, 3,
+                        "undefined variable \"LIVECONF_DOTENV_TEST_VAR\" (only keys defined "
+                        "earlier in this file can be referenced)"));
 }
 
 TEST(DotenvParseTest, DuplicateKeysLaterWins) {
-  const Value v = parse_ok("A=first\nB=b\nA=second\n");
+  const Value v = probe.parse_ok("A=first\nB=b\nA=second\n");
   EXPECT_EQ(*v.find("A"), Value("second"));
   EXPECT_EQ(position(v.find("A")), "3:3");
   // The key keeps its first position in the object.
@@ -146,7 +135,7 @@ TEST(DotenvParseTest, DuplicateKeysLaterWins) {
 }
 
 TEST(DotenvParseTest, ByteOrderMarkAndCrLf) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "\xEF\xBB\xBF"
       "A=1\r\nB=two words \r\n");
   EXPECT_EQ(*v.find("A"), Value("1"));
@@ -155,50 +144,54 @@ TEST(DotenvParseTest, ByteOrderMarkAndCrLf) {
 }
 
 TEST(DotenvErrorTest, Errors) {
-  EXPECT_TRUE(parse_fails("A=1\nB=${NOPE}\n", 2, 3,
-                          "undefined variable \"NOPE\" (only keys defined earlier in this file can "
-                          "be referenced)"));
-  EXPECT_TRUE(parse_fails("A=$LATER\nLATER=1\n", 1, 3,
-                          "undefined variable \"LATER\" (only keys defined earlier in this file "
-                          "can be referenced)"));
-  EXPECT_TRUE(parse_fails("A=\"x $NOPE\"\n", 1, 6,
-                          "undefined variable \"NOPE\" (only keys defined earlier in this file can "
-                          "be referenced)"));
-  EXPECT_TRUE(parse_fails("A=${B\n", 1, 3, "unterminated or malformed ${...} reference"));
-  EXPECT_TRUE(parse_fails("A=${}\n", 1, 3, "invalid variable reference: expected ${NAME}"));
-  EXPECT_TRUE(parse_fails("A=1\nB=${A B}\n", 2, 3, "unterminated or malformed ${...} reference"));
   EXPECT_TRUE(
-      parse_fails("1A=x\n", 1, 1, "invalid key \"1A\": keys must match [A-Za-z_][A-Za-z0-9_.]*"));
+      probe.parse_fails("A=1\nB=${NOPE}\n", 2, 3,
+                        "undefined variable \"NOPE\" (only keys defined earlier in this file can "
+                        "be referenced)"));
   EXPECT_TRUE(
-      parse_fails("A-B=x\n", 1, 1, "invalid key \"A-B\": keys must match [A-Za-z_][A-Za-z0-9_.]*"));
-  EXPECT_TRUE(parse_fails("A=1\nJUSTKEY\n", 2, 8, "expected '=' after JUSTKEY"));
-  EXPECT_TRUE(parse_fails("A B=1\n", 1, 3, "expected '=' after A"));
-  EXPECT_TRUE(parse_fails("=value\n", 1, 1, "expected KEY=value"));
+      probe.parse_fails("A=$LATER\nLATER=1\n", 1, 3,
+                        "undefined variable \"LATER\" (only keys defined earlier in this file "
+                        "can be referenced)"));
   EXPECT_TRUE(
-      parse_fails("A=1\nB=\"never closed\nC=3\n", 2, 3, "unterminated double-quoted value"));
-  EXPECT_TRUE(parse_fails("B='never closed\n", 1, 3, "unterminated single-quoted value"));
-  EXPECT_TRUE(parse_fails("A=\"x\" y\n", 1, 7, "unexpected text after the closing quote"));
-  EXPECT_TRUE(parse_fails("A=1\nB=\xC3(\n", 2, 3, "invalid UTF-8"));
-  EXPECT_TRUE(parse_fails("A=1\nB=x\0\n"s, 2, 4, "unexpected NUL byte"));
+      probe.parse_fails("A=\"x $NOPE\"\n", 1, 6,
+                        "undefined variable \"NOPE\" (only keys defined earlier in this file can "
+                        "be referenced)"));
+  EXPECT_TRUE(probe.parse_fails("A=${B\n", 1, 3, "unterminated or malformed ${...} reference"));
+  EXPECT_TRUE(probe.parse_fails("A=${}\n", 1, 3, "invalid variable reference: expected ${NAME}"));
+  EXPECT_TRUE(
+      probe.parse_fails("A=1\nB=${A B}\n", 2, 3, "unterminated or malformed ${...} reference"));
+  EXPECT_TRUE(probe.parse_fails("1A=x\n", 1, 1,
+                                "invalid key \"1A\": keys must match [A-Za-z_][A-Za-z0-9_.]*"));
+  EXPECT_TRUE(probe.parse_fails("A-B=x\n", 1, 1,
+                                "invalid key \"A-B\": keys must match [A-Za-z_][A-Za-z0-9_.]*"));
+  EXPECT_TRUE(probe.parse_fails("A=1\nJUSTKEY\n", 2, 8, "expected '=' after JUSTKEY"));
+  EXPECT_TRUE(probe.parse_fails("A B=1\n", 1, 3, "expected '=' after A"));
+  EXPECT_TRUE(probe.parse_fails("=value\n", 1, 1, "expected KEY=value"));
+  EXPECT_TRUE(
+      probe.parse_fails("A=1\nB=\"never closed\nC=3\n", 2, 3, "unterminated double-quoted value"));
+  EXPECT_TRUE(probe.parse_fails("B='never closed\n", 1, 3, "unterminated single-quoted value"));
+  EXPECT_TRUE(probe.parse_fails("A=\"x\" y\n", 1, 7, "unexpected text after the closing quote"));
+  EXPECT_TRUE(probe.parse_fails("A=1\nB=\xC3(\n", 2, 3, "invalid UTF-8"));
+  EXPECT_TRUE(probe.parse_fails("A=1\nB=x\0\n"s, 2, 4, "unexpected NUL byte"));
 }
 
 TEST(DotenvErrorTest, EmptyDocument) {
   for (const std::string_view text : {"", "\n", "# only comments\n\n# more\n"}) {
-    const Result<Value> r = dotenv().parse(text, options());
+    const Result<Value> r = dotenv().parse(text, probe.options());
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message(), "empty document");
   }
-  ParseOptions o = options();
+  ParseOptions o = probe.options();
   o.allow_empty = true;
-  EXPECT_EQ(parse_ok("# nothing\n", o), Value::object());
+  EXPECT_EQ(probe.parse_ok("# nothing\n", o), Value::object());
 }
 
 TEST(DotenvLimitTest, Limits) {
-  ParseOptions o = options();
+  ParseOptions o = probe.options();
   o.max_nodes = 3;
   EXPECT_TRUE(dotenv().parse("A=1\nB=2\nA=3\n", o).has_value());  // a redefinition adds no node
-  EXPECT_TRUE(parse_fails("A=1\nB=2\nC=3\n", 3, 1, "more nodes than the limit of 3", o));
-  o = options();
+  EXPECT_TRUE(probe.parse_fails("A=1\nB=2\nC=3\n", 3, 1, "more nodes than the limit of 3", o));
+  o = probe.options();
   o.max_bytes = 3;
   const Result<Value> r = dotenv().parse("A=12", o);
   ASSERT_FALSE(r);

@@ -21,23 +21,11 @@ using testing::position;
 
 using namespace std::string_literals;
 
-const testing::FormatProbe kProbe("toml", "app.toml");
-const Format& toml() { return kProbe.format(); }
-
-ParseOptions options() { return kProbe.options(); }
-
-Value parse_ok(std::string_view text, const ParseOptions& o = options()) {
-  return kProbe.parse_ok(text, o);
-}
-
-::testing::AssertionResult parse_fails(std::string_view text, std::uint32_t line,
-                                       std::uint32_t column, std::string_view message,
-                                       const ParseOptions& o = options()) {
-  return kProbe.parse_fails(text, line, column, message, o);
-}
+const testing::FormatProbe probe("toml", "app.toml");
+const Format& toml() { return probe.format(); }
 
 TEST(TomlParseTest, ValueKinds) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "s = \"text\"\n"
       "lit = 'C:\\dir'\n"
       "ml = \"\"\"\nline1\nline2\"\"\"\n"
@@ -74,7 +62,7 @@ TEST(TomlParseTest, ValueKinds) {
 }
 
 TEST(TomlParseTest, DatesAndTimesBecomeRfc3339Strings) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "odt = 1979-05-27T07:32:00Z\n"
       "odt_space = 1979-05-27 07:32:00Z\n"
       "odt_offset = 1979-05-27T00:32:00.999999-07:00\n"
@@ -95,7 +83,7 @@ TEST(TomlParseTest, DatesAndTimesBecomeRfc3339Strings) {
 }
 
 TEST(TomlParseTest, TablesArraysOfTablesAndDocumentOrder) {
-  const Value v = parse_ok(
+  const Value v = probe.parse_ok(
       "zeta = 1\n"
       "alpha = 2\n"
       "\n"
@@ -136,30 +124,32 @@ TEST(TomlParseTest, TablesArraysOfTablesAndDocumentOrder) {
 
 TEST(TomlParseTest, ColumnsCountBytes) {
   // toml++ counts columns in code points; liveconf reports bytes.
-  const Value v = parse_ok("\"\xC3\xA9\xC3\xA9\" = 1\nk = [\"\xE2\x82\xAC\", 2]\n");
+  const Value v = probe.parse_ok("\"\xC3\xA9\xC3\xA9\" = 1\nk = [\"\xE2\x82\xAC\", 2]\n");
   EXPECT_EQ(position(v.find_member("\xC3\xA9\xC3\xA9")), "1:10");
   EXPECT_EQ(position(v.find("k.0")), "2:6");
   EXPECT_EQ(position(v.find("k.1")), "2:13");
 }
 
 TEST(TomlParseTest, ByteOrderMarkAndCrLf) {
-  const Value v = parse_ok("\xEF\xBB\xBFx = 1\r\n[t]\r\ny = 2\r\n");
+  const Value v = probe.parse_ok("\xEF\xBB\xBFx = 1\r\n[t]\r\ny = 2\r\n");
   EXPECT_EQ(position(v.find("x")), "1:5");
   EXPECT_EQ(position(v.find("t.y")), "3:5");
 }
 
 TEST(TomlErrorTest, SyntaxErrorsCarryPositions) {
+  EXPECT_TRUE(probe.parse_fails(
+      "a = 1\na = 2\n", 2, 5,
+      "Error while parsing key-value pair: cannot redefine existing integer 'a'"));
+  EXPECT_TRUE(probe.parse_fails("a = 1\nb = [1,\n", 2, 8,
+                                "Error while parsing array: encountered end-of-file"));
   EXPECT_TRUE(
-      parse_fails("a = 1\na = 2\n", 2, 5,
-                  "Error while parsing key-value pair: cannot redefine existing integer 'a'"));
+      probe.parse_fails("[a]\nb = 1\n[a]\n", 3, 1,
+                        "Error while parsing table header: cannot redefine existing table 'a'"));
   EXPECT_TRUE(
-      parse_fails("a = 1\nb = [1,\n", 2, 8, "Error while parsing array: encountered end-of-file"));
-  EXPECT_TRUE(parse_fails("[a]\nb = 1\n[a]\n", 3, 1,
-                          "Error while parsing table header: cannot redefine existing table 'a'"));
-  EXPECT_TRUE(parse_fails("x = \"\xC3\xA9\" y\n", 1, 10,
-                          "Error while parsing key-value pair: expected a comment or whitespace, "
-                          "saw 'y'"));
-  const Result<Value> r = toml().parse("a = 1\na = 2\n", options());
+      probe.parse_fails("x = \"\xC3\xA9\" y\n", 1, 10,
+                        "Error while parsing key-value pair: expected a comment or whitespace, "
+                        "saw 'y'"));
+  const Result<Value> r = toml().parse("a = 1\na = 2\n", probe.options());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().to_string(),
             "Error while parsing key-value pair: cannot redefine existing integer 'a' "
@@ -167,8 +157,9 @@ TEST(TomlErrorTest, SyntaxErrorsCarryPositions) {
 }
 
 TEST(TomlErrorTest, InvalidUtf8AndNul) {
-  EXPECT_TRUE(parse_fails("\"\xC3\xA9\" = \"\xFF\"\n", 1, 8, "Encountered invalid utf-8 sequence"));
-  const Result<Value> r = toml().parse("a = 1\0\n"s, options());
+  EXPECT_TRUE(
+      probe.parse_fails("\"\xC3\xA9\" = \"\xFF\"\n", 1, 8, "Encountered invalid utf-8 sequence"));
+  const Result<Value> r = toml().parse("a = 1\0\n"s, probe.options());
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kParse);
   EXPECT_EQ(r.error().origin().line(), 1u);
@@ -176,29 +167,29 @@ TEST(TomlErrorTest, InvalidUtf8AndNul) {
 
 TEST(TomlErrorTest, EmptyDocument) {
   for (const std::string_view text : {"", "\n\n", "# just a comment\n"}) {
-    const Result<Value> r = toml().parse(text, options());
+    const Result<Value> r = toml().parse(text, probe.options());
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message(), "empty document");
   }
-  ParseOptions o = options();
+  ParseOptions o = probe.options();
   o.allow_empty = true;
-  EXPECT_EQ(parse_ok("# nothing\n", o), Value::object());
+  EXPECT_EQ(probe.parse_ok("# nothing\n", o), Value::object());
   // A table header alone is content.
-  EXPECT_EQ(parse_ok("[t]\n").find("t")->size(), 0u);
+  EXPECT_EQ(probe.parse_ok("[t]\n").find("t")->size(), 0u);
 }
 
 TEST(TomlLimitTest, DeepNesting) {
   // toml++ stops nesting at 256 levels itself; our default limit is lower.
   std::string deep = "a = " + std::string(1'000'000, '[');
   const auto start = std::chrono::steady_clock::now();
-  const Result<Value> r = toml().parse(deep, options());
+  const Result<Value> r = toml().parse(deep, probe.options());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), ErrorCode::kParse);
   EXPECT_EQ(r.error().origin().line(), 1u);
 
   const std::string arrays = "a = " + std::string(200, '[') + std::string(200, ']') + "\n";
-  EXPECT_TRUE(parse_fails(arrays, 1, 132, "nesting deeper than the limit of 128"));
+  EXPECT_TRUE(probe.parse_fails(arrays, 1, 132, "nesting deeper than the limit of 128"));
 
   std::string tables = "a = 1\n";
   std::string name;
@@ -206,25 +197,26 @@ TEST(TomlLimitTest, DeepNesting) {
     name += i == 0 ? "t" : ".t";
     tables += "[" + name + "]\nv = 1\n";
   }
-  EXPECT_TRUE(parse_fails(tables, 256, 1, "nesting deeper than the limit of 128"));
+  EXPECT_TRUE(probe.parse_fails(tables, 256, 1, "nesting deeper than the limit of 128"));
 
-  ParseOptions o = options();
+  ParseOptions o = probe.options();
   o.max_depth = 2;
   EXPECT_TRUE(toml().parse("a = [1]\n[t]\nb = 1\n", o).has_value());
-  EXPECT_TRUE(parse_fails("a = [[1]]\n", 1, 6, "nesting deeper than the limit of 2", o));
+  EXPECT_TRUE(probe.parse_fails("a = [[1]]\n", 1, 6, "nesting deeper than the limit of 2", o));
 }
 
 TEST(TomlLimitTest, MaxBytesAndNodes) {
-  ParseOptions o = options();
+  ParseOptions o = probe.options();
   o.max_bytes = 5;
   const Result<Value> big = toml().parse("a = 10", o);
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().message(), "input is 6 bytes, over the limit of 5");
 
-  o = options();
+  o = probe.options();
   o.max_nodes = 3;
-  EXPECT_EQ(parse_ok("a = 1\nb = 2\n", o).size(), 2u);
-  EXPECT_TRUE(parse_fails("a = 1\nb = 2\nc = 3\n", 3, 5, "more nodes than the limit of 3", o));
+  EXPECT_EQ(probe.parse_ok("a = 1\nb = 2\n", o).size(), 2u);
+  EXPECT_TRUE(
+      probe.parse_fails("a = 1\nb = 2\nc = 3\n", 3, 5, "more nodes than the limit of 3", o));
 }
 
 TEST(TomlEmitTest, TablesAndArraysOfTables) {
@@ -247,7 +239,7 @@ TEST(TomlEmitTest, TablesAndArraysOfTables) {
       << *out;
   EXPECT_NE(out->find("\"weird key\" = true\n"), std::string::npos) << *out;
   EXPECT_EQ(out->back(), '\n');
-  EXPECT_EQ(parse_ok(*out), v);
+  EXPECT_EQ(probe.parse_ok(*out), v);
 }
 
 TEST(TomlEmitTest, NullIsATypeErrorWithPath) {
@@ -290,7 +282,7 @@ TEST(TomlEmitTest, StringsAreBasicStringsWithEscapes) {
   const Result<std::string> out = toml().emit(v, EmitOptions{});
   ASSERT_TRUE(out);
   EXPECT_EQ(*out, "s = \"\\nfirst\tline\\n'q' \\\"d\\\" \\\\\"\n");
-  EXPECT_EQ(parse_ok(*out), v);
+  EXPECT_EQ(probe.parse_ok(*out), v);
 }
 
 TEST(TomlEmitTest, KeysTomlppWouldMisprintAreRefused) {
@@ -308,7 +300,7 @@ TEST(TomlEmitTest, KeysTomlppWouldMisprintAreRefused) {
   ok["\"q\""] = 2;
   const Result<std::string> out = toml().emit(ok, EmitOptions{});
   ASSERT_TRUE(out);
-  EXPECT_EQ(parse_ok(*out), ok);
+  EXPECT_EQ(probe.parse_ok(*out), ok);
 }
 
 TEST(TomlEmitTest, EmptyTableEmitsNothing) {
