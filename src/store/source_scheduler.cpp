@@ -72,7 +72,7 @@ bool held_for_writer(const SourceSlot& s, Clock::TimePoint now) {
 
 }  // namespace
 
-// A source's state change, recorded at once and announced (log, event) after
+// A source's state change: entered at once (enter_state), announced (log, event) after
 // status() has been refreshed once for the whole round.
 struct SourceScheduler::Transition {
   SourceSlot* slot;
@@ -80,8 +80,8 @@ struct SourceScheduler::Transition {
   std::optional<Error> error;
   bool changed;
 
-  static void record(SourceSlot& s, SourceState state, std::optional<Error> error,
-                     std::vector<Transition>& out) {
+  static void enter_state(SourceSlot& s, SourceState state, std::optional<Error> error,
+                          std::vector<Transition>& out) {
     const bool changed = s.state != state;
     s.state = state;
     s.last_error = error;
@@ -173,16 +173,16 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
       // Keep the last good layers; a vanished required file is "missing".
       const SourceState state =
           r.error().code() == ErrorCode::kNotFound ? SourceState::kMissing : SourceState::kError;
-      Transition::record(*s, state, std::move(r).error(), transitions);
+      Transition::enter_state(*s, state, std::move(r).error(), transitions);
       continue;
     }
     if (r->state == SourceState::kMissing) {
-      Transition::record(*s, SourceState::kMissing, std::nullopt, transitions);
+      Transition::enter_state(*s, SourceState::kMissing, std::nullopt, transitions);
       continue;
     }
     if (r->state == SourceState::kStale && r->layers.empty()) {
       // Unreachable: the last good layers keep serving (BEHAVIOUR 43).
-      Transition::record(*s, SourceState::kStale, std::move(r->problem), transitions);
+      Transition::enter_state(*s, SourceState::kStale, std::move(r->problem), transitions);
       continue;
     }
     // A stale source may still hand over the newest state it knows (a remote
@@ -209,18 +209,18 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
 // else source by source so the good ones still go live and each bad one is
 // named (its load kept in `refused` for the next round).
 void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
-                                  std::vector<Transition>& transitions) {
+                                    std::vector<Transition>& transitions) {
   auto accept = [&](PendingLoad& r) {
     r.slot->layer_names = names_of(r.load);
     r.slot->refused.reset();
-    Transition::record(*r.slot, r.load.state, std::move(r.load.problem), transitions);
+    Transition::enter_state(*r.slot, r.load.state, std::move(r.load.problem), transitions);
   };
   auto reject = [&](PendingLoad& r, const Error& error) {
     const bool same =
         r.retried && r.slot->last_error && r.slot->last_error->to_string() == error.to_string();
     r.slot->refused = r.load;
     if (!same) {  // a retry refused for the same reason again is no news
-      Transition::record(*r.slot, SourceState::kError, error, transitions);
+      Transition::enter_state(*r.slot, SourceState::kError, error, transitions);
     }
   };
   {
