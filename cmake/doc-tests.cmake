@@ -94,12 +94,15 @@ function(liveconf_extract_doc_blocks)
     foreach(line IN LISTS lines)
       math(EXPR line_no "${line_no} + 1")
       if(in_other_fence)
-        # Inside a fence of another language (sh, markdown, ...): not ours.
-        if(line MATCHES "^```")
+        # Inside a fence of another language (sh, markdown, ...): not ours. It
+        # ends at a run of at least as many backticks as opened it, so a
+        # ````markdown fence may show ```cpp blocks and their markers.
+        if(line MATCHES "^${other_fence}`*$")
           set(in_other_fence FALSE)
         endif()
       elseif(NOT in_block)
-        if(line MATCHES "^```")
+        if(line MATCHES "^(```+)")
+          set(other_fence "${CMAKE_MATCH_1}")
           if(NOT line MATCHES "^```(cpp|c\\+\\+)$")
             set(in_other_fence TRUE)
             set(marker "")
