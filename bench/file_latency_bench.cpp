@@ -245,7 +245,7 @@ void scale(const fs::path& root, int iterations) {
                  .subscribe("big", key,
                             [&](const liveconf::SnapshotPtr&, const liveconf::SnapshotPtr& now,
                                 const liveconf::ChangeSet&) {
-                              if (const liveconf::Value* v = now->find(liveconf::KeyPath({key}))) {
+                              if (const liveconf::Value* v = now->find(liveconf::KeyPath(key))) {
                                 seen.set(static_cast<int>(v->as_int()));
                               }
                             })

@@ -150,9 +150,9 @@ bool masked_below(const Value& v, KeyPath& path, const SensitivePaths& sensitive
 
 void check_masking(const Value& a, const Value& b) {
   SensitivePaths sensitive;
-  sensitive.add(KeyPath{"password"});
-  sensitive.add(KeyPath{"*", "secret"});
-  sensitive.add(KeyPath{"db", "*", "token"});
+  sensitive.add(KeyPath("password"));
+  sensitive.add(KeyPath("*.secret"));
+  sensitive.add(KeyPath("db.*.token"));
   DiffOptions options;
   options.sensitive = &sensitive;
   for (const Change& c : diff(a, b, options)) {
@@ -238,11 +238,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   MergePolicies policies;
-  policies.set(KeyPath{"list"}, MergePolicy{MergeStrategy::kAppend, {}});
-  policies.set(KeyPath{"set"}, MergePolicy{MergeStrategy::kUnion, {}});
-  policies.set(KeyPath{"items"}, MergePolicy{MergeStrategy::kMergeByKey, "name"});
-  policies.set(KeyPath{"*", "items"}, MergePolicy{MergeStrategy::kMergeByKey, "id"});
-  policies.set(KeyPath{"*", "*"}, MergePolicy{MergeStrategy::kUnion, {}});
+  policies.set(KeyPath("list"), MergePolicy{MergeStrategy::kAppend, {}});
+  policies.set(KeyPath("set"), MergePolicy{MergeStrategy::kUnion, {}});
+  policies.set(KeyPath("items"), MergePolicy{MergeStrategy::kMergeByKey, "name"});
+  policies.set(KeyPath("*.items"), MergePolicy{MergeStrategy::kMergeByKey, "id"});
+  policies.set(KeyPath("*.*"), MergePolicy{MergeStrategy::kUnion, {}});
   const Value with_policies = merge_layers(layers, policies);
   LIVECONF_FUZZ_CHECK(diff(with_policies, with_policies).empty(), fuzz::show(with_policies));
   return 0;

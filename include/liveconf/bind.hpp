@@ -50,7 +50,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -116,6 +115,13 @@ struct BindReport {
 // Implementation details below ------------------------------------------------
 
 namespace detail {
+
+/// A compiled ECMAScript regular expression, as a whole-string match. The
+/// <regex> machinery stays in src/bind/pattern.cpp: a consumer that includes
+/// this header does not pay std::regex's compile time.
+using PatternMatcher = std::function<bool(std::string_view)>;
+/// Compiles `re` once; throws std::regex_error when it is not a valid expression.
+[[nodiscard]] LIVECONF_API PatternMatcher compile_pattern(const std::string& re);
 
 /// State threaded through one bind: where we are, what was found.
 class LIVECONF_API BindContext {
@@ -392,9 +398,10 @@ class FieldBuilder {
         text);
   }
   /// Strings: the whole value must match the ECMAScript regular expression `re`.
+  /// The expression is compiled once, here; an invalid one throws std::regex_error
+  /// (a bug in the schema, not in the configuration).
   FieldBuilder& pattern(const std::string& re) requires std::is_same_v<M, std::string> {
-    auto compiled = std::make_shared<const std::regex>(re);
-    return check([compiled](const M& m) { return std::regex_match(m, *compiled); },
+    return check([matches = detail::compile_pattern(re)](const M& m) { return matches(m); },
                  "must match the pattern " + re);
   }
   /// Strings and containers: must not be empty.

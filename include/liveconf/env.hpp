@@ -27,7 +27,10 @@
 //   liveconf::EnvSourceOptions env;
 //   env.prefix = "MYAPP";
 //   env.priority = 20;
-//   manager.add_source("app", liveconf::make_env_source(env).value()).ok();
+//   liveconf::Status st = manager.add_source("app", liveconf::make_env_source(env).value());
+//   if (!st.ok()) {
+//     std::cerr << st.to_string() << "\n";
+//   }
 //
 // The environment of a running process can only be changed by that process
 // (another process, a shell included, cannot reach it), and in a threaded C++
@@ -219,8 +222,10 @@ struct EnvironmentWatcherOptions {
 ///   watcher.watch_vars({"API_URL", "MAX_WORKERS"}, [](const liveconf::EnvChanges& c) {
 ///     for (const auto& [name, change] : c) { ... }
 ///   });
-///   watcher.start().ok();
-///   liveconf::set_env("MAX_WORKERS", "8").ok();   // the callback runs at once
+///   if (liveconf::Status st = watcher.start(); !st.ok()) {
+///     std::cerr << st.to_string() << "\n";
+///   }
+///   liveconf::Status set = liveconf::set_env("MAX_WORKERS", "8");  // the callback runs at once
 ///
 /// A callback watching several variables is called once per poll with all of
 /// its variables that changed. A callback that throws is reported through

@@ -7,7 +7,10 @@
 //   etcd.connection.endpoints = {"10.0.0.5:2379"};
 //   etcd.prefix = "/myapp/";       // /myapp/db/port = 5432  ->  db.port = 5432
 //   etcd.priority = 20;
-//   manager.add_source("app", liveconf::make_etcd_source(etcd).value()).ok();
+//   liveconf::Status st = manager.add_source("app", liveconf::make_etcd_source(etcd).value());
+//   if (!st.ok()) {
+//     std::cerr << st.to_string() << "\n";
+//   }
 //
 // How it stays consistent (docs/etcd.md): the first load lists the prefix
 // page by page at one pinned revision R, then watches from R+1, so no write

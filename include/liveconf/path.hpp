@@ -9,6 +9,13 @@
 //   p.size();        // 3
 //   p.to_string();   // "hosts.example\\.com.port"
 //
+// Text always means the dotted form: KeyPath("db.port"), KeyPath{"db.port"} and
+// subscribe(name, "db.port", ...) all name the two segments {"db", "port"}. A
+// key that is itself dotted is either escaped ("hosts.example\\.com") or built
+// from literal segments, which has its own name so it cannot happen by accident:
+//
+//   liveconf::KeyPath::from_segments({"hosts", "example.com"}).size();  // 2
+//
 // Numeric segments address array elements when a path is looked up in a Value
 // ("endpoints.0"). Paths are plain values: cheap to copy for short paths, safe
 // to share between threads when not mutated.
@@ -16,7 +23,6 @@
 
 #include <compare>
 #include <cstddef>
-#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,9 +39,14 @@ class LIVECONF_API KeyPath {
  public:
   KeyPath() = default;
 
-  /// Builds a path from already split segments; no escaping is interpreted.
-  explicit KeyPath(std::vector<std::string> segments) : segments_(std::move(segments)) {}
-  KeyPath(std::initializer_list<std::string_view> segments);
+  /// Builds a path from already split segments, taken literally: no dot splits and
+  /// no escape is interpreted, so from_segments({"db.port"}) has one segment
+  /// "db.port" where KeyPath("db.port") has two.
+  [[nodiscard]] static KeyPath from_segments(std::vector<std::string> segments) {
+    KeyPath path;
+    path.segments_ = std::move(segments);
+    return path;
+  }
 
   /// Parses dotted text leniently, for literals in code: "a.b\.c" is {"a", "b.c"}.
   /// A trailing lone backslash is kept literally and empty text is the root path.

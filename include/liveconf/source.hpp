@@ -9,8 +9,11 @@
 //   liveconf::FileSourceOptions file;
 //   file.path = "/etc/myapp/app.yaml";
 //   file.priority = 10;
-//   auto source = liveconf::make_file_source(file).value();
-//   manager.add_source("app", std::move(source)).ok();
+//   liveconf::Result<std::unique_ptr<liveconf::Source>> source = liveconf::make_file_source(file);
+//   liveconf::Status st = source ? manager.add_source("app", std::move(*source)) : source.status();
+//   if (!st.ok()) {
+//     std::cerr << st.to_string() << "\n";  // the file's error, or the manager's
+//   }
 //
 // Thread-safety: a Source is used by one manager: wait_ready() runs on the
 // thread that called add_source, load() on the manager's update thread, which

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -172,8 +173,52 @@ class LIVECONF_NODISCARD_API Status {
 
 [[nodiscard]] inline Status ok_status() noexcept { return Status(); }
 
+/// Thrown by Result<T>::value() (and `*`, `->`) on a Result that holds an Error,
+/// the way std::expected throws std::bad_expected_access<E>: reaching for the
+/// value without checking is a programming error, and the exception carries the
+/// Error so the caller that catches it still learns what went wrong.
+///
+///   try {
+///     int port = liveconf::Result<int>(liveconf::Error(liveconf::ErrorCode::kNotFound,
+///                                                      "no port")).value();
+///   } catch (const liveconf::BadResultAccess& e) {
+///     e.error().code();  // ErrorCode::kNotFound
+///     e.what();          // "no port" (Error::to_string())
+///   }
+///
+/// Thread-safety: immutable; copies share the Error and never throw.
+class LIVECONF_API BadResultAccess : public std::exception {
+ public:
+  explicit BadResultAccess(Error error);
+
+  /// The Error the Result held.
+  [[nodiscard]] const Error& error() const noexcept;
+  /// error().to_string(): the message, with path, origin and detail when known.
+  [[nodiscard]] const char* what() const noexcept override;
+
+ private:
+  struct State;
+  std::shared_ptr<const State> state_;  // shared so copying an exception cannot throw
+};
+
+// Implementation details below
+namespace detail {
+/// Throws BadResultAccess carrying a copy of `error`; out of line so every
+/// Result<T> instantiation shares one cold path.
+[[noreturn]] LIVECONF_API void throw_bad_result_access(const Error& error);
+/// Reports Result<T>::error() called on a Result holding a value and aborts.
+[[noreturn]] LIVECONF_API void abort_error_on_value();
+}  // namespace detail
+
 /// A T or an Error; a subset of std::expected's interface so it can become an
 /// alias once the toolchain has <expected>.
+///
+/// Misuse is caught, never undefined: value(), `*` and `->` on an error throw
+/// BadResultAccess (carrying the Error); error() on a value is a programming
+/// error that aborts with a message, like Status::error() on an ok Status.
+/// Check has_value() / ok() / `if (result)` first.
+///
+/// Thread-safety: a value type; const use is safe from many threads.
 template <typename T>
 class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::remove_cv_t<T>, Error>, "Result<Error> is ambiguous");
@@ -189,12 +234,32 @@ class [[nodiscard]] Result {
   /// has_value(), spelled as Status spells it (Abseil's StatusOr::ok()).
   [[nodiscard]] bool ok() const noexcept { return has_value(); }
 
-  [[nodiscard]] T& value() & { return std::get<0>(storage_); }
-  [[nodiscard]] const T& value() const& { return std::get<0>(storage_); }
-  [[nodiscard]] T&& value() && { return std::get<0>(std::move(storage_)); }
-  [[nodiscard]] const Error& error() const& { return std::get<1>(storage_); }
-  [[nodiscard]] Error& error() & { return std::get<1>(storage_); }
-  [[nodiscard]] Error&& error() && { return std::get<1>(std::move(storage_)); }
+  /// The value. Throws BadResultAccess carrying the Error when there is none.
+  [[nodiscard]] T& value() & {
+    check_value();
+    return *std::get_if<0>(&storage_);
+  }
+  [[nodiscard]] const T& value() const& {
+    check_value();
+    return *std::get_if<0>(&storage_);
+  }
+  [[nodiscard]] T&& value() && {
+    check_value();
+    return std::move(*std::get_if<0>(&storage_));
+  }
+  /// The error. Calling this on a Result that holds a value aborts (programming error).
+  [[nodiscard]] const Error& error() const& {
+    check_error();
+    return *std::get_if<1>(&storage_);
+  }
+  [[nodiscard]] Error& error() & {
+    check_error();
+    return *std::get_if<1>(&storage_);
+  }
+  [[nodiscard]] Error&& error() && {
+    check_error();
+    return std::move(*std::get_if<1>(&storage_));
+  }
 
   [[nodiscard]] T& operator*() & { return value(); }
   [[nodiscard]] const T& operator*() const& { return value(); }
@@ -206,6 +271,17 @@ class [[nodiscard]] Result {
   [[nodiscard]] Status status() const { return has_value() ? Status() : Status(error()); }
 
  private:
+  void check_value() const {
+    if (!has_value()) {
+      detail::throw_bad_result_access(*std::get_if<1>(&storage_));
+    }
+  }
+  void check_error() const {
+    if (has_value()) {
+      detail::abort_error_on_value();
+    }
+  }
+
   std::variant<T, Error> storage_;
 };
 

@@ -6,20 +6,32 @@
 // and a read path for hot code.
 //
 //   liveconf::ConfigManager manager;
-//   manager.register_config<WatchedConfig>("watched", initial).ok();
-//   std::shared_ptr<const WatchedConfig> c = manager.get<WatchedConfig>("watched").value();
+//   liveconf::Result<liveconf::Config<WatchedConfig>> watched =
+//       manager.register_config<WatchedConfig>("watched", initial);
+//   if (!watched) {
+//     std::cerr << watched.error().to_string() << "\n";
+//     return 1;
+//   }
+//   std::shared_ptr<const WatchedConfig> c = watched->get();
+//   // By name, where no handle is at hand (value() throws liveconf::BadResultAccess,
+//   // carrying the Error, if there is no such config):
+//   std::shared_ptr<const WatchedConfig> same = manager.get<WatchedConfig>("watched").value();
 //
 //   liveconf::Value patch = liveconf::Value::object();
 //   patch["timeout"] = 60;
-//   liveconf::Status st = manager.update("watched", patch);   // validated, then published
+//   if (liveconf::Status st = manager.update("watched", patch); !st.ok()) {  // validated,
+//     std::cerr << st.to_string() << "\n";  // then published, or refused: the old one stays
+//   }
 //
-//   auto sub = manager.subscribe("watched", "", [](const liveconf::SnapshotPtr& old_snap,
-//                                                  const liveconf::SnapshotPtr& new_snap,
-//                                                  const liveconf::ChangeSet& changes) {
-//     for (const auto& c : changes) std::cout << c.to_string() << "\n";  // timeout: 30 -> 60
-//   });
+//   liveconf::Result<liveconf::Subscription> sub =
+//       manager.subscribe("watched", "", [](const liveconf::SnapshotPtr& old_snap,
+//                                           const liveconf::SnapshotPtr& new_snap,
+//                                           const liveconf::ChangeSet& changes) {
+//         for (const auto& c : changes) std::cout << c.to_string() << "\n";  // timeout: 30 -> 60
+//       });
+//   // `sub` holds the Subscription (callbacks stop when it is destroyed) or the error.
 //
-//   liveconf::Reader<WatchedConfig> reader = manager.reader<WatchedConfig>("watched").value();
+//   liveconf::Reader<WatchedConfig> reader = watched->reader();
 //   int t = reader->timeout;   // a few nanoseconds; never blocks
 //
 // Pipeline (docs/architecture.md): every mutation runs on the manager's one

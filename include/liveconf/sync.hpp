@@ -6,10 +6,18 @@
 // key, with the source of every key tracked.
 //
 //   liveconf::MultiSourceConfigSync sync("synced", manager);
-//   sync.add_file_source("/etc/app/config.json", 30).ok();      // lowest priority
-//   sync.add_file_source("/etc/app/overrides.json", 20).ok();
-//   sync.add_env_source("MYAPP", 10).ok();                      // highest priority
-//   auto config = sync.sync_configuration<SyncedConfig>().value();
+//   liveconf::Status st = sync.add_file_source("/etc/app/config.json", 30);  // lowest priority
+//   if (st.ok()) {
+//     st = sync.add_file_source("/etc/app/overrides.json", 20);
+//   }
+//   if (st.ok()) {
+//     st = sync.add_env_source("MYAPP", 10);                                 // highest priority
+//   }
+//   if (!st.ok()) {
+//     std::cerr << st.to_string() << "\n";
+//   }
+//   // value() throws liveconf::BadResultAccess, carrying the Error, if the sync failed.
+//   std::shared_ptr<const SyncedConfig> config = sync.sync_configuration<SyncedConfig>().value();
 //   std::cout << sync.describe_sources();   // "feature_enabled: env:MYAPP" ...
 //
 // Beyond the seed: sources stay live. Any source changing re-syncs by itself

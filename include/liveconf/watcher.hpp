@@ -15,8 +15,13 @@
 //   - hybrid: inotify plus a slow poll, for network and FUSE filesystems whose
 //     changes made on other machines never produce inotify events.
 //
-//   std::shared_ptr<liveconf::Watcher> w = liveconf::make_watcher(path, {}).value();
-//   liveconf::WatchHandle h = w->watch(path, [] { /* re-read path */ }).value();
+//   // Never fails: falls back to polling (with a warning) when inotify is unavailable.
+//   std::shared_ptr<liveconf::Watcher> w =
+//       liveconf::make_watcher(path, liveconf::WatchMode::kAuto);
+//   liveconf::Result<liveconf::WatchHandle> h = w->watch(path, [] { /* re-read path */ });
+//   if (!h) {
+//     std::cerr << h.error().to_string() << "\n";  // e.g. out of inotify watches
+//   }
 //
 // kqueue (BSD/macOS), FSEvents (macOS) and ReadDirectoryChangesW (Windows)
 // would be further backends behind this interface; docs/watching.md says what

@@ -231,7 +231,7 @@ KeyPath BindContext::path() const {
   for (std::string_view s : segments_) {
     segments.emplace_back(s);
   }
-  return KeyPath(std::move(segments));
+  return KeyPath::from_segments(std::move(segments));
 }
 
 Error BindContext::type_error(const Value& v, std::string expected) const {

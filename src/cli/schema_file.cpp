@@ -501,7 +501,8 @@ class Compiler {
         const auto* v = static_cast<const Value*>(obj);
         for (const std::string& k : keys) {
           if (v->find_member(k) == nullptr) {
-            return Error(ErrorCode::kValidation, "required key is missing", {}, KeyPath({k}));
+            return Error(ErrorCode::kValidation, "required key is missing", {},
+                         KeyPath::from_segments({k}));
           }
         }
         return ok_status();

@@ -44,13 +44,6 @@ Status split(std::string_view text, bool strict, std::vector<std::string>& out) 
 
 }  // namespace
 
-KeyPath::KeyPath(std::initializer_list<std::string_view> segments) {
-  segments_.reserve(segments.size());
-  for (std::string_view s : segments) {
-    segments_.emplace_back(s);
-  }
-}
-
 KeyPath::KeyPath(std::string_view dotted) { (void)split(dotted, false, segments_); }
 
 Result<KeyPath> KeyPath::parse(std::string_view dotted) {
@@ -59,7 +52,7 @@ Result<KeyPath> KeyPath::parse(std::string_view dotted) {
   if (!st.ok()) {
     return st;
   }
-  return KeyPath(std::move(segments));
+  return KeyPath::from_segments(std::move(segments));
 }
 
 std::string escape_key_segment(std::string_view segment) {

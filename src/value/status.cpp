@@ -138,4 +138,31 @@ Error& Status::error() {
 
 std::string Status::to_string() const { return ok() ? "ok" : error_->to_string(); }
 
+struct BadResultAccess::State {
+  Error error;
+  std::string what;
+};
+
+BadResultAccess::BadResultAccess(Error error) {
+  std::string what = error.to_string();
+  state_ = std::make_shared<const State>(State{std::move(error), std::move(what)});
+}
+
+const Error& BadResultAccess::error() const noexcept { return state_->error; }
+
+const char* BadResultAccess::what() const noexcept { return state_->what.c_str(); }
+
+namespace detail {
+
+void throw_bad_result_access(const Error& error) { throw BadResultAccess(error); }
+
+void abort_error_on_value() {
+  // Same policy as Status::error() on an ok Status: there is no Error to hand
+  // out, and inventing one would hide the bug.
+  std::cerr << "liveconf: Result::error() called on a Result that holds a value\n";
+  std::abort();
+}
+
+}  // namespace detail
+
 }  // namespace liveconf

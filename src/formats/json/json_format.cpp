@@ -196,7 +196,7 @@ KeyPath key_path_of(const EmitPath* path) {
     segments.push_back(path->is_index ? std::to_string(path->index) : std::string(path->key));
   }
   std::reverse(segments.begin(), segments.end());
-  return KeyPath(std::move(segments));
+  return KeyPath::from_segments(std::move(segments));
 }
 
 }  // namespace detail

@@ -450,7 +450,7 @@ Resolution resolve(const EnvSourceOptions& options, const Schema* schema,
     // A scalar set above this path (MYAPP_DB=x and MYAPP_DB__PORT=1)?
     std::string conflict;
     for (std::size_t n = 1; n < c->target.path.size(); ++n) {
-      const KeyPath parent(std::vector<std::string>(
+      const KeyPath parent = KeyPath::from_segments(std::vector<std::string>(
           c->target.path.segments().begin(),
           c->target.path.segments().begin() + static_cast<std::ptrdiff_t>(n)));
       const Value* p = r.tree.find(parent);

@@ -108,7 +108,7 @@ KeyPath etcd_key_path(std::string_view key, std::string_view prefix) {
     }
     rest.remove_prefix(slash + 1);
   }
-  return KeyPath(std::move(segments));
+  return KeyPath::from_segments(std::move(segments));
 }
 
 Value etcd_parse_value(std::string_view text, const std::string& source, const std::string& key,

@@ -503,7 +503,7 @@ TEST(JsonEmitTest, NonFiniteDoublesAreTypeErrorsWithPath) {
   const Result<std::string> out2 = json().emit(inf, EmitOptions{0});
   ASSERT_FALSE(out2);
   EXPECT_EQ(out2.error().message(), "JSON cannot represent -inf");
-  EXPECT_EQ(out2.error().path(), KeyPath(std::vector<std::string>{"x.y"}));
+  EXPECT_EQ(out2.error().path(), KeyPath::from_segments({"x.y"}));
 }
 
 TEST(JsonEmitTest, ErrorNamesTheOriginOfAParsedValue) {

@@ -292,7 +292,7 @@ TEST(TomlEmitTest, KeysTomlppWouldMisprintAreRefused) {
     const Result<std::string> out = toml().emit(v, EmitOptions{});
     ASSERT_FALSE(out) << key << " -> " << *out;
     EXPECT_EQ(out.error().code(), ErrorCode::kType);
-    EXPECT_EQ(out.error().path(), KeyPath(std::vector<std::string>{"t", key}));
+    EXPECT_EQ(out.error().path(), KeyPath::from_segments({"t", key}));
   }
   // Keys that toml++ quotes on its own are fine.
   Value ok = Value::object();

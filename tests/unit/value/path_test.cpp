@@ -17,8 +17,33 @@ TEST(KeyPathTest, SplitsOnDotsAndHonoursEscapes) {
 }
 
 TEST(KeyPathTest, RoundTripsAnySegments) {
-  KeyPath p(std::vector<std::string>{"a.b", "c\\d", "", "e"});
+  KeyPath p = KeyPath::from_segments({"a.b", "c\\d", "", "e"});
   EXPECT_EQ(KeyPath(p.to_string()), p);
+}
+
+// Issue 17: text is always the dotted form, whichever way it is spelled;
+// literal segments need the named factory.
+TEST(KeyPathTest, TextIsDottedInEverySpelling) {
+  const std::vector<std::string> two{"db", "port"};
+  EXPECT_EQ(KeyPath("db.port").segments(), two);
+  EXPECT_EQ(KeyPath{"db.port"}.segments(), two);
+  const std::string text = "db.port";
+  EXPECT_EQ(KeyPath(text).segments(), two);
+  EXPECT_EQ(KeyPath(std::string_view(text)).segments(), two);
+  const KeyPath converted = text;  // the implicit conversion subscribe() relies on
+  EXPECT_EQ(converted.segments(), two);
+  const KeyPath braced = {"db.port"};
+  EXPECT_EQ(braced.size(), 2u);
+}
+
+TEST(KeyPathTest, FromSegmentsTakesSegmentsLiterally) {
+  const KeyPath one = KeyPath::from_segments({"db.port"});
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0], "db.port");
+  EXPECT_EQ(one.to_string(), "db\\.port");
+  EXPECT_NE(one, KeyPath("db.port"));
+  EXPECT_EQ(KeyPath::from_segments({"db", "port"}), KeyPath("db.port"));
+  EXPECT_TRUE(KeyPath::from_segments({}).empty());
 }
 
 TEST(KeyPathTest, StrictParseRejectsMalformedPaths) {

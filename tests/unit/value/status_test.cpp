@@ -1,5 +1,7 @@
 #include "liveconf/status.hpp"
 
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace liveconf {
@@ -39,6 +41,47 @@ TEST(StatusTest, ResultHoldsValueOrError) {
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code(), ErrorCode::kNotFound);
   EXPECT_EQ(bad.status().error().message(), "missing");
+}
+
+TEST(StatusTest, ValueOnErrorThrowsBadResultAccessCarryingTheError) {
+  Result<int> bad = Error(ErrorCode::kNotFound, "no port", {}, KeyPath("server.port"));
+  try {
+    (void)bad.value();
+    FAIL() << "value() on an error did not throw";
+  } catch (const BadResultAccess& e) {
+    EXPECT_EQ(e.error().code(), ErrorCode::kNotFound);
+    EXPECT_EQ(e.error().message(), "no port");
+    EXPECT_EQ(e.error().path(), KeyPath("server.port"));
+    EXPECT_EQ(std::string(e.what()), "no port at server.port");
+  }
+  // Every accessor that reaches for the value goes through the same check.
+  const Result<int>& cref = bad;
+  EXPECT_THROW((void)cref.value(), BadResultAccess);
+  EXPECT_THROW((void)std::move(bad).value(), BadResultAccess);
+  Result<std::string> text = Error(ErrorCode::kType, "expected string");
+  EXPECT_THROW((void)*text, BadResultAccess);
+  EXPECT_THROW((void)text->size(), BadResultAccess);
+}
+
+TEST(StatusTest, BadResultAccessIsAStdExceptionAndCopiesShareTheError) {
+  BadResultAccess original(Error(ErrorCode::kIo, "cannot read"));
+  BadResultAccess copy = original;
+  EXPECT_EQ(&copy.error(), &original.error());
+  const std::exception& base = copy;
+  EXPECT_EQ(std::string(base.what()), "cannot read");
+}
+
+TEST(StatusTest, ValueOnValueDoesNotThrow) {
+  Result<std::string> good = std::string("x");
+  EXPECT_EQ(good.value(), "x");
+  EXPECT_EQ(good->size(), 1u);
+  EXPECT_EQ(std::move(good).value(), "x");
+}
+
+TEST(StatusDeathTest, ErrorOnValueAborts) {
+  Result<int> good = 5;
+  EXPECT_DEATH((void)good.error(), "Result::error\\(\\) called on a Result that holds a value");
+  EXPECT_DEATH((void)std::move(good).error(), "holds a value");
 }
 
 }  // namespace

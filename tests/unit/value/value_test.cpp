@@ -80,7 +80,7 @@ TEST(ValueTest, KeysWithDotsAreReachableThroughEscapes) {
   Value v = Value::object();
   v["hosts"]["example.com"] = 1;
   EXPECT_EQ(v.find("hosts.example\\.com")->as_int(), 1);
-  EXPECT_EQ(v.find(KeyPath({"hosts", "example.com"}))->as_int(), 1);
+  EXPECT_EQ(v.find(KeyPath::from_segments({"hosts", "example.com"}))->as_int(), 1);
 }
 
 TEST(ValueTest, EqualityIgnoresOriginsAndKeyOrderButNotNumericType) {
