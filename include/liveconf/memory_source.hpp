@@ -39,9 +39,9 @@ struct MemorySourceOptions {
 
 /// A Source holding one layer in memory.
 ///
-/// Thread-safety: set(), clear(), fail() and the Handle's members may be
-/// called from any thread at once, and from inside the manager's callbacks.
-/// Every set()/clear()/fail() gets its own layer version, so a value set
+/// Thread-safety: set(), clear(), set_failure() and the Handle's members may
+/// be called from any thread at once, and from inside subscription
+/// callbacks. Every set()/clear() gets its own layer version, so a value set
 /// twice still reloads (the manager then publishes nothing new).
 class LIVECONF_API MemorySource final : public Source {
  public:
@@ -54,9 +54,13 @@ class LIVECONF_API MemorySource final : public Source {
     void set(Value value) const;
     /// Makes the source missing (no layer) and signals a change.
     void clear() const;
-    /// Makes every load() fail with `error` until the next set()/clear(),
-    /// and signals a change. The manager keeps the last good layer.
-    void fail(Error error) const;
+    /// Makes every load() fail with `error` (nullopt: succeed again). Does
+    /// not signal: the manager meets it at its next load (a retry, or the
+    /// next set()), as it would meet a disk error. It keeps the last good
+    /// layer meanwhile.
+    void set_failure(std::optional<Error> error) const;
+    /// Signals a change without changing anything (a spurious signal).
+    void signal() const;
     /// The current value; nullopt while missing.
     [[nodiscard]] std::optional<Value> value() const;
     /// How many times the manager has called load().
@@ -80,17 +84,17 @@ class LIVECONF_API MemorySource final : public Source {
 
   /// A handle on this source's state (see Handle).
   [[nodiscard]] Handle share() const { return handle_; }
-  /// As Handle::set() / clear() / fail().
+  /// As Handle::set() / clear() / set_failure().
   void set(Value value) { handle_.set(std::move(value)); }
   void clear() { handle_.clear(); }
-  void fail(Error error) { handle_.fail(std::move(error)); }
+  void set_failure(std::optional<Error> error) { handle_.set_failure(std::move(error)); }
 
   [[nodiscard]] const std::string& name() const noexcept override { return name_; }
   [[nodiscard]] Debounce debounce() const noexcept override { return debounce_; }
   /// One layer {name, priority, value, version}; kMissing without a value;
-  /// the error given to fail().
+  /// the error given to set_failure().
   [[nodiscard]] Result<SourceLoad> load() override;
-  /// Calls `changed` on the thread that calls set()/clear()/fail(). One
+  /// Calls `changed` on the thread that calls set()/clear()/signal(). One
   /// watch at a time: a second watch() replaces the first. The handle must
   /// die before the source; once its cancel() returns, `changed` is not
   /// running (unless cancelled from inside it) and will not run again.

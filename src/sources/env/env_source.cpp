@@ -519,8 +519,8 @@ class EnvSource final : public Source {
       detail::MutexLock lk(mu_);
       changed_ = changed;
     }
-    auto watcher =
-        std::make_unique<EnvironmentWatcher>(EnvironmentWatcherOptions{options_.poll_interval, {}});
+    auto watcher = std::make_unique<EnvironmentWatcher>(EnvironmentWatcherOptions{
+        .poll_interval = options_.poll_interval, .clock = options_.clock});
     const std::string prefix = normalise_prefix(options_.prefix);
     auto notify = [changed](const EnvChanges&) { changed(); };
     if (!prefix.empty()) {
@@ -576,7 +576,8 @@ class EnvSource final : public Source {
         continue;
       }
       const std::filesystem::path path = std::filesystem::absolute(f);
-      std::shared_ptr<Watcher> w = make_watcher(path, WatchMode::kAuto);
+      std::shared_ptr<Watcher> w =
+          make_watcher(path, WatchMode::kAuto, WatcherOptions{.clock = options_.clock});
       Result<WatchHandle> h = w->watch(path, changed_);
       if (h) {
         file_watchers_.push_back(std::move(w));

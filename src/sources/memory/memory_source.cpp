@@ -43,21 +43,20 @@ struct MemorySource::Handle::State {
 };
 
 void MemorySource::Handle::set(Value value) const {
-  state_->change([&]() LIVECONF_REQUIRES(state_->mu) {
-    state_->value = std::move(value);
-    state_->failure.reset();
-  });
+  state_->change([&]() LIVECONF_REQUIRES(state_->mu) { state_->value = std::move(value); });
 }
 
 void MemorySource::Handle::clear() const {
-  state_->change([&]() LIVECONF_REQUIRES(state_->mu) {
-    state_->value.reset();
-    state_->failure.reset();
-  });
+  state_->change([&]() LIVECONF_REQUIRES(state_->mu) { state_->value.reset(); });
 }
 
-void MemorySource::Handle::fail(Error error) const {
-  state_->change([&]() LIVECONF_REQUIRES(state_->mu) { state_->failure = std::move(error); });
+void MemorySource::Handle::set_failure(std::optional<Error> error) const {
+  detail::MutexLock lk(state_->mu);
+  state_->failure = std::move(error);
+}
+
+void MemorySource::Handle::signal() const {
+  state_->change([] {});
 }
 
 std::optional<Value> MemorySource::Handle::value() const {
