@@ -2,6 +2,13 @@
 // secret files read, JSON documents parsed, and a report of every decision.
 // resolve() is the one place that decides; load_env(), env_report() and the
 // source all call it.
+//
+// Why ~700 lines in one file: resolve() and its helpers (name table, type
+// conversion, secret files) are one decision with one report; splitting them
+// would put the anonymous-namespace Target/Match/Resolution types in a header
+// only this file uses. What stands alone lives apart: the name rules
+// (env_names.cpp), the process environment (environment.cpp) and the
+// watcher (env_watcher.cpp).
 #include <algorithm>
 #include <cctype>
 #include <cstdio>

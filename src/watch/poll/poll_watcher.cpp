@@ -173,6 +173,10 @@ Result<WatchHandle> PollWatcher::watch(const fs::path& path, std::function<void(
   entry->callback = std::move(on_change);
   entry->last = fingerprint(path);
   std::uint64_t id = 0;
+  // thread_mu first: a stop() that has set `stopping` but not yet taken
+  // thread_mu joins the thread started here; one that has joined already is
+  // seen as `stopping`, and no thread is left behind unjoined.
+  MutexLock control(state_->thread_mu);
   {
     MutexLock lk(state_->mu);
     if (state_->stopping) {
@@ -181,11 +185,8 @@ Result<WatchHandle> PollWatcher::watch(const fs::path& path, std::function<void(
     id = state_->next_id++;
     state_->entries.emplace(id, std::move(entry));
   }
-  {
-    MutexLock control(state_->thread_mu);
-    if (!state_->thread.joinable()) {
-      state_->thread = std::thread([state = state_] { state->run(); });
-    }
+  if (!state_->thread.joinable()) {
+    state_->thread = std::thread([state = state_] { state->run(); });
   }
   return WatchHandle([self = shared_from_this(), id] { self->state_->cancel(id); });
 }

@@ -10,6 +10,7 @@
 #include "liveconf/clock.hpp"
 
 #include "base/clock_condition.hpp"
+#include "testutil/stop_contract.hpp"
 #include "testutil/temp_dir.hpp"
 
 namespace liveconf::detail {
@@ -20,32 +21,10 @@ using std::chrono::hours;
 
 TEST(CallbackGateTest, WaitReturnsOnlyAfterTheRunningCallbackOnAnotherThread) {
   CallbackGate gate;
-  std::atomic<bool> entered{false};
-  std::atomic<bool> release{false};
-  std::atomic<bool> finished{false};
-  std::thread runner([&] {
-    gate.run([&] {
-      entered = true;
-      ASSERT_TRUE(wait_until([&] { return release.load(); }));
-      finished = true;
-    });
-  });
-  ASSERT_TRUE(wait_until([&] { return entered.load(); }));
-  std::atomic<bool> waiting{false};
-  std::atomic<bool> saw_finished{false};
-  std::atomic<bool> returned{false};
-  std::thread canceller([&] {
-    waiting = true;
-    gate.wait_unless_inside();
-    saw_finished = finished.load();
-    returned = true;
-  });
-  ASSERT_TRUE(wait_until([&] { return waiting.load(); }));
-  EXPECT_FALSE(returned.load()) << "returned while the callback was still running";
-  release = true;
-  runner.join();
-  canceller.join();
-  EXPECT_TRUE(saw_finished.load());
+  std::function<void()> callback;
+  liveconf::testing::expect_cancel_waits_for_running_callback(
+      [&](std::function<void()> fn) { callback = std::move(fn); }, [&] { gate.run(callback); },
+      [&] { gate.wait_unless_inside(); });
 }
 
 TEST(CallbackGateTest, InsideACallbackTheWaitReturnsAtOnce) {

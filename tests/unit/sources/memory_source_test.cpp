@@ -9,6 +9,7 @@
 
 #include "liveconf/store.hpp"
 
+#include "testutil/stop_contract.hpp"
 #include "testutil/temp_dir.hpp"
 
 namespace liveconf {
@@ -74,26 +75,10 @@ TEST(MemorySourceTest, SetSignalsTheWatchUntilItsHandleIsCancelled) {
 
 TEST(MemorySourceTest, CancelWaitsForASignalRunningOnAnotherThread) {
   MemorySource source;
-  std::atomic<bool> entered{false};
-  std::atomic<bool> release{false};
-  std::atomic<bool> finished{false};
-  Result<WatchHandle> h = source.watch([&] {
-    entered = true;
-    ASSERT_TRUE(wait_until([&] { return release.load(); }));
-    finished = true;
-  });
-  ASSERT_TRUE(h);
-  std::thread setter([&] { source.set(with_port(1)); });
-  ASSERT_TRUE(wait_until([&] { return entered.load(); }));
-  std::atomic<bool> saw_finished{false};
-  std::thread canceller([&] {
-    h->cancel();
-    saw_finished = finished.load();
-  });
-  release = true;
-  setter.join();
-  canceller.join();
-  EXPECT_TRUE(saw_finished.load()) << "cancel() returned while the signal was running";
+  WatchHandle h;
+  testing::expect_cancel_waits_for_running_callback(
+      [&](std::function<void()> callback) { h = source.watch(std::move(callback)).value(); },
+      [&] { source.set(with_port(1)); }, [&] { h.cancel(); });
 }
 
 TEST(MemorySourceTest, TheSharedHandleFeedsASourceTheManagerOwns) {

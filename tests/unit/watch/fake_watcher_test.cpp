@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "testutil/stop_contract.hpp"
 #include "testutil/temp_dir.hpp"
 
 namespace liveconf {
@@ -56,28 +57,10 @@ TEST(FakeWatcherTest, ACallbackMayCancelItsOwnWatch) {
 
 TEST(FakeWatcherTest, CancelWaitsForACallbackRunningOnAnotherThread) {
   FakeWatcher watcher;
-  std::atomic<bool> entered{false};
-  std::atomic<bool> release{false};
-  std::atomic<bool> finished{false};
-  WatchHandle h = watcher
-                      .watch("/x",
-                             [&] {
-                               entered = true;
-                               ASSERT_TRUE(wait_until([&] { return release.load(); }));
-                               finished = true;
-                             })
-                      .value();
-  std::thread firer([&] { (void)watcher.fire("/x"); });
-  ASSERT_TRUE(wait_until([&] { return entered.load(); }));
-  std::atomic<bool> saw_finished{false};
-  std::thread canceller([&] {
-    h.cancel();
-    saw_finished = finished.load();
-  });
-  release = true;
-  firer.join();
-  canceller.join();
-  EXPECT_TRUE(saw_finished.load());
+  WatchHandle h;
+  testing::expect_cancel_waits_for_running_callback(
+      [&](std::function<void()> callback) { h = watcher.watch("/x", std::move(callback)).value(); },
+      [&] { (void)watcher.fire("/x"); }, [&] { h.cancel(); });
 }
 
 TEST(FakeWatcherTest, BusyAndFailuresAreScripted) {
