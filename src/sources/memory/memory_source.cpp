@@ -21,9 +21,8 @@ struct MemorySource::Handle::State {
   bool alive LIVECONF_GUARDED_BY(mu) = true;  // false once the source is destroyed
   detail::CallbackGate gate;                  // signals, so a cancel can wait for one
 
-  // Applies `update` under the lock, then signals the watcher.
-  template <typename Update>
-  void change(Update update) {
+  // Applies `update` to the value under the lock, then signals the watcher.
+  void change(const std::function<void(std::optional<Value>&)>& update) {
     gate.run([&] {
       std::function<void()> signal;
       {
@@ -31,7 +30,7 @@ struct MemorySource::Handle::State {
         if (!alive) {
           return;
         }
-        update();
+        update(value);
         ++generation;
         signal = changed;
       }
@@ -43,11 +42,11 @@ struct MemorySource::Handle::State {
 };
 
 void MemorySource::Handle::set(Value value) const {
-  state_->change([&]() LIVECONF_REQUIRES(state_->mu) { state_->value = std::move(value); });
+  state_->change([&](std::optional<Value>& current) { current = std::move(value); });
 }
 
 void MemorySource::Handle::clear() const {
-  state_->change([&]() LIVECONF_REQUIRES(state_->mu) { state_->value.reset(); });
+  state_->change([](std::optional<Value>& current) { current.reset(); });
 }
 
 void MemorySource::Handle::set_failure(std::optional<Error> error) const {
@@ -56,7 +55,7 @@ void MemorySource::Handle::set_failure(std::optional<Error> error) const {
 }
 
 void MemorySource::Handle::signal() const {
-  state_->change([] {});
+  state_->change([](std::optional<Value>&) {});
 }
 
 std::optional<Value> MemorySource::Handle::value() const {

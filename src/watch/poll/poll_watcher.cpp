@@ -109,7 +109,9 @@ struct PollWatcher::State {
         }
         snapshot.assign(entries.begin(), entries.end());
       }
-      for (auto& [id, entry] : snapshot) {
+      for (auto& item : snapshot) {
+        const std::uint64_t id = item.first;
+        const std::shared_ptr<Entry>& entry = item.second;
         Fingerprint now = fingerprint(entry->path);
         if (now == entry->last) {
           continue;
