@@ -88,7 +88,8 @@ TEST(MemorySourceTest, TheSharedHandleFeedsASourceTheManagerOwns) {
   MemorySource::Handle handle = source->share();
   ASSERT_TRUE(manager.add_source("app", std::move(source)).ok());
   auto port = [&] {
-    const Value* v = manager.snapshot("app").value()->tree().find("port");
+    const SnapshotPtr snap = manager.snapshot("app").value();  // one snapshot per read
+    const Value* v = snap->tree().find("port");
     return v == nullptr ? -1 : v->as_int();
   };
   EXPECT_EQ(port(), 80);
