@@ -124,6 +124,9 @@ struct EnvSourceOptions {
   std::size_t max_file_bytes = 1 << 20;
   /// How often the environment is compared; set_env() wakes it at once.
   std::chrono::milliseconds poll_interval{1000};
+  /// The clock poll_interval is measured on (the source's EnvironmentWatcher
+  /// and its secret files' watchers); null: the steady clock.
+  std::shared_ptr<const Clock> clock{};
   /// A short quiet period, so several set_env() calls in a row publish once.
   Debounce debounce{std::chrono::milliseconds(20), std::chrono::milliseconds(1000)};
   /// false: load once, never watch.
@@ -213,7 +216,11 @@ struct EnvironmentWatcherOptions {
   std::chrono::milliseconds poll_interval{5000};
   /// Receives callback failures ("callback for API_URL threw: ..."). Default:
   /// stderr as "liveconf: <message>". Never contains a variable's value.
-  std::function<void(std::string_view)> on_error;
+  std::function<void(std::string_view)> on_error{};
+  /// The clock the poll interval is measured on; null: the steady clock. With
+  /// a ManualClock a poll happens when advance() reaches the next interval
+  /// (set_env() still wakes it at once).
+  std::shared_ptr<const Clock> clock{};
 };
 
 /// Polls the process environment and calls back with (old, new) values.
@@ -259,10 +266,17 @@ class LIVECONF_API EnvironmentWatcher {
   /// called from that callback) and will not run again.
   void unwatch(WatchId id);
 
+  /// A started watcher: the factory every watch backend shares.
+  /// Errors: kInternal if the thread cannot be created.
+  [[nodiscard]] static Result<std::unique_ptr<EnvironmentWatcher>> create(
+      EnvironmentWatcherOptions options);
+
   /// Starts the polling thread; a second start() does nothing.
   /// Errors: kInternal if the thread cannot be created.
   [[nodiscard]] Status start();
-  /// Stops the polling thread, waiting for a running callback. Idempotent.
+  /// Stops the polling thread, waiting for a running callback, except from
+  /// inside a callback, where it returns at once and the thread ends after
+  /// the callback. Idempotent.
   void stop();
   [[nodiscard]] bool running() const noexcept;
 

@@ -127,6 +127,11 @@ struct EtcdSourceOptions {
   std::chrono::milliseconds progress_timeout{3000};
   /// Limits for each parsed value or document.
   ParseOptions parse;
+  /// The clock `empty_grace` and the reconnect backoff are measured on; null:
+  /// the steady clock. A ManualClock's advance() ends a backoff wait. The
+  /// network's own deadlines (`initial_timeout`, progress, request timeouts)
+  /// stay in real time: they measure a server, not the program.
+  std::shared_ptr<const Clock> clock{};
 };
 
 /// Errors: kValidation for a bad option (no endpoint, empty document key,
@@ -137,7 +142,7 @@ struct EtcdSourceOptions {
 /// One wait before a reconnect attempt (EtcdSourceStats::recent_backoffs).
 struct EtcdBackoff {
   /// The schedule's value: backoff_initial doubled once per failed attempt
-  /// since the last healthy stream, at most backoff_max.
+  /// since the last stream whose watch the server created, at most backoff_max.
   std::chrono::milliseconds nominal{0};
   /// What the session waited: `nominal` times a random factor in
   /// [1 - backoff_jitter, 1 + backoff_jitter], truncated to milliseconds.

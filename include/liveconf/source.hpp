@@ -62,10 +62,6 @@ struct Debounce {
 
 class Schema;
 
-namespace detail {
-struct FileSyscalls;  // src/sources/file/read_file.hpp
-}  // namespace detail
-
 /// What a source learns about the config it is added to (Source::attach).
 struct SourceContext {
   std::string config;
@@ -122,6 +118,10 @@ class LIVECONF_API Source {
   [[nodiscard]] virtual Result<SourceLoad> load() = 0;
   /// Starts calling `changed` whenever the source may have changed. Spurious
   /// calls are fine (load() compares content); missed changes are not.
+  ///
+  /// Lifetime: the returned WatchHandle must be destroyed (or cancelled)
+  /// before the source: the watch may call into the source's own state (its
+  /// watcher, its mirror). The manager does this for the sources it owns.
   [[nodiscard]] virtual Result<WatchHandle> watch(std::function<void()> changed) = 0;
   /// True while the source is being written (a new file created, not yet
   /// closed). The manager then holds the reload, never longer than the
@@ -153,9 +153,6 @@ struct FileSourceOptions {
   /// "__" and lower-cased, so a .env file written for the environment
   /// (DB__PASSWORD=x) sets db.password. For .env files (the CLI's --dotenv).
   bool env_style_keys = false;
-  /// Tests only: replaces the open/read calls to inject faults (EACCES, EIO).
-  /// Null: the real calls.
-  std::shared_ptr<const detail::FileSyscalls> syscalls_for_test;
 };
 
 /// A file or directory source. Errors: kValidation when the format is unknown.

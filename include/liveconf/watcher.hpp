@@ -22,6 +22,7 @@
 //   if (!h) {
 //     std::cerr << h.error().to_string() << "\n";  // e.g. out of inotify watches
 //   }
+//   // ... destroy the handle (or cancel() it) before `w`.
 //
 // kqueue (BSD/macOS), FSEvents (macOS) and ReadDirectoryChangesW (Windows)
 // would be further backends behind this interface; docs/watching.md says what
@@ -36,14 +37,11 @@
 #include <string>
 #include <string_view>
 
+#include "liveconf/clock.hpp"
 #include "liveconf/export.hpp"
 #include "liveconf/status.hpp"
 
 namespace liveconf {
-
-namespace detail {
-struct InotifySyscalls;
-}  // namespace detail
 
 /// How a file source is watched.
 enum class WatchMode : std::uint8_t {
@@ -102,25 +100,30 @@ class LIVECONF_API Watcher {
   }
 };
 
+/// What every backend is made from (make_watcher, make_poll_watcher). Every
+/// field has a default, so designated initializers name only what differs:
+/// `WatcherOptions{.poll_interval = std::chrono::milliseconds(200)}`.
 struct WatcherOptions {
   /// Interval of the polling backend.
   std::chrono::milliseconds poll_interval{1000};
   /// Interval of the slow poll in hybrid mode.
   std::chrono::milliseconds hybrid_poll_interval{5000};
-  /// Receives warnings (fallback to polling, inotify limits).
-  std::function<void(std::string_view)> warn;
-  /// Test seam: use a private inotify instance making these syscalls, to
-  /// inject EMFILE/ENOSPC (src/watch/inotify/inotify_watcher.hpp).
-  std::shared_ptr<const detail::InotifySyscalls> inotify_syscalls_for_test;
+  /// Receives warnings (fallback to polling, inotify limits); null: stderr.
+  std::function<void(std::string_view)> warn{};
+  /// The clock poll intervals are measured on; null: the steady clock. With a
+  /// ManualClock a poll happens when advance() reaches the next interval.
+  std::shared_ptr<const Clock> clock{};
 };
 
 /// The process's inotify watcher (created on first use, shared by every
 /// caller, closed when the last user lets go). Errors: kIo when inotify cannot
 /// be initialised (EMFILE: too many instances; ENOSYS).
 [[nodiscard]] LIVECONF_API Result<std::shared_ptr<Watcher>> inotify_watcher();
-/// A polling watcher with its own thread.
+/// A polling watcher with its own thread, polling every
+/// `options.poll_interval` on `options.clock`. Never null. Destroying it (once
+/// its handles are gone: each keeps it alive) stops and joins the thread.
 [[nodiscard]] LIVECONF_API std::shared_ptr<Watcher> make_poll_watcher(
-    std::chrono::milliseconds interval);
+    const WatcherOptions& options = {});
 /// The watcher for `path` in `mode` (see WatchMode). kAuto checks the
 /// filesystem type (statfs) of the path's nearest existing ancestor. Never
 /// fails: when inotify is unavailable it falls back to polling and warns.

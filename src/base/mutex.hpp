@@ -20,6 +20,9 @@
 #define LIVECONF_ACQUIRE(...) LIVECONF_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define LIVECONF_RELEASE(...) LIVECONF_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define LIVECONF_EXCLUDES(...) LIVECONF_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+// For the few helpers that call a caller's lock-requiring predicate under a
+// lock the analysis cannot see through (Abseil ABSL_NO_THREAD_SAFETY_ANALYSIS).
+#define LIVECONF_NO_THREAD_SAFETY_ANALYSIS LIVECONF_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace liveconf::detail {
 
@@ -51,6 +54,11 @@ class LIVECONF_SCOPED_CAPABILITY MutexLock {
   bool wait_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout,
                 Pred pred) {
     return cv.wait_for(lock_, timeout, pred);
+  }
+  /// Waits once: until notified, `timeout` passes, or a spurious wakeup.
+  template <typename Rep, typename Period>
+  void wait_once_for(std::condition_variable& cv, std::chrono::duration<Rep, Period> timeout) {
+    cv.wait_for(lock_, timeout);
   }
   /// Waits until `pred()` holds or `deadline`; returns pred().
   template <typename Clock, typename Duration, typename Pred>

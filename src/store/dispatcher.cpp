@@ -133,20 +133,19 @@ void Dispatcher::dispatch(Entry& e) {
 
 void Dispatcher::deliver(Entry& e, SubscriptionState& s, const SnapshotPtr& old,
                          const SnapshotPtr& current, const ChangeSet& changes) {
-  std::lock_guard<std::mutex> call(s.call_mu);
-  if (!s.active.load(std::memory_order_acquire)) {
-    return;
-  }
-  s.calling.store(std::this_thread::get_id(), std::memory_order_release);
   std::string failure;
-  try {
-    s.fn(old, current, changes);
-  } catch (const std::exception& ex) {
-    failure = ex.what();
-  } catch (...) {
-    failure = "unknown exception";
-  }
-  s.calling.store(std::thread::id(), std::memory_order_release);
+  s.gate.run([&] {
+    if (!s.active.load(std::memory_order_acquire)) {
+      return;
+    }
+    try {
+      s.fn(old, current, changes);
+    } catch (const std::exception& ex) {
+      failure = ex.what();
+    } catch (...) {
+      failure = "unknown exception";
+    }
+  });
   if (!failure.empty()) {
     {
       MutexLock lk(e.stats_mu);

@@ -19,10 +19,8 @@ void Subscription::cancel() noexcept {
     return;
   }
   state_->active.store(false, std::memory_order_release);
-  if (state_->calling.load(std::memory_order_acquire) != std::this_thread::get_id()) {
-    // Wait for a call in progress on another thread; none starts after this.
-    std::lock_guard<std::mutex> wait(state_->call_mu);
-  }
+  // Wait for a call in progress on another thread; none starts after this.
+  state_->gate.wait_unless_inside();
   // state_ is kept (only the destructor and move-assignment release it), so
   // active() on this handle stays safe while fn cancels it on another thread.
 }

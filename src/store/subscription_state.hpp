@@ -2,22 +2,20 @@
 #pragma once
 
 #include <atomic>
-#include <mutex>
-#include <thread>
 
 #include "liveconf/store.hpp"
+
+#include "base/stop_contract.hpp"
 
 namespace liveconf::detail {
 
 struct SubscriptionState {
   KeyPath prefix;
   ChangeFn fn;
-  // Held for the duration of each call, so cancel() from another thread can
-  // wait for a running call to finish.
-  std::mutex call_mu;
+  // Every call runs through it, so cancel() from another thread waits for a
+  // running call to finish, and cancel() from within fn does not wait on itself.
+  CallbackGate gate;
   std::atomic<bool> active{true};
-  // The thread inside fn, so cancel() from within fn does not wait on itself.
-  std::atomic<std::thread::id> calling{};
   // Dispatch thread only: the snapshot this subscriber last saw.
   SnapshotPtr last;
 };

@@ -1,26 +1,16 @@
 #include "liveconf/watcher.hpp"
 
-#include <iostream>
 #include <mutex>
 #include <sys/vfs.h>
 
 #include "watch/filesystem_type.hpp"
+#include "watch/hybrid/hybrid_watcher.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
 #include "watch/poll/poll_watcher.hpp"
+#include "watch/watcher_factory.hpp"
 
 namespace liveconf {
 namespace fs = std::filesystem;
-
-namespace detail {
-void warn(const WatcherOptions& options, std::string_view message) {
-  if (options.warn) {
-    options.warn(message);
-  } else {
-    // Nobody asked for warnings: say it on stderr rather than fall back silently.
-    std::cerr << "liveconf: warning: " << message << '\n';
-  }
-}
-}  // namespace detail
 
 WatchHandle& WatchHandle::operator=(WatchHandle&& other) noexcept {
   if (this != &other) {
@@ -65,7 +55,7 @@ Result<std::shared_ptr<Watcher>> inotify_watcher() {
   if (auto existing = shared.lock()) {
     return std::shared_ptr<Watcher>(existing);
   }
-  Result<std::shared_ptr<detail::InotifyWatcher>> created = detail::InotifyWatcher::create();
+  Result<std::shared_ptr<detail::InotifyWatcher>> created = detail::InotifyWatcher::create({});
   if (!created) {
     return std::move(created).error();
   }
@@ -116,34 +106,41 @@ bool is_network_filesystem(const fs::path& path) {
   return detail::is_network_filesystem_type(static_cast<std::int64_t>(st.f_type));
 }
 
-std::shared_ptr<Watcher> make_watcher(const fs::path& path, WatchMode mode,
-                                      const WatcherOptions& options) {
-  auto warn = [&](std::string_view message) { detail::warn(options, message); };
+namespace detail {
+
+std::shared_ptr<Watcher> make_watcher_with_syscalls(const fs::path& path, WatchMode mode,
+                                                    const WatcherOptions& options,
+                                                    const InotifySyscalls* syscalls) {
   if (mode == WatchMode::kNone) {
     return nullptr;
   }
   if (mode == WatchMode::kPoll) {
-    return make_poll_watcher(options.poll_interval);
+    return make_poll_watcher(options);
   }
-  Result<std::shared_ptr<Watcher>> inotify =
-      options.inotify_syscalls_for_test ? [&]() -> Result<std::shared_ptr<Watcher>> {
-    auto w = detail::InotifyWatcher::create(*options.inotify_syscalls_for_test, options.warn);
+  Result<std::shared_ptr<Watcher>> inotify = [&]() -> Result<std::shared_ptr<Watcher>> {
+    if (syscalls == nullptr) {
+      return inotify_watcher();
+    }
+    auto w = make_inotify_watcher_for_test(options, *syscalls);
     if (!w) {
       return std::move(w).error();
     }
     return std::shared_ptr<Watcher>(std::move(*w));
-  }()
-      : inotify_watcher();
+  }();
   if (!inotify) {
-    warn(inotify.error().message() + "; polling " + path.string() + " every " +
-         std::to_string(options.poll_interval.count()) + "ms instead");
-    return make_poll_watcher(options.poll_interval);
+    return poll_instead(options, path, inotify.error().message());
   }
   if (mode == WatchMode::kHybrid || (mode == WatchMode::kAuto && is_network_filesystem(path))) {
-    return detail::make_hybrid_watcher(std::move(*inotify),
-                                       make_poll_watcher(options.hybrid_poll_interval));
+    return HybridWatcher::over(std::move(*inotify), options);
   }
   return std::move(*inotify);
+}
+
+}  // namespace detail
+
+std::shared_ptr<Watcher> make_watcher(const fs::path& path, WatchMode mode,
+                                      const WatcherOptions& options) {
+  return detail::make_watcher_with_syscalls(path, mode, options, nullptr);
 }
 
 }  // namespace liveconf

@@ -182,13 +182,11 @@ TEST(CliConvergenceTest, WatchRenderEqualsAFreshRenderAfterEveryStep) {
     std::vector<std::string> render = {"render"};
     render.insert(render.end(), src.begin(), src.end());
     const CliResult fresh = run_cli(render);
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    bool ok = false;
     std::string got;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const bool ok = wait_until([&] {
       got = read_file(c.out()).value_or("");
       if (fresh.exit_code == 0) {
-        ok = got == fresh.out;
+        return got == fresh.out;
       } else {
         // Refused: the watch has reported an error since it last agreed
         // with a fresh render, and its rendering stays a complete,
@@ -198,13 +196,9 @@ TEST(CliConvergenceTest, WatchRenderEqualsAFreshRenderAfterEveryStep) {
         for (std::size_t l = lines_at_last_agreement; l < lines.size(); ++l) {
           error_seen = error_seen || lines[l].find(R"("event":"error")") != std::string::npos;
         }
-        ok = error_seen && find_format("json")->parse(got, ParseOptions{}).has_value();
+        return error_seen && find_format("json")->parse(got, ParseOptions{}).has_value();
       }
-      if (ok) {
-        break;
-      }
-      std::this_thread::sleep_for(5ms);  // polling a condition under a deadline
-    }
+    });
     ASSERT_TRUE(ok) << "step " << i << ": " << what << "\nfresh render (exit " << fresh.exit_code
                     << "):\n"
                     << fresh.out << fresh.err << "\nwatch rendered:\n"

@@ -298,18 +298,13 @@ class Convergence {
     const Fresh fresh = fresh_load();
     last_blamed_ = fresh.local ? fresh.blamed : std::string();
     std::string last_diff;
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (true) {
-      last_diff = compare(fresh);
-      if (last_diff.empty()) {
-        ++checks_;
-        fresh.ok ? ++agreed_ : ++refused_;
-        return;
-      }
-      if (std::chrono::steady_clock::now() > deadline) {
-        break;
-      }
-      std::this_thread::sleep_for(2ms);  // polling a condition under a deadline
+    if (wait_until([&] {
+          last_diff = compare(fresh);
+          return last_diff.empty();
+        })) {
+      ++checks_;
+      fresh.ok ? ++agreed_ : ++refused_;
+      return;
     }
     std::string history;
     for (const std::string& l : log_) {
@@ -863,16 +858,7 @@ struct CrossFieldFixture {
     }
     return SourceState::kMissing;
   }
-  bool wait(const std::function<bool()>& done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done()) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        return false;
-      }
-      std::this_thread::sleep_for(2ms);  // polling a condition under a deadline
-    }
-    return true;
-  }
+  bool wait(const std::function<bool()>& done) { return wait_until(done); }
 };
 
 TEST(ConvergenceRegressionTest, RefusedFileIsRetriedWhenAnEnvChangeMakesItValid) {

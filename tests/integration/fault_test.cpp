@@ -29,6 +29,7 @@
 #include "liveconf/source.hpp"
 #include "liveconf/store.hpp"
 
+#include "sources/file/file_source.hpp"
 #include "sources/file/read_file.hpp"
 #include "testutil/save_patterns.hpp"
 #include "testutil/temp_dir.hpp"
@@ -177,8 +178,8 @@ class FaultTest : public ::testing::Test {
     FileSourceOptions o;
     o.path = path;
     o.debounce = kFast;
-    o.syscalls_for_test = std::move(syscalls);
-    Result<std::unique_ptr<Source>> s = make_file_source(std::move(o));
+    Result<std::unique_ptr<Source>> s =
+        detail::make_file_source_with_hooks(std::move(o), {.file_syscalls = std::move(syscalls)});
     if (!s) {
       return s.status();
     }

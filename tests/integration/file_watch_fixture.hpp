@@ -27,6 +27,7 @@
 #include "liveconf/store.hpp"
 #include "liveconf/watcher.hpp"
 
+#include "sources/file/file_source.hpp"
 #include "testutil/save_patterns.hpp"
 #include "testutil/temp_dir.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
@@ -105,8 +106,9 @@ class FileWatchTest : public ::testing::Test {
     return o;
   }
 
-  Status add_file(FileSourceOptions o) {
-    Result<std::unique_ptr<Source>> source = make_file_source(std::move(o));
+  Status add_file(FileSourceOptions o, detail::FileSourceHooks hooks = {}) {
+    Result<std::unique_ptr<Source>> source =
+        detail::make_file_source_with_hooks(std::move(o), std::move(hooks));
     if (!source) {
       return source.status();
     }

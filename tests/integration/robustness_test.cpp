@@ -21,6 +21,7 @@
 #include "integration/file_watch_fixture.hpp"
 #include "watch/filesystem_type.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
+#include "watch/watcher_factory.hpp"
 
 namespace liveconf::testing {
 namespace {
@@ -125,7 +126,7 @@ TEST(InotifyOverflow, B21_OverflowSeamOnAPrivateInstanceCallsEveryCallback) {
   TempDir dir;
   fs::create_directory(dir / "one");
   fs::create_directory(dir / "two");
-  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create();
+  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create({});
   ASSERT_TRUE(w) << w.error().to_string();
   std::atomic<int> a{0};
   std::atomic<int> b{0};
@@ -165,7 +166,8 @@ TEST(InotifyOverflow, B21_OverflowReArmsADirectoryWhoseWatchTheKernelDroppedWith
   overflow_decoy::lies = 1;
   detail::InotifySyscalls sys;
   sys.add_watch = overflow_decoy::add_watch;
-  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create(sys);
+  Result<std::shared_ptr<detail::InotifyWatcher>> w =
+      detail::make_inotify_watcher_for_test({}, sys);
   ASSERT_TRUE(w) << w.error().to_string();
   std::atomic<int> calls{0};
   WatchHandle h = (*w)->watch(dir / "conf" / "a.yaml", [&] { ++calls; }).value();
@@ -180,7 +182,7 @@ TEST(InotifyOverflow, B21_OverflowReArmsADirectoryWhoseWatchTheKernelDroppedWith
 
 TEST(InotifyOverflow, B21_OverflowClearsWritingMarksSoBusyDoesNotHoldTheRescan) {
   TempDir dir;
-  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create();
+  Result<std::shared_ptr<detail::InotifyWatcher>> w = detail::InotifyWatcher::create({});
   ASSERT_TRUE(w) << w.error().to_string();
   const fs::path file = dir / "a.yaml";
   std::atomic<int> calls{0};
@@ -399,7 +401,7 @@ TEST_F(FileWatchTest, B23_InotifyInitEmfileFallsBackToPollingWithAWarning) {
 
   // The backend reports it...
   Result<std::shared_ptr<detail::InotifyWatcher>> direct =
-      detail::InotifyWatcher::create(*syscalls);
+      detail::make_inotify_watcher_for_test({}, *syscalls);
   ASSERT_FALSE(direct);
   EXPECT_EQ(direct.error().code(), ErrorCode::kIo);
   const std::string message = direct.error().to_string();
@@ -411,10 +413,10 @@ TEST_F(FileWatchTest, B23_InotifyInitEmfileFallsBackToPollingWithAWarning) {
   for (WatchMode mode : {WatchMode::kAuto, WatchMode::kInotify}) {
     Warnings warnings;
     WatcherOptions wo;
-    wo.inotify_syscalls_for_test = syscalls;
     wo.warn = warnings.sink();
     wo.poll_interval = 20ms;
-    std::shared_ptr<Watcher> w = make_watcher(dir.path(), mode, wo);
+    std::shared_ptr<Watcher> w =
+        detail::make_watcher_with_syscalls(dir.path(), mode, wo, syscalls.get());
     ASSERT_TRUE(w);
     EXPECT_EQ(w->name(), "poll") << watch_mode_name(mode);
     EXPECT_NE(to_lower(warnings.all()).find("poll"), std::string::npos)
@@ -425,9 +427,8 @@ TEST_F(FileWatchTest, B23_InotifyInitEmfileFallsBackToPollingWithAWarning) {
   Warnings warnings;
   const fs::path app = dir.write("app.yaml", "value: old\n");
   FileSourceOptions o = options(app);
-  o.watcher.inotify_syscalls_for_test = syscalls;
   o.watcher.warn = warnings.sink();
-  ASSERT_TRUE(add_file(o).ok());
+  ASSERT_TRUE(add_file(o, {.inotify_syscalls = syscalls}).ok());
   write_in_place(app, "value: new\n");
   ASSERT_TRUE(wait_value("value", "new"));
   atomic_save(app, "value: newer\n");
@@ -442,9 +443,8 @@ TEST_F(FileWatchTest, B23_FallbackIsReportedEvenWithoutAWarnCallback) {
   syscalls->init1 = &init1_emfile;
   const fs::path app = dir.write("app.yaml", "value: old\n");
   FileSourceOptions o = options(app);
-  o.watcher.inotify_syscalls_for_test = syscalls;
   ::testing::internal::CaptureStderr();
-  const Status st = add_file(o);
+  const Status st = add_file(o, {.inotify_syscalls = syscalls});
   const std::string err = ::testing::internal::GetCapturedStderr();
   ASSERT_TRUE(st.ok()) << st.to_string();
   const std::string reported = to_lower(logs_text() + err);
@@ -458,7 +458,7 @@ TEST_F(FileWatchTest, B23_AddWatchEnospcFallsBackToPollingForThatPathWithAWarnin
 
   // The backend reports it for the path...
   Result<std::shared_ptr<detail::InotifyWatcher>> direct =
-      detail::InotifyWatcher::create(*syscalls);
+      detail::make_inotify_watcher_for_test({}, *syscalls);
   ASSERT_TRUE(direct) << direct.error().to_string();
   Result<WatchHandle> h = (*direct)->watch(dir / "x.yaml", [] {});
   ASSERT_FALSE(h) << "a watch was reported although inotify_add_watch failed";
@@ -473,9 +473,8 @@ TEST_F(FileWatchTest, B23_AddWatchEnospcFallsBackToPollingForThatPathWithAWarnin
   Warnings warnings;
   const fs::path app = dir.write("app.yaml", "value: old\n");
   FileSourceOptions o = options(app, kFastDebounce, WatchMode::kInotify);
-  o.watcher.inotify_syscalls_for_test = syscalls;
   o.watcher.warn = warnings.sink();
-  ASSERT_TRUE(add_file(o).ok());
+  ASSERT_TRUE(add_file(o, {.inotify_syscalls = syscalls}).ok());
   write_in_place(app, "value: new\n");
   ASSERT_TRUE(wait_value("value", "new"));
   atomic_save(app, "value: newer\n");
@@ -522,7 +521,7 @@ TEST_F(FileWatchTest, B24_PollingDetectsASameSizeSameTimestampRewrite) {
 
 TEST_F(FileWatchTest, B24_PollingWatcherDetectsASameSizeSameTimestampRewrite) {
   const fs::path f = dir.write("f.yaml", "aaaa");
-  std::shared_ptr<Watcher> poll = make_poll_watcher(20ms);
+  std::shared_ptr<Watcher> poll = make_poll_watcher({.poll_interval = 20ms});
   std::mutex mu;
   std::vector<std::string> seen;
   WatchHandle h = poll->watch(f,

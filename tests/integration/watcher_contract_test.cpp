@@ -102,7 +102,7 @@ class WatcherContract : public ::testing::TestWithParam<std::string> {
       ASSERT_TRUE(w) << w.error().to_string();
       watcher_ = *w;
     } else if (backend == "poll") {
-      watcher_ = make_poll_watcher(20ms);
+      watcher_ = make_poll_watcher({.poll_interval = 20ms});
     } else {
       WatcherOptions o;
       o.poll_interval = 20ms;

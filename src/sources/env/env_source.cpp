@@ -2,6 +2,13 @@
 // secret files read, JSON documents parsed, and a report of every decision.
 // resolve() is the one place that decides; load_env(), env_report() and the
 // source all call it.
+//
+// Why ~700 lines in one file: resolve() and its helpers (name table, type
+// conversion, secret files) are one decision with one report; splitting them
+// would put the anonymous-namespace Target/Match/Resolution types in a header
+// only this file uses. What stands alone lives apart: the name rules
+// (env_names.cpp), the process environment (environment.cpp) and the
+// watcher (env_watcher.cpp).
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
@@ -14,6 +21,7 @@
 #include "liveconf/env.hpp"
 #include "liveconf/format.hpp"
 
+#include "sources/env/env_names.hpp"
 #include "sources/env/environment.hpp"
 #include "sources/file/read_file.hpp"
 #include "value/text.hpp"
@@ -31,37 +39,8 @@ std::string normalise_prefix(std::string p) {
   return p;
 }
 
-// A key as it appears in a variable name: "log-level" -> "LOG_LEVEL".
-std::string env_segment(std::string_view key) {
-  std::string out;
-  out.reserve(key.size());
-  for (char c : key) {
-    const auto u = static_cast<unsigned char>(c);
-    out += std::isalnum(u) != 0 ? static_cast<char>(std::toupper(u)) : '_';
-  }
-  return out;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return out;
-}
-
-std::vector<std::string> split_segments(std::string_view rest) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t pos = rest.find("__", start);
-    out.emplace_back(rest.substr(start, pos == std::string_view::npos ? pos : pos - start));
-    if (pos == std::string_view::npos) {
-      return out;
-    }
-    start = pos + 2;
-  }
-}
+using detail::env_lower;
+using detail::env_segment;
 
 // What a variable sets.
 struct Target {
@@ -113,10 +92,10 @@ Match match_derived(const Schema& schema, const std::vector<std::string>& segs, 
     }
   }
   if (found.empty()) {
-    return Match{
-        Match::kUnknown,
-        {},
-        "no field \"" + lower(segs[i]) + "\"" + (path.empty() ? "" : " in " + path.to_string())};
+    return Match{Match::kUnknown,
+                 {},
+                 "no field \"" + env_lower(segs[i]) + "\"" +
+                     (path.empty() ? "" : " in " + path.to_string())};
   }
   if (found.size() > 1) {
     std::string keys;
@@ -136,7 +115,7 @@ Match match_derived(const Schema& schema, const std::vector<std::string>& segs, 
     return match_derived(*f.nested, segs, i + 1, path, sensitive);
   }
   if (f.kind == FieldKind::kMap) {
-    path.push_back(lower(segs[i + 1]));
+    path.push_back(env_lower(segs[i + 1]));
     if (i + 2 == segs.size()) {
       return Match{Match::kOk, Target{path, element_kind(f), element_type(f), sensitive, 1}, {}};
     }
@@ -311,15 +290,12 @@ Resolution resolve(const EnvSourceOptions& options, const Schema* schema,
     if (!under_prefix) {
       return Match{};
     }
-    const std::vector<std::string> segs = split_segments(name.substr(pre.size()));
+    const std::vector<std::string> segs = detail::split_env_segments(name.substr(pre.size()));
     if (std::any_of(segs.begin(), segs.end(), [](const std::string& s) { return s.empty(); })) {
       return Match{Match::kUnknown, {}, "empty key segment (three or more underscores in a row?)"};
     }
     if (!typed) {
-      KeyPath path;
-      for (const std::string& s : segs) {
-        path.push_back(lower(s));
-      }
+      const KeyPath path = detail::env_name_to_path(name.substr(pre.size()));
       return Match{Match::kOk, Target{path, FieldKind::kAny, "", false, 1}, {}};
     }
     return match_derived(*schema, segs, 0, KeyPath(), false);
@@ -550,8 +526,8 @@ class EnvSource final : public Source {
       detail::MutexLock lk(mu_);
       changed_ = changed;
     }
-    auto watcher =
-        std::make_unique<EnvironmentWatcher>(EnvironmentWatcherOptions{options_.poll_interval, {}});
+    auto watcher = std::make_unique<EnvironmentWatcher>(EnvironmentWatcherOptions{
+        .poll_interval = options_.poll_interval, .clock = options_.clock});
     const std::string prefix = normalise_prefix(options_.prefix);
     auto notify = [changed](const EnvChanges&) { changed(); };
     if (!prefix.empty()) {
@@ -607,7 +583,8 @@ class EnvSource final : public Source {
         continue;
       }
       const std::filesystem::path path = std::filesystem::absolute(f);
-      std::shared_ptr<Watcher> w = make_watcher(path, WatchMode::kAuto);
+      std::shared_ptr<Watcher> w =
+          make_watcher(path, WatchMode::kAuto, WatcherOptions{.clock = options_.clock});
       Result<WatchHandle> h = w->watch(path, changed_);
       if (h) {
         file_watchers_.push_back(std::move(w));

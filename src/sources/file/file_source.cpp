@@ -3,9 +3,10 @@
 // mid-read cannot mix two versions), hashes the bytes (XXH3: the layer
 // version, and the reason an identical re-save publishes nothing), and parses
 // only bytes it has not parsed before.
+#include "sources/file/file_source.hpp"
+
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -16,10 +17,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#include "liveconf/source.hpp"
-
+#include "sources/env/env_names.hpp"
 #include "sources/file/read_file.hpp"
+#include "watch/inotify/inotify_watcher.hpp"
 #include "watch/poll/poll_watcher.hpp"
+#include "watch/watcher_factory.hpp"
 
 namespace liveconf {
 namespace {
@@ -33,29 +35,16 @@ Value env_style(const Value& tree) {
   Value out = Value::object();
   out.set_origin(tree.origin());
   for (const auto& [key, value] : tree.as_object()) {
-    KeyPath path;
-    std::size_t start = 0;
-    while (true) {
-      const std::size_t pos = key.find("__", start);
-      std::string seg = key.substr(start, pos == std::string::npos ? pos : pos - start);
-      for (char& c : seg) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-      path.push_back(std::move(seg));
-      if (pos == std::string::npos) {
-        break;
-      }
-      start = pos + 2;
-    }
-    out.set(path, value);
+    out.set(detail::env_name_to_path(key), value);
   }
   return out;
 }
 
 class FileSource final : public Source {
  public:
-  explicit FileSource(FileSourceOptions options)
+  FileSource(FileSourceOptions options, detail::FileSourceHooks hooks)
       : options_(std::move(options)),
+        hooks_(std::move(hooks)),
         name_(options_.name.empty() ? "file:" + options_.path.string() : options_.name) {}
 
   [[nodiscard]] const std::string& name() const noexcept override { return name_; }
@@ -104,16 +93,14 @@ class FileSource final : public Source {
       return WatchHandle();
     }
     const fs::path path = watched_path();
-    watcher_ = make_watcher(path, options_.watch, options_.watcher);
+    watcher_ = detail::make_watcher_with_syscalls(path, options_.watch, options_.watcher,
+                                                  hooks_.inotify_syscalls.get());
     Result<WatchHandle> handle = watcher_->watch(path, changed);
     if (handle || options_.watch == WatchMode::kPoll) {
       return handle;
     }
     // inotify could not arm (ENOSPC: the watch limit): poll instead, and say so.
-    detail::warn(options_.watcher,
-                 handle.error().message() + "; polling " + path.string() + " every " +
-                     std::to_string(options_.watcher.poll_interval.count()) + "ms instead");
-    watcher_ = make_poll_watcher(options_.watcher.poll_interval);
+    watcher_ = detail::poll_instead(options_.watcher, path, handle.error().message());
     return watcher_->watch(path, std::move(changed));
   }
 
@@ -159,7 +146,7 @@ class FileSource final : public Source {
 
   Result<Layer> load_file(const fs::path& path, const std::string& layer_name) {
     Result<FileRead> read =
-        read_file(path, layer_name, options_.parse.max_bytes, options_.syscalls_for_test.get());
+        read_file(path, layer_name, options_.parse.max_bytes, hooks_.file_syscalls.get());
     if (!read) {
       return std::move(read).error();
     }
@@ -198,6 +185,7 @@ class FileSource final : public Source {
   enum class Kind : std::uint8_t { kFile, kDirectory };
 
   FileSourceOptions options_;
+  detail::FileSourceHooks hooks_;
   std::string name_;
   std::optional<Kind> kind_;  // set by the first load that finds the path
   std::shared_ptr<Watcher> watcher_;
@@ -221,14 +209,24 @@ std::string_view source_state_name(SourceState state) noexcept {
   return "unknown";
 }
 
-Result<std::unique_ptr<Source>> make_file_source(FileSourceOptions options) {
+namespace detail {
+
+Result<std::unique_ptr<Source>> make_file_source_with_hooks(FileSourceOptions options,
+                                                            FileSourceHooks hooks) {
   if (options.path.empty()) {
     return Error(ErrorCode::kValidation, "a file source needs a path");
   }
   if (!options.format.empty() && find_format(options.format) == nullptr) {
     return Error(ErrorCode::kValidation, "unknown format \"" + options.format + "\"");
   }
-  return std::unique_ptr<Source>(std::make_unique<FileSource>(std::move(options)));
+  return std::unique_ptr<Source>(
+      std::make_unique<FileSource>(std::move(options), std::move(hooks)));
+}
+
+}  // namespace detail
+
+Result<std::unique_ptr<Source>> make_file_source(FileSourceOptions options) {
+  return detail::make_file_source_with_hooks(std::move(options), {});
 }
 
 }  // namespace liveconf

@@ -14,7 +14,6 @@
 #include <chrono>
 #include <cstring>
 #include <deque>
-#include <iostream>
 #include <map>
 #include <mutex>
 #include <poll.h>
@@ -26,120 +25,19 @@
 #include <vector>
 
 #include "base/mutex.hpp"
+#include "base/stop_contract.hpp"
+#include "base/warning.hpp"
+#include "watch/inotify/inotify_dependencies.hpp"
+#include "watch/inotify/inotify_masks.hpp"
 #include "watch/poll/poll_watcher.hpp"
 
 namespace liveconf::detail {
 namespace fs = std::filesystem;
 namespace {
 
-// Directories holding a watched file (or a symlink on its way) need every
-// event that can change that entry: IN_CLOSE_WRITE and IN_MOVED_TO say a write
-// is complete; IN_MODIFY is left out on purpose (it fires before the data).
-constexpr std::uint32_t kLeafMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE |
-                                    IN_DELETE | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
-// Ancestors only need to say that the next directory on the way was renamed,
-// replaced or deleted; so busy ancestors (/tmp) cost few events.
-constexpr std::uint32_t kAncestorMask =
-    IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
-constexpr std::uint32_t kWatchFlags = IN_ONLYDIR | IN_EXCL_UNLINK;
-// Symlink hops before giving up with ELOOP, as the kernel's limit.
-constexpr int kMaxSymlinkHops = 40;
-// Re-resolutions per event before we accept that the tree keeps moving (the
-// next event resolves again).
-constexpr int kMaxArmRounds = 8;
-
 std::string errno_text(int err) { return std::strerror(err); }
 
-using Deps = std::map<std::pair<std::string, std::string>, std::uint32_t>;
-
-Deps resolve_dependencies(const fs::path& path);
-
-// A conf.d directory's entries that are symlinks (conf.d/x.yaml ->
-// /etc/shared/x.yaml, or a Kubernetes ConfigMap's x.yaml -> ..data/x.yaml)
-// are read through the link, so their targets are watched too: an edit of
-// the target changes the config. Hidden entries are skipped, as the file
-// source skips them. Re-resolved with the directory on every event in it,
-// so links added, removed or retargeted later are followed.
-void add_symlinked_entries(const fs::path& dir, Deps& out) {
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
-    const std::string name = entry.path().filename().string();
-    std::error_code tec;
-    if (name.empty() || name.front() == '.' || !entry.is_symlink(tec) ||
-        fs::is_directory(entry.path(), tec)) {
-      continue;  // a link to a directory is not read (nor followed: no loops)
-    }
-    for (const auto& [key, mask] : resolve_dependencies(entry.path())) {
-      out[key] |= mask;
-    }
-  }
-}
-
-// What a path depends on: for every directory on the way, the name of the next
-// component (kAncestorMask); every symlink on the way and the final entry, in
-// the directory that holds them (kLeafMask). A missing component ends the
-// walk at its nearest existing directory: when it appears, we resolve again.
-Deps resolve_dependencies(const fs::path& path) {
-  Deps out;
-  auto add = [&](const fs::path& dir, const std::string& name, std::uint32_t mask) {
-    out[{dir.string(), name}] |= mask;
-  };
-  std::deque<std::string> rest;
-  for (const auto& part : path.lexically_normal().relative_path()) {
-    rest.push_back(part.string());
-  }
-  fs::path cur = "/";
-  int hops = 0;
-  while (!rest.empty()) {
-    const std::string name = rest.front();
-    rest.pop_front();
-    if (name.empty() || name == ".") {
-      continue;
-    }
-    if (name == "..") {
-      cur = cur.parent_path();
-      continue;
-    }
-    const fs::path next = cur / name;
-    struct stat st {};
-    if (::lstat(next.c_str(), &st) != 0) {
-      add(cur, name, kLeafMask);  // wait here for it to appear
-      return out;
-    }
-    if (S_ISLNK(st.st_mode)) {
-      add(cur, name, kLeafMask);  // a retarget shows up as events on `name`
-      if (++hops > kMaxSymlinkHops) {
-        return out;  // a loop: the source's read reports ELOOP
-      }
-      std::array<char, 4096> buf{};
-      const ssize_t n = ::readlink(next.c_str(), buf.data(), buf.size() - 1);
-      if (n <= 0) {
-        return out;
-      }
-      const fs::path target(std::string(buf.data(), static_cast<std::size_t>(n)));
-      std::vector<std::string> parts;
-      for (const auto& part : target.relative_path()) {
-        parts.push_back(part.string());
-      }
-      rest.insert(rest.begin(), parts.begin(), parts.end());
-      if (target.is_absolute()) {
-        cur = "/";
-      }
-      continue;
-    }
-    if (rest.empty() || !S_ISDIR(st.st_mode)) {
-      add(cur, name, kLeafMask);
-      if (rest.empty() && S_ISDIR(st.st_mode)) {
-        add(next, "*", kLeafMask);  // a watched directory: any entry in it counts
-        add_symlinked_entries(next, out);
-      }
-      return out;
-    }
-    add(cur, name, kAncestorMask);
-    cur = next;
-  }
-  return out;
-}
+using Deps = InotifyDeps;
 
 }  // namespace
 
@@ -152,7 +50,7 @@ struct InotifyWatcher::Impl {
     WatchHandle fallback;  // a poll watch when inotify could not arm it
     // Regular files created at the path (or in the watched directory) whose
     // writer has not closed them yet: (dir, name).
-    std::map<std::pair<std::string, std::string>, std::chrono::steady_clock::time_point> writing;
+    std::map<std::pair<std::string, std::string>, Clock::TimePoint> writing;
   };
   struct Dir {
     int wd = -1;
@@ -163,7 +61,8 @@ struct InotifyWatcher::Impl {
   };
 
   InotifySyscalls sys;
-  std::function<void(std::string_view)> warn;
+  WatcherOptions options;              // warn, and the fallback poller's interval and clock
+  std::shared_ptr<const Clock> clock;  // the age of a `writing` mark
   int fd = -1;
   int wake_fd = -1;
   std::thread thread;
@@ -176,10 +75,11 @@ struct InotifyWatcher::Impl {
   std::map<int, std::string> wd_dirs LIVECONF_GUARDED_BY(mu);
   std::uint64_t next_id LIVECONF_GUARDED_BY(mu) = 1;
   std::shared_ptr<Watcher> fallback_poller LIVECONF_GUARDED_BY(mu);
+  std::string arm_error LIVECONF_GUARDED_BY(mu);  // why the last arm() failed
 
-  // Held while callbacks run, so cancel() can wait for a running callback.
-  std::mutex call_mu;
-  std::atomic<std::thread::id> calling{};
+  // Callbacks run through it, so cancel() can wait for a running callback.
+  CallbackGate gate;
+  Mutex thread_mu;  // stop() may come from several threads
 
   ~Impl() {
     if (fd >= 0) {
@@ -191,19 +91,16 @@ struct InotifyWatcher::Impl {
   }
 
   void stop() {
-    stopping = true;
-    const std::uint64_t one = 1;
-    (void)!::write(wake_fd, &one, sizeof(one));
+    if (!stopping.exchange(true)) {
+      const std::uint64_t one = 1;
+      (void)!::write(wake_fd, &one, sizeof(one));
+    }
+    MutexLock control(thread_mu);
+    join_unless_self(thread);
   }
 
-  void report(std::string_view message) {
-    if (warn) {
-      warn(message);
-    } else {
-      // The process-wide instance belongs to no manager, so no log sink of its own.
-      std::cerr << "liveconf: warning: " << message << '\n';
-    }
-  }
+  // The process-wide instance belongs to no manager, so no log sink of its own.
+  void report(std::string_view message) { warn_to_sink_or_stderr(options.warn, message); }
 
   // Points the directory watches of `in` at what its path depends on now.
   // Returns false when a watch could not be added (the interest then polls).
@@ -236,9 +133,8 @@ struct InotifyWatcher::Impl {
         const int wd = sys.add_watch(fd, dir.c_str(), merged | kWatchFlags);
         if (wd < 0) {
           const int err = errno;
-          report("inotify cannot watch " + dir + " (" + errno_text(err) +
-                 (err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "") + "); polling " +
-                 in.path.string() + " instead");
+          arm_error = "inotify cannot watch " + dir + " (" + errno_text(err) +
+                      (err == ENOSPC ? "; raise fs.inotify.max_user_watches" : "") + ")";
           d.users.erase(in.id);
           if (d.users.empty() && d.wd < 0) {
             dirs.erase(it);
@@ -323,9 +219,7 @@ struct InotifyWatcher::Impl {
     if (arm_until_stable(*in) || in->fallback.active()) {
       return;
     }
-    if (!fallback_poller) {
-      fallback_poller = make_poll_watcher(std::chrono::milliseconds(1000));
-    }
+    fallback_poller = poll_instead(options, in->path, arm_error, fallback_poller);
     std::weak_ptr<Interest> weak = in;
     Result<WatchHandle> h = fallback_poller->watch(in->path, [this, weak] {
       if (auto strong = weak.lock()) {
@@ -338,18 +232,17 @@ struct InotifyWatcher::Impl {
   }
 
   void invoke(const std::vector<std::shared_ptr<Interest>>& targets) {
-    std::lock_guard<std::mutex> call(call_mu);
-    calling.store(std::this_thread::get_id());
-    for (const auto& in : targets) {
-      {
-        MutexLock lk(mu);
-        if (interests.count(in->id) == 0) {
-          continue;  // cancelled meanwhile
+    gate.run([&] {
+      for (const auto& in : targets) {
+        {
+          MutexLock lk(mu);
+          if (interests.count(in->id) == 0) {
+            continue;  // cancelled meanwhile
+          }
         }
+        in->callback();
       }
-      in->callback();
-    }
-    calling.store(std::thread::id());
+    });
   }
 
   void run() {
@@ -436,7 +329,7 @@ struct InotifyWatcher::Impl {
             struct stat st {};
             const fs::path p = fs::path(dir) / name;
             if (::lstat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink <= 1) {
-              target.writing[{dir, name}] = std::chrono::steady_clock::now();
+              target.writing[{dir, name}] = clock->now();
             }
           } else if ((ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0) {
             target.writing.erase({dir, name});
@@ -495,17 +388,25 @@ struct InotifyWatcher::Impl {
       }
     }
     in->fallback.cancel();
-    if (calling.load() != std::this_thread::get_id()) {
-      std::lock_guard<std::mutex> wait(call_mu);  // a running callback finishes first
-    }
+    gate.wait_unless_inside();  // a running callback finishes first
   }
 };
 
-Result<std::shared_ptr<InotifyWatcher>> InotifyWatcher::create(
-    InotifySyscalls syscalls, std::function<void(std::string_view)> warn) {
+Result<std::shared_ptr<InotifyWatcher>> InotifyWatcher::create(const WatcherOptions& options) {
+  return create_with_syscalls(options, InotifySyscalls{});
+}
+
+Result<std::shared_ptr<InotifyWatcher>> make_inotify_watcher_for_test(
+    const WatcherOptions& options, const InotifySyscalls& syscalls) {
+  return InotifyWatcher::create_with_syscalls(options, syscalls);
+}
+
+Result<std::shared_ptr<InotifyWatcher>> InotifyWatcher::create_with_syscalls(
+    const WatcherOptions& options, const InotifySyscalls& syscalls) {
   auto impl = std::make_shared<Impl>();
   impl->sys = syscalls;
-  impl->warn = std::move(warn);
+  impl->options = options;
+  impl->clock = options.clock ? options.clock : steady_clock_source();
   impl->fd = impl->sys.init1(IN_NONBLOCK | IN_CLOEXEC);
   if (impl->fd < 0) {
     const int err = errno;
@@ -520,20 +421,16 @@ Result<std::shared_ptr<InotifyWatcher>> InotifyWatcher::create(
   // The thread co-owns the state: if the last handle is dropped inside a
   // callback (on this very thread), the watcher detaches instead of joining
   // itself, and the state lives until the thread has returned.
+  MutexLock control(impl->thread_mu);
   impl->thread = std::thread([impl] { impl->run(); });
-  return std::shared_ptr<InotifyWatcher>(new InotifyWatcher(std::move(impl)));
+  return std::shared_ptr<InotifyWatcher>(new InotifyWatcher(impl));
 }
 
 InotifyWatcher::InotifyWatcher(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-InotifyWatcher::~InotifyWatcher() {
-  impl_->stop();
-  if (impl_->thread.get_id() == std::this_thread::get_id()) {
-    impl_->thread.detach();
-  } else {
-    impl_->thread.join();
-  }
-}
+InotifyWatcher::~InotifyWatcher() { stop(); }
+
+void InotifyWatcher::stop() { impl_->stop(); }
 
 Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<void()> on_change) {
   auto in = std::make_shared<Impl::Interest>();
@@ -548,7 +445,6 @@ Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<vo
     if (!impl_->arm_until_stable(*in)) {
       // Could not arm even the first time (ENOSPC): let the caller choose a
       // fallback, leaving no half-registered interest behind.
-      const int err = errno;
       std::set<std::string> used;
       for (const auto& [key, mask] : in->deps) {
         used.insert(key.first);
@@ -557,8 +453,7 @@ Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<vo
         impl_->release_dir(dir, id);
       }
       impl_->interests.erase(id);
-      return Error(ErrorCode::kIo,
-                   "inotify cannot watch " + in->path.string() + " (" + errno_text(err) + ")");
+      return Error(ErrorCode::kIo, impl_->arm_error + "; cannot watch " + in->path.string());
     }
   }
   // The handle keeps the watcher (and its thread) alive while it exists.
@@ -574,7 +469,7 @@ bool InotifyWatcher::busy(const fs::path& path) const {
     }
     // A writer that never closes (it crashed, or O_TMPFILE + linkat) stops
     // counting after a while; the manager's max_wait bounds each burst anyway.
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = impl_->clock->now();
     for (const auto& [entry, since] : in->writing) {
       if (now - since < std::chrono::seconds(10)) {
         return true;

@@ -1,5 +1,6 @@
 // The Linux inotify backend. One instance per process (inotify_watcher()),
-// or private instances with injected syscalls for fault-injection tests.
+// private ones from create(), or private instances with injected syscalls for
+// fault-injection tests (make_inotify_watcher_for_test).
 #pragma once
 
 #include <cstdint>
@@ -21,9 +22,11 @@ struct InotifySyscalls {
 
 class InotifyWatcher final : public Watcher, public std::enable_shared_from_this<InotifyWatcher> {
  public:
-  /// Errors: kIo when inotify_init1 fails (the message names errno).
-  static Result<std::shared_ptr<InotifyWatcher>> create(
-      InotifySyscalls syscalls = {}, std::function<void(std::string_view)> warn = {});
+  // A private instance with its own thread (inotify_watcher() is the shared
+  // one). options.warn receives the fallback-to-polling warnings; the
+  // fallback poller uses options.poll_interval and options.clock. Errors:
+  // kIo when inotify_init1 fails (the message names errno).
+  static Result<std::shared_ptr<InotifyWatcher>> create(const WatcherOptions& options);
   ~InotifyWatcher() override;
 
   [[nodiscard]] std::string_view name() const noexcept override { return "inotify"; }
@@ -41,11 +44,23 @@ class InotifyWatcher final : public Watcher, public std::enable_shared_from_this
   /// that happened, so a spinning thread shows up as a count, not a timing.
   [[nodiscard]] std::uint64_t wakeups_for_test() const;
 
+  // Ends the event thread: idempotent, safe from a callback (the thread then
+  // ends once it returns), joins otherwise. Watches stop firing.
+  void stop();
+
   struct Impl;
 
  private:
+  friend Result<std::shared_ptr<InotifyWatcher>> make_inotify_watcher_for_test(
+      const WatcherOptions& options, const InotifySyscalls& syscalls);
+  static Result<std::shared_ptr<InotifyWatcher>> create_with_syscalls(
+      const WatcherOptions& options, const InotifySyscalls& syscalls);
   explicit InotifyWatcher(std::shared_ptr<Impl> impl);
   std::shared_ptr<Impl> impl_;
 };
+
+// Test seam: a private instance making `syscalls` (to inject EMFILE, ENOSPC).
+Result<std::shared_ptr<InotifyWatcher>> make_inotify_watcher_for_test(
+    const WatcherOptions& options, const InotifySyscalls& syscalls);
 
 }  // namespace liveconf::detail

@@ -1,8 +1,6 @@
 #include "watch/poll/poll_watcher.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -11,7 +9,10 @@
 #include <vector>
 #include <xxhash.h>
 
+#include "base/clock_condition.hpp"
 #include "base/mutex.hpp"
+#include "base/stop_contract.hpp"
+#include "base/warning.hpp"
 
 namespace liveconf {
 namespace detail {
@@ -80,46 +81,51 @@ Fingerprint fingerprint(const fs::path& path) {
   return fp;
 }
 
+}  // namespace
+
 // The polling thread and its entries. Shared by the watcher and its thread, so
 // a watcher whose last handle is dropped inside a callback (on the polling
 // thread) can detach instead of joining itself.
-struct PollState {
+struct PollWatcher::State {
   struct Entry {
     fs::path path;
     std::function<void()> callback;
     Fingerprint last;
   };
 
-  explicit PollState(std::chrono::milliseconds i) : interval(i) {}
+  explicit State(const WatcherOptions& options)
+      : interval(options.poll_interval), wake(options.clock, mu) {}
 
   void run() {
     while (true) {
       std::vector<std::pair<std::uint64_t, std::shared_ptr<Entry>>> snapshot;
       {
         MutexLock lk(mu);
-        // Waiting on a condition with a deadline: the poll interval.
-        lk.wait_for(cv, interval, [this]() LIVECONF_REQUIRES(mu) { return stopping; });
+        // Waiting on a condition with a deadline on the clock: the poll interval.
+        wake.wait_until(lk, wake.now() + interval,
+                        [this]() LIVECONF_REQUIRES(mu) { return stopping; });
         if (stopping) {
           return;
         }
         snapshot.assign(entries.begin(), entries.end());
       }
-      for (auto& [id, entry] : snapshot) {
+      for (auto& item : snapshot) {
+        const std::uint64_t id = item.first;
+        const std::shared_ptr<Entry>& entry = item.second;
         Fingerprint now = fingerprint(entry->path);
         if (now == entry->last) {
           continue;
         }
         entry->last = std::move(now);
-        std::lock_guard<std::mutex> call(call_mu);
-        {
-          MutexLock lk(mu);
-          if (entries.count(id) == 0) {
-            continue;
+        gate.run([&] {
+          {
+            MutexLock lk(mu);
+            if (entries.count(id) == 0) {
+              return;  // cancelled meanwhile
+            }
           }
-        }
-        calling.store(std::this_thread::get_id());
-        entry->callback();
-        calling.store(std::thread::id());
+          entry->callback();
+        });
       }
     }
   }
@@ -129,105 +135,79 @@ struct PollState {
       MutexLock lk(mu);
       entries.erase(id);
     }
-    if (calling.load() != std::this_thread::get_id()) {
-      std::lock_guard<std::mutex> wait(call_mu);
+    gate.wait_unless_inside();
+  }
+
+  void stop() {
+    {
+      MutexLock lk(mu);
+      stopping = true;
     }
+    wake.notify_all();
+    MutexLock control(thread_mu);
+    join_unless_self(thread);
   }
 
   const std::chrono::milliseconds interval;
   Mutex mu;
-  std::condition_variable cv;
+  ClockCondition wake;
   bool stopping LIVECONF_GUARDED_BY(mu) = false;
   std::map<std::uint64_t, std::shared_ptr<Entry>> entries LIVECONF_GUARDED_BY(mu);
   std::uint64_t next_id LIVECONF_GUARDED_BY(mu) = 1;
-  std::thread thread;  // started by the first watch(); guarded by mu until then
-  std::mutex call_mu;
-  std::atomic<std::thread::id> calling{};
+  Mutex thread_mu;
+  std::thread thread LIVECONF_GUARDED_BY(thread_mu);  // started by the first watch()
+  CallbackGate gate;
 };
 
-class PollWatcher final : public Watcher, public std::enable_shared_from_this<PollWatcher> {
- public:
-  explicit PollWatcher(std::chrono::milliseconds interval)
-      : state_(std::make_shared<PollState>(interval)) {}
-  ~PollWatcher() override {
-    {
-      MutexLock lk(state_->mu);
-      state_->stopping = true;
+Result<std::shared_ptr<PollWatcher>> PollWatcher::create(const WatcherOptions& options) {
+  return std::shared_ptr<PollWatcher>(new PollWatcher(std::make_shared<State>(options)));
+}
+
+PollWatcher::PollWatcher(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+PollWatcher::~PollWatcher() { stop(); }
+
+void PollWatcher::stop() { state_->stop(); }
+
+Result<WatchHandle> PollWatcher::watch(const fs::path& path, std::function<void()> on_change) {
+  auto entry = std::make_shared<State::Entry>();
+  entry->path = path;
+  entry->callback = std::move(on_change);
+  entry->last = fingerprint(path);
+  std::uint64_t id = 0;
+  // thread_mu first: a stop() that has set `stopping` but not yet taken
+  // thread_mu joins the thread started here; one that has joined already is
+  // seen as `stopping`, and no thread is left behind unjoined.
+  MutexLock control(state_->thread_mu);
+  {
+    MutexLock lk(state_->mu);
+    if (state_->stopping) {
+      return Error(ErrorCode::kCancelled, "the poll watcher was stopped");
     }
-    state_->cv.notify_all();
-    if (state_->thread.joinable()) {
-      if (state_->thread.get_id() == std::this_thread::get_id()) {
-        state_->thread.detach();
-      } else {
-        state_->thread.join();
-      }
-    }
+    id = state_->next_id++;
+    state_->entries.emplace(id, std::move(entry));
   }
-
-  [[nodiscard]] std::string_view name() const noexcept override { return "poll"; }
-
-  [[nodiscard]] Result<WatchHandle> watch(const fs::path& path,
-                                          std::function<void()> on_change) override {
-    auto entry = std::make_shared<PollState::Entry>();
-    entry->path = path;
-    entry->callback = std::move(on_change);
-    entry->last = fingerprint(path);
-    std::uint64_t id = 0;
-    {
-      MutexLock lk(state_->mu);
-      id = state_->next_id++;
-      state_->entries.emplace(id, std::move(entry));
-      if (!state_->thread.joinable()) {
-        state_->thread = std::thread([state = state_] { state->run(); });
-      }
-    }
-    return WatchHandle([self = shared_from_this(), id] { self->state_->cancel(id); });
+  if (!state_->thread.joinable()) {
+    state_->thread = std::thread([state = state_] { state->run(); });
   }
+  return WatchHandle([self = shared_from_this(), id] { self->state_->cancel(id); });
+}
 
- private:
-  std::shared_ptr<PollState> state_;
-};
-
-class HybridWatcher final : public Watcher {
- public:
-  HybridWatcher(std::shared_ptr<Watcher> a, std::shared_ptr<Watcher> b)
-      : a_(std::move(a)), b_(std::move(b)) {}
-  [[nodiscard]] std::string_view name() const noexcept override { return "hybrid"; }
-  [[nodiscard]] bool busy(const fs::path& path) const override {
-    return a_->busy(path) || b_->busy(path);
+std::shared_ptr<Watcher> poll_instead(const WatcherOptions& options, const fs::path& path,
+                                      std::string_view why, std::shared_ptr<Watcher> poller) {
+  warn_to_sink_or_stderr(options.warn, std::string(why) + "; polling " + path.string() + " every " +
+                                           std::to_string(options.poll_interval.count()) +
+                                           "ms instead");
+  if (poller) {
+    return poller;
   }
-  [[nodiscard]] Result<WatchHandle> watch(const fs::path& path,
-                                          std::function<void()> on_change) override {
-    auto shared = std::make_shared<std::function<void()>>(std::move(on_change));
-    Result<WatchHandle> ha = a_->watch(path, [shared] { (*shared)(); });
-    Result<WatchHandle> hb = b_->watch(path, [shared] { (*shared)(); });
-    if (!hb) {
-      return std::move(hb).error();
-    }
-    auto handles = std::make_shared<std::pair<WatchHandle, WatchHandle>>(
-        ha ? std::move(*ha) : WatchHandle(), std::move(*hb));
-    return WatchHandle([handles] {
-      handles->first.cancel();
-      handles->second.cancel();
-    });
-  }
-
- private:
-  std::shared_ptr<Watcher> a_;
-  std::shared_ptr<Watcher> b_;
-};
-
-}  // namespace
-
-std::shared_ptr<Watcher> make_hybrid_watcher(std::shared_ptr<Watcher> a,
-                                             std::shared_ptr<Watcher> b) {
-  return std::make_shared<HybridWatcher>(std::move(a), std::move(b));
+  return std::move(*PollWatcher::create(options));
 }
 
 }  // namespace detail
 
-std::shared_ptr<Watcher> make_poll_watcher(std::chrono::milliseconds interval) {
-  return std::make_shared<detail::PollWatcher>(interval);
+std::shared_ptr<Watcher> make_poll_watcher(const WatcherOptions& options) {
+  return std::move(*detail::PollWatcher::create(options));
 }
 
 }  // namespace liveconf

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "liveconf/clock.hpp"
 #include "liveconf/env.hpp"
 
 #include "testutil/recorders.hpp"
@@ -212,6 +213,30 @@ TEST(EnvironmentWatcherTest, UpdateEnvChangesSeveralVariablesInOnePoll) {
   // Invalid input changes nothing.
   EXPECT_FALSE(update_env({{"EW_M1", "3"}, {"BAD=NAME", "x"}}).ok());
   EXPECT_EQ(get_env("EW_M1"), "5");
+}
+
+}  // namespace
+}  // namespace liveconf
+
+namespace liveconf {
+namespace {
+
+// The poll interval follows the watcher's clock: with an hour-long interval,
+// polls happen only because the test moves a ManualClock.
+TEST(EnvironmentWatcherTest, CreateStartsAWatcherWhosePollsFollowItsClock) {
+  auto clock = std::make_shared<ManualClock>();
+  Result<std::unique_ptr<EnvironmentWatcher>> w =
+      EnvironmentWatcher::create(EnvironmentWatcherOptions{.poll_interval = 1h, .clock = clock});
+  ASSERT_TRUE(w) << w.error().to_string();
+  EXPECT_TRUE((*w)->running());
+  const std::uint64_t before = (*w)->polls();
+  EXPECT_TRUE(wait_until([&] {
+    clock->advance(1h);
+    return (*w)->polls() >= before + 2;
+  }));
+  (*w)->stop();
+  (*w)->stop();  // idempotent
+  EXPECT_FALSE((*w)->running());
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 
 #include "liveconf/env.hpp"
 
+#include "base/clock_condition.hpp"
+#include "base/stop_contract.hpp"
 #include "sources/env/environment.hpp"
 
 namespace liveconf {
@@ -44,7 +46,8 @@ void default_error(std::string_view message) { std::cerr << "liveconf: " << mess
 }  // namespace
 
 struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatcher::Impl> {
-  explicit Impl(EnvironmentWatcherOptions o) : options(std::move(o)) {
+  explicit Impl(EnvironmentWatcherOptions o)
+      : options(std::move(o)), wake_cv(options.clock, thread_mu) {
     if (!options.on_error) {
       options.on_error = default_error;
     }
@@ -56,8 +59,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
   EnvironmentWatcherOptions options;
 
   // Polls and callbacks, one at a time.
-  detail::Mutex poll_mu;
-  std::atomic<std::thread::id> polling_thread{};
+  detail::CallbackGate gate;
 
   // Watches and last-seen values.
   detail::Mutex mu;
@@ -69,7 +71,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
 
   // The polling thread.
   detail::Mutex thread_mu;
-  std::condition_variable wake_cv;
+  detail::ClockCondition wake_cv;
   bool woken LIVECONF_GUARDED_BY(thread_mu) = false;
   bool stopping LIVECONF_GUARDED_BY(thread_mu) = false;
   std::thread thread;  // started/joined under control_mu
@@ -116,17 +118,17 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       }
       watches.erase(it);
     }
-    if (polling_thread.load() != std::this_thread::get_id()) {
-      detail::MutexLock wait_for_callbacks(poll_mu);
-    }
+    gate.wait_unless_inside();
   }
 
   std::size_t poll() {
-    if (polling_thread.load() == std::this_thread::get_id()) {
+    if (gate.inside()) {
       return 0;  // from one of our callbacks: this poll is already running
     }
-    detail::MutexLock serial(poll_mu);
-    polling_thread.store(std::this_thread::get_id());
+    return gate.run([this] { return poll_inside_gate(); });
+  }
+
+  std::size_t poll_inside_gate() {
     EnvChanges exact;
     std::vector<std::pair<std::shared_ptr<Watch>, EnvChanges>> calls;
     {
@@ -208,7 +210,6 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       }
     }
     polls.fetch_add(1);
-    polling_thread.store(std::thread::id());
     return changed.size();
   }
 
@@ -245,8 +246,8 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
     while (true) {
       {
         detail::MutexLock lk(thread_mu);
-        lk.wait_for(wake_cv, options.poll_interval,
-                    [this]() LIVECONF_REQUIRES(thread_mu) { return woken || stopping; });
+        wake_cv.wait_until(lk, wake_cv.now() + options.poll_interval,
+                           [this]() LIVECONF_REQUIRES(thread_mu) { return woken || stopping; });
         if (stopping) {
           return;
         }
@@ -300,19 +301,21 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       stopping = true;
     }
     wake_cv.notify_one();
-    if (!thread.joinable()) {
-      return;
-    }
-    if (thread.get_id() == std::this_thread::get_id()) {
-      thread.detach();  // stop() from a callback: the thread ends after it returns
-    } else {
-      thread.join();
-    }
+    detail::join_unless_self(thread);  // from a callback: the thread ends after it returns
   }
 };
 
 EnvironmentWatcher::EnvironmentWatcher(std::chrono::milliseconds poll_interval)
-    : EnvironmentWatcher(EnvironmentWatcherOptions{poll_interval, {}}) {}
+    : EnvironmentWatcher(EnvironmentWatcherOptions{.poll_interval = poll_interval}) {}
+
+Result<std::unique_ptr<EnvironmentWatcher>> EnvironmentWatcher::create(
+    EnvironmentWatcherOptions options) {
+  auto watcher = std::make_unique<EnvironmentWatcher>(std::move(options));
+  if (Status st = watcher->start(); !st.ok()) {
+    return st;
+  }
+  return watcher;
+}
 
 EnvironmentWatcher::EnvironmentWatcher(EnvironmentWatcherOptions options)
     : impl_(std::make_shared<Impl>(std::move(options))) {}
