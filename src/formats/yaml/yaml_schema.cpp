@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "formats/text_helpers.hpp"
+#include "value/text.hpp"
 
 namespace liveconf::detail::yaml {
 namespace {
@@ -123,7 +124,7 @@ FloatMatch match_float(std::string_view s, double& out, bool allow_int_form) {
   if (i != body.size() || (!has_point && !has_exponent && !allow_int_form)) {
     return FloatMatch::kNo;
   }
-  const auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), out);
+  const auto [ptr, ec] = detail::from_chars_double(body.data(), body.data() + body.size(), out);
   if (ec == std::errc::result_out_of_range) {
     // from_chars reports both overflow and underflow; underflow reads as zero.
     if (detail::decimal_overflows(body)) {
