@@ -27,6 +27,9 @@ function(liveconf_add_test)
   # and no escaping survives them all. One label goes through PROPERTIES as before;
   # several are set by a ctest include file, run after discovery, on the list of
   # discovered tests (TEST_LIST).
+  if("unit" IN_LIST ARG_LABELS)
+    set_property(GLOBAL APPEND PROPERTY LIVECONF_UNIT_TEST_TARGETS ${ARG_NAME})
+  endif()
   list(LENGTH ARG_LABELS label_count)
   set(label_property)
   if(label_count EQUAL 1)

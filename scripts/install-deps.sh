@@ -16,6 +16,7 @@ packages=(
   libbenchmark-dev       # bench/
   libsimdjson-dev        # the JSON baseline in bench/reload_bench
   clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds
+  libc++-14-dev libc++abi-14-dev googletest  # the libcxx preset (GoogleTest built from source)
   clang-format clang-tidy
   vim emacs-nox          # real editors replayed by the save-pattern tests (BEHAVIOUR 4, 5)
 )

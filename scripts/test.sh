@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds with a CMake preset and runs the whole ctest
-# suite. Usage: scripts/test.sh [preset] [extra ctest args...]   (preset: dev, asan, tsan, release)
+# suite. Usage: scripts/test.sh [preset] [extra ctest args...]
+# (preset: dev, asan, tsan, release, libcxx). The libcxx presets build and run
+# only the unit tests (CMakePresets.json says why); the others build everything.
 #
 # A skipped test fails the run unless tests/skip-allowlist.txt names it with
 # the reason it cannot run here: a skip is a test that proved nothing, and

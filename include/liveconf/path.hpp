@@ -21,6 +21,7 @@
 // to share between threads when not mutated.
 #pragma once
 
+#include <algorithm>
 #include <compare>
 #include <cstddef>
 #include <string>
@@ -81,7 +82,18 @@ class LIVECONF_API KeyPath {
   [[nodiscard]] bool starts_with(const KeyPath& prefix) const noexcept;
 
   friend bool operator==(const KeyPath&, const KeyPath&) = default;
-  friend auto operator<=>(const KeyPath&, const KeyPath&) = default;
+  /// Segment by segment (as std::string compares), a prefix before its extensions.
+  // Written out rather than defaulted: libc++ 14 has no operator<=> for std::vector
+  // (nor for std::string), and the libcxx build must compile this header.
+  friend std::strong_ordering operator<=>(const KeyPath& a, const KeyPath& b) noexcept {
+    const std::size_t common = std::min(a.segments_.size(), b.segments_.size());
+    for (std::size_t i = 0; i < common; ++i) {
+      if (const int c = a.segments_[i].compare(b.segments_[i]); c != 0) {
+        return c < 0 ? std::strong_ordering::less : std::strong_ordering::greater;
+      }
+    }
+    return a.segments_.size() <=> b.segments_.size();
+  }
 
  private:
   std::vector<std::string> segments_;

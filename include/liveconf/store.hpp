@@ -58,6 +58,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include <version>
 
 #include "liveconf/bind.hpp"
 #include "liveconf/clock.hpp"
@@ -198,8 +199,15 @@ TypeBinding make_type_binding() {
 // report with the publish/load path in either stack, and stopped matching
 // whenever the inlined frame was not symbolised. Under TSan the cell uses a
 // mutex instead, which TSan models: the publish/load path stays checked and no
-// suppression is needed. Both members exist in every build, so the layout
-// does not depend on the sanitizer (a TSan program is instrumented whole).
+// suppression is needed. Both members exist in every build that has the
+// atomic, so the layout does not depend on the sanitizer (a TSan program is
+// instrumented whole).
+//
+// libc++ has no std::atomic<std::shared_ptr> at all (llvm#99980; libc++ 14
+// rejects the specialisation), which the library announces by leaving
+// __cpp_lib_atomic_shared_ptr undefined: the cell then uses the same mutex.
+// The layout then differs, but so does everything else between the two
+// standard libraries.
 #if defined(__SANITIZE_THREAD__)
 #define LIVECONF_TSAN_CELL 1
 #elif defined(__has_feature)
@@ -207,15 +215,27 @@ TypeBinding make_type_binding() {
 #define LIVECONF_TSAN_CELL 1
 #endif
 #endif
+#if defined(LIVECONF_TSAN_CELL) || !defined(__cpp_lib_atomic_shared_ptr)
+#define LIVECONF_LOCKED_CELL 1
+#endif
 
 /// One config's current snapshot, published with a single atomic swap.
-/// Readers load it without blocking the writer.
+/// Readers load it without blocking the writer, except in a locked cell
+/// (kLocked): there a load and a publish hold one mutex for a pointer copy.
 class LIVECONF_API SnapshotCell {
  public:
+  /// True when the cell guards its pointer with a mutex: under ThreadSanitizer,
+  /// or with a standard library without std::atomic<std::shared_ptr> (libc++).
+#ifdef LIVECONF_LOCKED_CELL
+  static constexpr bool kLocked = true;
+#else
+  static constexpr bool kLocked = false;
+#endif
+
   [[nodiscard]] SnapshotPtr load() const noexcept {
-#ifdef LIVECONF_TSAN_CELL
-    std::lock_guard<std::mutex> lk(tsan_mu_);
-    return tsan_ptr_;
+#ifdef LIVECONF_LOCKED_CELL
+    std::lock_guard<std::mutex> lk(locked_mu_);
+    return locked_ptr_;
 #else
     return ptr_.load(std::memory_order_acquire);
 #endif
@@ -225,10 +245,10 @@ class LIVECONF_API SnapshotCell {
   }
   void publish(SnapshotPtr snapshot) noexcept {
     const std::uint64_t g = snapshot->generation();
-#ifdef LIVECONF_TSAN_CELL
+#ifdef LIVECONF_LOCKED_CELL
     {
-      std::lock_guard<std::mutex> lk(tsan_mu_);
-      tsan_ptr_ = std::move(snapshot);
+      std::lock_guard<std::mutex> lk(locked_mu_);
+      locked_ptr_ = std::move(snapshot);
     }
 #else
     ptr_.store(std::move(snapshot), std::memory_order_release);
@@ -237,9 +257,11 @@ class LIVECONF_API SnapshotCell {
   }
 
  private:
-  std::atomic<SnapshotPtr> ptr_;
-  mutable std::mutex tsan_mu_;  // TSan builds only (see above)
-  SnapshotPtr tsan_ptr_;        // TSan builds only
+#ifdef __cpp_lib_atomic_shared_ptr
+  std::atomic<SnapshotPtr> ptr_;  // unused in a locked cell (see above)
+#endif
+  mutable std::mutex locked_mu_;  // locked cells only (see above)
+  SnapshotPtr locked_ptr_;        // locked cells only
   // On its own cache line: readers poll it; the pointer's line is written on publish.
   alignas(64) std::atomic<std::uint64_t> generation_{0};
 };

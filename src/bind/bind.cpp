@@ -100,7 +100,7 @@ std::optional<double> parse_double_text(std::string_view s) noexcept {
     s.remove_prefix(1);
   }
   double out = 0;
-  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  auto [ptr, ec] = detail::from_chars_double(s.data(), s.data() + s.size(), out);
   if (s.empty() || ec != std::errc() || ptr != s.data() + s.size()) {
     return std::nullopt;
   }
@@ -130,7 +130,7 @@ std::optional<long double> parse_duration_ns(std::string_view s) noexcept {
       return std::nullopt;
     }
     double number = 0;
-    auto [ptr, ec] = std::from_chars(s.data(), s.data() + i, number);
+    auto [ptr, ec] = detail::from_chars_double(s.data(), s.data() + i, number);
     if (ec != std::errc() || ptr != s.data() + i) {
       return std::nullopt;
     }

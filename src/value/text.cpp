@@ -4,7 +4,14 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <string>
+#include <system_error>
 #include <vector>
+#ifndef __cpp_lib_to_chars
+#include <cerrno>
+#include <cstdlib>
+#include <locale.h>  // newlocale, strtod_l (POSIX)
+#endif
 
 namespace liveconf::detail {
 namespace {
@@ -142,6 +149,95 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
     std::swap(prev, cur);
   }
   return prev[b.size()];
+}
+
+std::from_chars_result from_chars_double(const char* first, const char* last, double& out) {
+#ifdef __cpp_lib_to_chars
+  return std::from_chars(first, last, out);
+#else
+  // Cut the input to the longest prefix from_chars would read, so strtod_l sees
+  // no blanks, '+' or hex prefix that from_chars refuses.
+  const auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+  const auto lower = [](char c) {
+    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+  };
+  const char* p = first;
+  if (p != last && *p == '-') {
+    ++p;
+  }
+  const auto word_at = [&](const char* at, std::string_view word) {
+    if (static_cast<std::size_t>(last - at) < word.size()) {
+      return false;
+    }
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      if (lower(at[i]) != word[i]) {
+        return false;
+      }
+    }
+    return true;
+  };
+  const char* end = p;
+  if (word_at(p, "infinity")) {
+    end = p + 8;
+  } else if (word_at(p, "inf")) {
+    end = p + 3;
+  } else if (word_at(p, "nan")) {
+    end = p + 3;
+    if (end != last && *end == '(') {
+      const char* q = end + 1;
+      while (q != last && (is_digit(*q) || (lower(*q) >= 'a' && lower(*q) <= 'z') || *q == '_')) {
+        ++q;
+      }
+      if (q != last && *q == ')') {
+        end = q + 1;
+      }
+    }
+  } else {
+    bool any_digit = false;
+    while (end != last && is_digit(*end)) {
+      ++end;
+      any_digit = true;
+    }
+    if (end != last && *end == '.') {
+      ++end;
+      while (end != last && is_digit(*end)) {
+        ++end;
+        any_digit = true;
+      }
+    }
+    if (!any_digit) {
+      return {first, std::errc::invalid_argument};
+    }
+    if (end != last && (*end == 'e' || *end == 'E')) {
+      const char* e = end + 1;
+      if (e != last && (*e == '+' || *e == '-')) {
+        ++e;
+      }
+      if (e != last && is_digit(*e)) {
+        while (e != last && is_digit(*e)) {
+          ++e;
+        }
+        end = e;
+      }
+    }
+  }
+  // Function-local and never changed after its initialisation: the "C" locale.
+  static const locale_t c_locale = ::newlocale(LC_ALL_MASK, "C", locale_t{});
+  const std::string text(first, end);
+  char* parsed_end = nullptr;
+  errno = 0;
+  const double value = ::strtod_l(text.c_str(), &parsed_end, c_locale);
+  if (parsed_end != text.c_str() + text.size()) {
+    return {first, std::errc::invalid_argument};
+  }
+  // As libstdc++: a result that over- or underflowed to infinity or zero is out
+  // of range (and `out` is left alone); a subnormal result is a value.
+  if (errno == ERANGE && (value == 0 || std::isinf(value))) {
+    return {end, std::errc::result_out_of_range};
+  }
+  out = value;
+  return {end, std::errc()};
+#endif
 }
 
 }  // namespace liveconf::detail

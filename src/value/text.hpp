@@ -2,6 +2,7 @@
 // so every place that prints a value quotes and formats numbers the same way.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,6 +16,14 @@ void append_json_string(std::string& out, std::string_view s);
 /// Shortest text that reads back as the same double ("0.1", "1e+300", "2.0").
 /// Always contains '.', 'e', "inf" or "nan" so it is not mistaken for an integer.
 [[nodiscard]] std::string format_double(double d);
+
+/// std::from_chars for a double (chars_format::general), for every parser that
+/// reads a number (JSON, YAML, bind's text conversions): the same grammar,
+/// results and errors. libc++ (before LLVM 20) has no floating-point
+/// from_chars; there the text the grammar accepts is converted by strtod_l in
+/// the "C" locale.
+[[nodiscard]] std::from_chars_result from_chars_double(const char* first, const char* last,
+                                                       double& out);
 
 /// Edit distance, for "did you mean" suggestions.
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);

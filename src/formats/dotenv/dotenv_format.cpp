@@ -6,7 +6,7 @@
 #include <string>
 #include <utility>
 
-#include "formats/json/json_format.hpp"
+#include "formats/text_helpers.hpp"
 
 // The docker-compose / python-dotenv dialect:
 //

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "formats/json/json_format.hpp"
+#include "formats/text_helpers.hpp"
 
 // Hand-written rather than libinih: Debian's libinih (r55) is built without
 // INI_HANDLER_LINENO, so its handler never learns the line number we need on

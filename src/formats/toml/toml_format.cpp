@@ -13,7 +13,7 @@
 
 #include <toml++/toml.h>
 
-#include "formats/json/json_format.hpp"
+#include "formats/text_helpers.hpp"
 
 // TOML goes through toml++ (Debian's libtomlplusplus 3.3, a compiled library).
 // Decisions worth knowing:

@@ -1,7 +1,7 @@
 // YAML through libyaml's event parser and emitter. The event API is iterative
 // (nesting costs heap, not C stack), reports a mark for every node, and lets us
 // expand aliases ourselves, so an alias bomb is stopped by a budget instead of
-// being materialised. libyaml's headers stay inside yaml_format.cpp.
+// being materialised. libyaml's headers stay inside yaml_parser.cpp and yaml_emitter.cpp.
 #pragma once
 
 #include <span>

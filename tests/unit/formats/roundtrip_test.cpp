@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -214,9 +215,45 @@ TEST(YamlRoundTripTest, JsonDocumentsAreYaml) {
 
 // ---- TOML ----------------------------------------------------------------------
 
+// On libc++ toml++ is used header-only (the libcxx preset), and reads floats
+// through an istringstream; libc++'s refuses a subnormal (strtod reports
+// ERANGE), so there a TOML document holding 5e-324 does not parse. The
+// libstdc++ builds link Debian's compiled toml++, which reads it.
+#ifdef _LIBCPP_VERSION
+constexpr bool kTomlReadsSubnormals = false;
+#else
+constexpr bool kTomlReadsSubnormals = true;
+#endif
+
+// `v` without its subnormal doubles where toml++ cannot read them back.
+Value for_toml(Value v) {
+  if (!kTomlReadsSubnormals) {
+    Value::Array& doubles = v.find_mutable("doubles")->as_array();
+    doubles.erase(std::remove_if(doubles.begin(), doubles.end(),
+                                 [](const Value& d) {
+                                   return d.is_double() &&
+                                          std::fpclassify(d.as_double()) == FP_SUBNORMAL;
+                                 }),
+                  doubles.end());
+  }
+  return v;
+}
+
 TEST(TomlRoundTripTest, ValueBuiltInCode) {
   const Format& toml = *find_format("toml");
-  expect_round_trip(toml, tricky_value(false));
+  expect_round_trip(toml, for_toml(tricky_value(false)));
+}
+
+// The limitation above, asserted both ways so it cannot change unnoticed.
+TEST(TomlRoundTripTest, SubnormalReadsBackExceptWithLibcxx) {
+  const Format& toml = *find_format("toml");
+  const Result<Value> r = toml.parse("x = 4.9406564584124654e-324\n", options());
+  ASSERT_EQ(r.has_value(), kTomlReadsSubnormals);
+  if (r.has_value()) {
+    EXPECT_EQ(r->find("x")->as_double(), std::numeric_limits<double>::denorm_min());
+  } else {
+    EXPECT_EQ(r.error().code(), ErrorCode::kParse);
+  }
 }
 
 TEST(TomlRoundTripTest, NanSurvives) {
@@ -261,10 +298,10 @@ TEST(CrossFormatTest, SameTreeThroughEveryEmitter) {
   const Value via_yaml =
       must_parse(*find_format("yaml"), must_emit(*find_format("yaml"), finite, 2));
   const Value via_toml =
-      must_parse(*find_format("toml"), must_emit(*find_format("toml"), finite, 2));
+      must_parse(*find_format("toml"), must_emit(*find_format("toml"), for_toml(finite), 2));
   EXPECT_EQ(via_json, finite);
   EXPECT_EQ(via_yaml, finite);
-  EXPECT_EQ(via_toml, finite);
+  EXPECT_EQ(via_toml, for_toml(finite));
 }
 
 TEST(CrossFormatTest, FormatsAreStatelessAcrossThreads) {

@@ -1,5 +1,7 @@
 #include "liveconf/path.hpp"
 
+#include <compare>
+
 #include <gtest/gtest.h>
 
 #include "liveconf/status.hpp"
@@ -66,6 +68,21 @@ TEST(KeyPathTest, PrefixesParentsAndChildren) {
   KeyPath q("b");
   q.push_front("a");
   EXPECT_EQ(q, KeyPath("a.b"));
+}
+
+// The hand-written operator<=> (path.hpp) orders as the defaulted one did:
+// segment by segment, a path before its extensions.
+TEST(KeyPathTest, OrdersSegmentBySegment) {
+  EXPECT_EQ(KeyPath("a.b") <=> KeyPath("a.b"), std::strong_ordering::equal);
+  EXPECT_LT(KeyPath(), KeyPath("a"));
+  EXPECT_LT(KeyPath("a"), KeyPath("a.b"));
+  EXPECT_LT(KeyPath("a.b"), KeyPath("a.c"));
+  EXPECT_LT(KeyPath("a.z"), KeyPath("b"));
+  EXPECT_LT(KeyPath("ab"), KeyPath("b.a"));
+  EXPECT_GT(KeyPath("a.b.c"), KeyPath("a.b"));
+  // Segments compare as std::string does: "a.b" (segments a, b) < "a\.b" (one segment "a.b")
+  // because "a" < "a.b".
+  EXPECT_LT(KeyPath("a.b"), KeyPath("a\\.b"));
 }
 
 }  // namespace

@@ -1,0 +1,222 @@
+// `liveconf watch`: signals through a signalfd, reloads, --render and --exec.
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "liveconf/liveconf.hpp"
+
+#include "cli/commands.hpp"
+#include "cli/exec.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/printer.hpp"
+#include "cli/render.hpp"
+#include "cli/session.hpp"
+
+namespace liveconf::cli {
+namespace {
+
+bool use_color() {
+  // no-color.org: a NO_COLOR that is present and not empty disables colour.
+  if (::isatty(STDOUT_FILENO) == 0 || !get_env("NO_COLOR").value_or("").empty()) {
+    return false;
+  }
+  return get_env("TERM").value_or("dumb") != "dumb";
+}
+
+}  // namespace
+
+int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) {
+  Result<SessionOptions> so = common.session_options(app, !w.once);
+  if (!so) {
+    return usage(so.error());
+  }
+  // --on-change is checked even without --exec: a typo should not pass silently.
+  ExecOptions exec_base;
+  exec_base.command = w.exec;
+  Result<ExecOptions> parsed = parse_on_change(w.on_change, exec_base);
+  if (!parsed) {
+    return usage(parsed.error());
+  }
+  std::optional<ExecOptions> exec;
+  if (!w.exec.empty()) {
+    exec = std::move(*parsed);
+  }
+  std::string render_format;
+  if (!w.render.empty()) {
+    Result<std::string> f = render_format_for(w.render, w.render_format);
+    if (!f) {
+      std::fprintf(stderr, "liveconf: %s\n", format_error(f.error()).c_str());
+      return kExitUsage;
+    }
+    render_format = *f;
+  }
+
+  // Signals are read from a signalfd by this thread alone: block them before
+  // any thread exists, so every thread inherits the mask. (The child started
+  // by --exec gets an empty mask back: exec.cpp.)
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGPIPE}) {
+    sigaddset(&mask, sig);
+  }
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  const int sfd = ::signalfd(-1, &mask, SFD_CLOEXEC);
+  const int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (sfd < 0 || efd < 0) {
+    return fail(Error(ErrorCode::kInternal, "cannot create signalfd/eventfd"));
+  }
+
+  Printer printer(common.format == "json", use_color());
+  std::mutex state_mu;  // orders "loaded" before any change, and guards the below
+  bool loaded = false;
+  // The printed generation counts the configurations printed (1 = loaded), not
+  // the library's snapshots: a save that changes only positions publishes a
+  // snapshot but prints nothing.
+  std::uint64_t shown = 0;
+  SnapshotPtr last_printed;
+  std::map<std::string, SourceState> states;
+
+  so->manager.log = [&](LogLevel level, std::string_view message) {
+    // Source failures and state changes arrive as source events, with the
+    // generation as printed here; the library's own wording of them (its
+    // generation numbers) would contradict that, so only the rest is shown:
+    // unknown keys and other binding warnings.
+    const std::string source_prefix = "config \"" + std::string(kConfigName) + "\": source ";
+    if (level == LogLevel::kWarning && !message.starts_with(source_prefix)) {
+      printer.warning(message);
+    }
+  };
+  so->manager.on_source_event = [&](const SourceEvent& e) {
+    std::lock_guard<std::mutex> lk(state_mu);
+    if (!loaded) {
+      return;
+    }
+    // A deleted file is a state ("missing"), not a refused change.
+    if (e.error && e.state != SourceState::kMissing) {
+      printer.error(e.source, *e.error, shown);
+    }
+    auto [it, inserted] = states.try_emplace(e.source, SourceState::kOk);
+    if (it->second != e.state) {
+      it->second = e.state;
+      printer.source_state(e.source, e.state);
+    }
+  };
+
+  Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
+  if (!session) {
+    return fail(session.error());
+  }
+  ConfigManager& manager = (*session)->manager();
+  // Subscribe before printing "loaded": a change made right after the
+  // watches were armed is then delivered, never lost between the two.
+  auto sub = manager.subscribe(
+      kConfigName, "", [&](const SnapshotPtr&, const SnapshotPtr& current, const ChangeSet&) {
+        std::lock_guard<std::mutex> lk(state_mu);
+        if (!loaded || current->generation() <= last_printed->generation()) {
+          return;
+        }
+        const ChangeSet changes =
+            diff(Session::config_of(last_printed, true), Session::config_of(current, true),
+                 DiffOptions{&current->sensitive(), nullptr});
+        last_printed = current;
+        if (changes.empty()) {
+          return;  // the merged config is as it was: nothing to say
+        }
+        printer.changed(++shown, changes, Session::config_of(current));
+        const std::uint64_t one = 1;
+        (void)!::write(efd, &one, sizeof one);
+      });
+  if (!sub) {
+    return fail(sub.error());
+  }
+  {
+    std::lock_guard<std::mutex> lk(state_mu);
+    last_printed = (*session)->snapshot();
+    shown = 1;
+    loaded = true;
+    printer.loaded(shown, Session::config_of(last_printed), (*session)->source_names());
+  }
+  auto render_now = [&]() -> Status {
+    if (w.render.empty()) {
+      return ok_status();
+    }
+    Result<std::string> text =
+        render_text(Session::config_of((*session)->snapshot(), true), render_format);
+    if (!text) {
+      return text.error();
+    }
+    return write_atomic(w.render, *text);
+  };
+  if (Status st = render_now(); !st.ok()) {
+    return fail(st.error());
+  }
+  if (w.once) {
+    return kExitOk;
+  }
+  std::optional<ChildSupervisor> child;
+  if (exec) {
+    child.emplace(*exec);
+    if (Status st = child->start(); !st.ok()) {
+      return fail(st.error());
+    }
+  }
+
+  while (true) {
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {efd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return fail(Error(ErrorCode::kInternal, "poll failed"));
+    }
+    if ((fds[1].revents & POLLIN) != 0) {
+      std::uint64_t n = 0;
+      (void)!::read(efd, &n, sizeof n);
+      if (Status st = render_now(); !st.ok()) {
+        std::lock_guard<std::mutex> lk(state_mu);
+        printer.error("render", st.error(), shown);
+      } else if (child) {
+        if (Status cs = child->config_changed(); !cs.ok()) {
+          std::lock_guard<std::mutex> lk(state_mu);
+          printer.error("exec", cs.error(), shown);
+        }
+      }
+    }
+    if ((fds[0].revents & POLLIN) != 0) {
+      signalfd_siginfo info{};
+      if (::read(sfd, &info, sizeof info) != static_cast<ssize_t>(sizeof info)) {
+        continue;
+      }
+      const int sig = static_cast<int>(info.ssi_signo);
+      if (sig == SIGINT || sig == SIGTERM) {
+        if (child) {
+          child->forward(sig);
+          (void)child->stop();
+        }
+        return kExitOk;
+      }
+      if (sig == SIGHUP) {
+        (void)manager.reload(kConfigName);  // re-read every source now
+      }
+      if (sig == SIGCHLD && child) {
+        if (std::optional<int> code = child->reap()) {
+          std::fprintf(stderr, "liveconf: the command exited with status %d\n", *code);
+          return *code;
+        }
+      }
+    }
+  }
+}
+
+}  // namespace liveconf::cli
