@@ -178,9 +178,8 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
 SnapshotPtr Session::snapshot() const { return *manager_->snapshot(kConfigName); }
 
 Value Session::config_of(const SnapshotPtr& snapshot, bool reveal) {
-  Value v = snapshot->bound_if<Value>() != nullptr
-                ? *snapshot->bound_if<Value>()
-                : snapshot->tree();
+  Value v =
+      snapshot->bound_if<Value>() != nullptr ? *snapshot->bound_if<Value>() : snapshot->tree();
   if (!reveal) {
     mask_sensitive(v, snapshot->sensitive());
   }

@@ -57,7 +57,7 @@ class SourceScheduler {
   void timer_at(Clock::TimePoint when, const std::string& config, std::uint64_t id);
   void reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due);
   void apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
-                   std::vector<Transition>& transitions);
+                     std::vector<Transition>& transitions);
   void after_round(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
   void schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s);
   void announce(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "liveconf/store.hpp"
+
 #include "testutil/configs.hpp"
 #include "testutil/temp_dir.hpp"
 
@@ -75,9 +76,9 @@ TEST(TypedHandleTest, SubscribeGetsTheBoundObjects) {
   Config<WatchedConfig> w = manager.register_config<WatchedConfig>("w").value();
   std::mutex mu;
   std::vector<std::pair<int, int>> seen;
-  Result<Subscription> sub =
-      w.subscribe(KeyPath("timeout"), [&](const WatchedConfig& before, const WatchedConfig& after,
-                                           const ChangeSet& changes) {
+  Result<Subscription> sub = w.subscribe(
+      KeyPath("timeout"),
+      [&](const WatchedConfig& before, const WatchedConfig& after, const ChangeSet& changes) {
         EXPECT_EQ(changes.size(), 1u);
         std::lock_guard<std::mutex> lk(mu);
         seen.emplace_back(before.timeout, after.timeout);
@@ -141,10 +142,10 @@ TEST(TypedHandleTest, ChangesThatCancelOutWhileACallRunsAreNotDelivered) {
         cv.wait(lk, [&] { return release; });  // hold the dispatch thread
       });
   ASSERT_TRUE(sub.ok());
-  ASSERT_TRUE(w.update(patch("timeout", Value(1))).ok());      // call 1 starts, blocks
+  ASSERT_TRUE(w.update(patch("timeout", Value(1))).ok());  // call 1 starts, blocks
   ASSERT_TRUE(wait_until([&] { return calls.load() == 1; }));
-  ASSERT_TRUE(w.update(patch("timeout", Value(2))).ok());      // B
-  ASSERT_TRUE(w.update(patch("timeout", Value(1))).ok());      // back to A
+  ASSERT_TRUE(w.update(patch("timeout", Value(2))).ok());  // B
+  ASSERT_TRUE(w.update(patch("timeout", Value(1))).ok());  // back to A
   {
     std::lock_guard<std::mutex> lk(mu);
     release = true;
