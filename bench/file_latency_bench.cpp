@@ -1,7 +1,14 @@
 // Change-to-callback latency of file sources, beside a bare inotify loop (the
 // floor) measured in the same run; and a 10,000-file scale test.
 //
-//   ./build/release/bench/file_latency_bench [iterations]        (default 200)
+//   ./build/release/bench/file_latency_bench [iterations] [--dirs N] [--files M]
+//       [--input DIR] [--scale-only]
+//
+// iterations: changes per scenario (default 200). The scale test generates N
+// conf.d directories of M one-key JSON files (default 100 x 100); with
+// --input it copies DIR instead (each subdirectory a conf.d source, or DIR
+// itself when it has none) and adds one file, the one it changes, to the
+// middle directory. --scale-only skips the single-file scenarios.
 //
 // Latency is from the moment the writer's close() or rename() returns to the
 // moment a subscriber sees the new typed value. Prints p50/p99 in microseconds.
@@ -9,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -49,6 +57,15 @@ Clock::time_point write_in_place(const fs::path& p, int n) {
 
 Clock::time_point write_atomic(const fs::path& p, int n) {
   const fs::path tmp = p.parent_path() / (".tmp-" + p.filename().string());
+  write_in_place(tmp, n);
+  const auto t = Clock::now();
+  ::rename(tmp.c_str(), p.c_str());
+  return t;
+}
+
+// The temp file written in `staging` (same filesystem), renamed into place.
+Clock::time_point write_atomic_from(const fs::path& staging, const fs::path& p, int n) {
+  const fs::path tmp = staging / p.filename();
   write_in_place(tmp, n);
   const auto t = Clock::now();
   ::rename(tmp.c_str(), p.c_str());
@@ -148,10 +165,25 @@ Stats bare_inotify(const fs::path& dir, int iterations, bool atomic) {
   return stats(lat);
 }
 
+enum class Save : std::uint8_t {
+  kInPlace,           // truncate and write the file itself
+  kAtomic,            // temp file beside it, renamed over (one watched file)
+  kSymlinkSwap,       // Kubernetes ..data swap
+  kDirTempInside,     // a conf.d directory source; the temp file is created inside it
+  kDirTempElsewhere,  // the same, the temp file written in another directory
+};
+
 Stats liveconf_latency(const fs::path& dir, int iterations, std::chrono::milliseconds quiet,
-                       int mode) {
-  fs::path file = dir / "app.json";
-  if (mode == 2) {
+                       Save mode) {
+  const bool conf_d = mode == Save::kDirTempInside || mode == Save::kDirTempElsewhere;
+  const fs::path watched = conf_d ? dir / "conf.d" : dir / "app.json";
+  const fs::path file = conf_d ? watched / "app.json" : watched;
+  const fs::path elsewhere = dir / "staging";
+  if (conf_d) {
+    fs::create_directories(watched);
+    fs::create_directories(elsewhere);
+  }
+  if (mode == Save::kSymlinkSwap) {
     write_symlink_swap(dir, 0);
     fs::create_symlink("..data/app.json", file);
   } else {
@@ -160,7 +192,7 @@ Stats liveconf_latency(const fs::path& dir, int iterations, std::chrono::millise
   liveconf::ConfigManager manager;
   (void)manager.register_config<Cfg>("c");
   liveconf::FileSourceOptions o;
-  o.path = file;
+  o.path = watched;
   o.debounce.quiet = quiet;
   (void)manager.add_source("c", liveconf::make_file_source(o).value());
   Observed seen;
@@ -172,9 +204,22 @@ Stats liveconf_latency(const fs::path& dir, int iterations, std::chrono::millise
                  .value();
   std::vector<double> lat;
   for (int i = 1; i <= iterations; ++i) {
-    const auto start = mode == 0   ? write_in_place(file, i)
-                       : mode == 1 ? write_atomic(file, i)
-                                   : write_symlink_swap(dir, i);
+    Clock::time_point start;
+    switch (mode) {
+      case Save::kInPlace:
+        start = write_in_place(file, i);
+        break;
+      case Save::kAtomic:
+      case Save::kDirTempInside:  // write_atomic's temp file is in the file's directory
+        start = write_atomic(file, i);
+        break;
+      case Save::kSymlinkSwap:
+        start = write_symlink_swap(dir, i);
+        break;
+      case Save::kDirTempElsewhere:
+        start = write_atomic_from(elsewhere, file, i);
+        break;
+    }
     const double us = seen.wait(i, start);
     if (us >= 0) {
       lat.push_back(us);
@@ -201,35 +246,71 @@ long rss_kib() {
   return 0;
 }
 
-void scale(const fs::path& root, int iterations) {
-  // 100 conf.d directories of 100 files: 100 directory sources, 10,000 layers.
-  constexpr int kDirs = 100;
-  constexpr int kPerDir = 100;
-  auto file_of = [&](int d, int f) {
-    return root / ("d" + std::to_string(d)) / ("f" + std::to_string(f) + ".json");
-  };
-  auto key_of = [](int d, int f) { return "k" + std::to_string(d) + "_" + std::to_string(f); };
-  auto write_key = [&](int d, int f, int n) {
-    std::ofstream out(file_of(d, f), std::ios::trunc);
-    out << "{\"" << key_of(d, f) << "\": " << n << "}\n";
+struct ScaleOptions {
+  int dirs = 100;
+  int files = 100;
+  fs::path input;  // copy this tree instead of generating one
+};
+
+void scale(const fs::path& root, int iterations, const ScaleOptions& opt, Stats single) {
+  // N conf.d directories of M files: N directory sources, N x M layers.
+  auto write_json = [](const fs::path& p, const std::string& key, int n) {
+    std::ofstream out(p, std::ios::trunc);
+    out << "{\"" << key << "\": " << n << "}\n";
     out.flush();
     const auto t = Clock::now();
     out.close();
     return t;
   };
-  for (int d = 0; d < kDirs; ++d) {
-    fs::create_directories(root / ("d" + std::to_string(d)));
-    for (int f = 0; f < kPerDir; ++f) {
-      write_key(d, f, 0);
+  std::vector<fs::path> dirs;
+  std::size_t files = 0;
+  if (opt.input.empty()) {
+    for (int d = 0; d < opt.dirs; ++d) {
+      dirs.push_back(root / ("d" + std::to_string(d)));
+      fs::create_directories(dirs.back());
+      for (int f = 0; f < opt.files; ++f) {
+        write_json(dirs.back() / ("f" + std::to_string(f) + ".json"),
+                   "k" + std::to_string(d) + "_" + std::to_string(f), 0);
+        ++files;
+      }
     }
+  } else {
+    fs::copy(opt.input, root / "input", fs::copy_options::recursive);
+    for (const auto& entry : fs::directory_iterator(root / "input")) {
+      if (entry.is_directory()) {
+        dirs.push_back(entry.path());
+      }
+    }
+    if (dirs.empty()) {
+      dirs.push_back(root / "input");
+    }
+    std::sort(dirs.begin(), dirs.end());
+    for (const fs::path& d : dirs) {
+      for (const auto& entry : fs::directory_iterator(d)) {
+        files += entry.is_regular_file() ? 1 : 0;
+      }
+    }
+  }
+  // The file that changes: in the middle directory, sorting in the middle
+  // for a generated tree, added (and so sorting last) for a copied one.
+  const fs::path middle = dirs[dirs.size() / 2];
+  const fs::path changed = opt.input.empty()
+                               ? middle / ("f" + std::to_string(opt.files / 2) + ".json")
+                               : middle / "zz-liveconf-bench.json";
+  const std::string key = opt.input.empty() ? "k" + std::to_string(dirs.size() / 2) + "_" +
+                                                  std::to_string(opt.files / 2)
+                                            : "liveconf_bench_value";
+  if (!opt.input.empty()) {
+    write_json(changed, key, 0);
+    ++files;
   }
   const long rss_before = rss_kib();
   liveconf::ConfigManager manager;
   (void)manager.register_untyped("big");
   const auto t0 = Clock::now();
-  for (int d = 0; d < kDirs; ++d) {
+  for (const fs::path& d : dirs) {
     liveconf::FileSourceOptions o;
-    o.path = root / ("d" + std::to_string(d));
+    o.path = d;
     o.debounce.quiet = std::chrono::milliseconds(0);
     (void)manager.add_source("big", liveconf::make_file_source(o).value());
   }
@@ -240,7 +321,6 @@ void scale(const fs::path& root, int iterations) {
   const double idle_cpu_ms = (cpu_seconds() - cpu0) * 1000;
 
   Observed seen;
-  const std::string key = key_of(57, 42);
   auto sub = manager
                  .subscribe("big", key,
                             [&](const liveconf::SnapshotPtr&, const liveconf::SnapshotPtr& now,
@@ -252,7 +332,7 @@ void scale(const fs::path& root, int iterations) {
                  .value();
   std::vector<double> lat;
   for (int i = 1; i <= iterations; ++i) {
-    const auto start = write_key(57, 42, i);
+    const auto start = write_json(changed, key, i);
     const double us = seen.wait(i, start);
     if (us >= 0) {
       lat.push_back(us);
@@ -260,38 +340,81 @@ void scale(const fs::path& root, int iterations) {
   }
   const Stats s = stats(lat);
   std::printf(
-      "scale: 10000 files, 100 conf.d dirs: start-up %.0f ms, RSS +%ld MiB, idle CPU %.1f ms "
+      "scale: %zu files, %zu conf.d dirs: start-up %.0f ms, RSS +%ld MiB, idle CPU %.1f ms "
       "over 2 s, change latency p50 %.0f us p99 %.0f us\n",
-      startup_ms, (rss_after - rss_before) / 1024, idle_cpu_ms, s.p50, s.p99);
+      files, dirs.size(), startup_ms, (rss_after - rss_before) / 1024, idle_cpu_ms, s.p50, s.p99);
+  std::printf("scale: change latency / single watched file (p50 %.0f us, same run): %.1fx\n",
+              single.p50, s.p50 / single.p50);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int iterations = argc > 1 ? std::atoi(argv[1]) : 200;
+  int iterations = 200;
+  bool scale_only = false;
+  ScaleOptions scale_options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const bool has_value = i + 1 < argc;
+    if (arg == "--dirs" && has_value) {
+      scale_options.dirs = std::atoi(argv[++i]);
+    } else if (arg == "--files" && has_value) {
+      scale_options.files = std::atoi(argv[++i]);
+    } else if (arg == "--input" && has_value) {
+      scale_options.input = fs::absolute(argv[++i]);
+    } else if (arg == "--scale-only") {
+      scale_only = true;
+    } else if (!arg.empty() && arg[0] != '-') {
+      iterations = std::atoi(arg.c_str());
+    } else {
+      std::fprintf(stderr,
+                   "usage: file_latency_bench [iterations] [--dirs N] [--files M] "
+                   "[--input DIR] [--scale-only]\n");
+      return 2;
+    }
+  }
+  if (iterations < 1 || scale_options.dirs < 1 || scale_options.files < 1) {
+    std::fprintf(stderr, "file_latency_bench: counts must be at least 1\n");
+    return 2;
+  }
+  if (!scale_options.input.empty() && !fs::is_directory(scale_options.input)) {
+    std::fprintf(stderr, "file_latency_bench: %s is not a directory\n",
+                 scale_options.input.c_str());
+    return 2;
+  }
   const fs::path base = fs::current_path() / ("latency-bench-" + std::to_string(::getpid()));
   auto fresh = [&](const std::string& name) {
     const fs::path p = base / name;
     fs::create_directories(p);
     return p;
   };
-  std::printf("%-34s %10s %10s\n", "scenario (latency, us)", "p50", "p99");
-  auto row = [](const char* name, Stats s) {
-    std::printf("%-34s %10.0f %10.0f\n", name, s.p50, s.p99);
-  };
-  row("floor: bare inotify, in-place", bare_inotify(fresh("f1"), iterations, false));
-  row("floor: bare inotify, rename", bare_inotify(fresh("f2"), iterations, true));
-  row("liveconf debounce 0, in-place",
-      liveconf_latency(fresh("l0"), iterations, std::chrono::milliseconds(0), 0));
-  row("liveconf debounce 0, rename",
-      liveconf_latency(fresh("l1"), iterations, std::chrono::milliseconds(0), 1));
-  row("liveconf debounce 0, symlink swap",
-      liveconf_latency(fresh("l2"), iterations, std::chrono::milliseconds(0), 2));
-  row("liveconf default 100ms, in-place",
-      liveconf_latency(fresh("l3"), std::max(10, iterations / 10), std::chrono::milliseconds(100),
-                       0));
-  std::printf("single file for the scale comparison: see \"debounce 0, in-place\" above\n");
-  scale(fresh("scale"), std::max(10, iterations / 4));
+  Stats single;
+  if (!scale_only) {
+    std::printf("%-44s %10s %10s\n", "scenario (latency, us)", "p50", "p99");
+    auto row = [](const char* name, Stats s) {
+      std::printf("%-44s %10.0f %10.0f\n", name, s.p50, s.p99);
+    };
+    constexpr std::chrono::milliseconds kZero{0};
+    row("floor: bare inotify, in-place", bare_inotify(fresh("f1"), iterations, false));
+    row("floor: bare inotify, rename", bare_inotify(fresh("f2"), iterations, true));
+    single = liveconf_latency(fresh("l0"), iterations, kZero, Save::kInPlace);
+    row("liveconf debounce 0, in-place", single);
+    row("liveconf debounce 0, rename",
+        liveconf_latency(fresh("l1"), iterations, kZero, Save::kAtomic));
+    row("liveconf debounce 0, symlink swap",
+        liveconf_latency(fresh("l2"), iterations, kZero, Save::kSymlinkSwap));
+    row("liveconf debounce 0, conf.d, temp elsewhere",
+        liveconf_latency(fresh("l4"), iterations, kZero, Save::kDirTempElsewhere));
+    row("liveconf debounce 0, conf.d, temp inside",
+        liveconf_latency(fresh("l5"), iterations, kZero, Save::kDirTempInside));
+    row("liveconf default 100ms, in-place",
+        liveconf_latency(fresh("l3"), std::max(10, iterations / 10), std::chrono::milliseconds(100),
+                         Save::kInPlace));
+  } else {
+    single =
+        liveconf_latency(fresh("l0"), iterations, std::chrono::milliseconds(0), Save::kInPlace);
+  }
+  scale(fresh("scale"), std::max(10, iterations / 4), scale_options, single);
   fs::remove_all(base);
   return 0;
 }

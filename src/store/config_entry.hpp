@@ -39,7 +39,12 @@ struct SourceSlot {
   std::optional<Error> last_error;
   std::uint64_t loads = 0;
   std::uint64_t signals = 0;
-  bool pending = false;           // a signal arrived; a reload is scheduled
+  bool pending = false;  // a signal arrived; a reload is scheduled
+  // The pending reload waits for a writer (Source::busy): the next signal
+  // (its IN_CLOSE_WRITE, the rename) looks again at once instead of waiting
+  // for the re-check timer, which runs at `recheck_at`.
+  bool held = false;
+  Clock::TimePoint recheck_at;
   unsigned retries = 0;           // transient failures in a row (backoff)
   std::uint64_t retry_token = 0;  // a scheduled retry runs only if unchanged
   Clock::TimePoint first_signal;

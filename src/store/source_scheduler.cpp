@@ -122,6 +122,11 @@ void SourceScheduler::signal(const std::string& config, std::uint64_t id) {
       s->first_signal = now;
       timer_at(now + s->source->debounce().quiet, config, id);
       s->pending = true;  // after timer_at: if that throws, the next signal retries
+    } else if (s->held) {
+      // Held for a writer: this signal is likely its close or rename, so look
+      // again after the quiet period rather than at the slower re-check.
+      timer_at(now + s->source->debounce().quiet, config, id);
+      s->held = false;
     }
   });
 }
@@ -140,12 +145,18 @@ void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::
   if (held_for_writer(*s, now)) {
     // A new file is still being written: look again after a quiet period (its
     // IN_CLOSE_WRITE also signals), but never past max_wait.
+    // One re-check timer at a time: an early look (see signal()) that finds
+    // the writer still busy leaves the one already scheduled to run.
     const Debounce d = s->source->debounce();
-    timer_at(std::min(now + std::max(d.quiet, std::chrono::milliseconds(10)),
-                      s->first_signal + d.max_wait),
-             config, id);
+    s->held = true;
+    if (s->recheck_at <= now) {
+      s->recheck_at = std::min(now + std::max(d.quiet, std::chrono::milliseconds(10)),
+                               s->first_signal + d.max_wait);
+      timer_at(s->recheck_at, config, id);
+    }
     return;
   }
+  s->held = false;
   // Every source of this config that is due reloads now, into one publish.
   // "Due" includes sources due within a short window: changes made together
   // to several sources (a file and an env var) end their quiet periods
@@ -156,6 +167,7 @@ void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::
     if (other->pending && due_time(*other) <= now + kCoalesceWindow &&
         !held_for_writer(*other, now)) {
       other->pending = false;
+      other->held = false;
       due.push_back(other.get());
     }
   }
@@ -490,6 +502,7 @@ Status SourceScheduler::reload_all(UpdateThread& t, Entry& e) {
   std::vector<SourceSlot*> all;
   for (auto& s : e.state.get(t).sources) {
     s->pending = false;  // this reload covers any signal waiting out its debounce
+    s->held = false;
     all.push_back(s.get());
   }
   reload(t, e, all);

@@ -1,7 +1,14 @@
 // EnvironmentWatcher: one pass over environ per poll (under the environment
-// lock), a hash lookup per entry, strings copied only when a value changed.
-// The seed's Python class calls os.getenv per watched variable; a getenv per
-// variable here would scan environ once per variable.
+// lock), strings copied only when a value changed. The seed's Python class
+// calls os.getenv per watched variable; a getenv per variable here would scan
+// environ once per variable.
+//
+// Each poll compares every environ entry's bytes with the entry found at the
+// same position last time (a short memcmp). An entry that did not change
+// reuses what that poll learned (which watched variable it is, if any)
+// instead of hashing its name again; only changed positions are looked up.
+// Comparing bytes, not pointers, keeps this right for putenv() buffers
+// changed in place and for a string freed and reallocated at the same address.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -41,6 +48,13 @@ struct VarState {
   bool seen = false;  // scratch, during a poll
 };
 
+// What the last poll found at one position of environ.
+struct EnvSlot {
+  std::string entry;          // "NAME=value", as it was
+  std::size_t name_size = 0;  // of NAME
+  VarState* var = nullptr;    // the watched variable NAME is, or null
+};
+
 void default_error(std::string_view message) { std::cerr << "liveconf: " << message << '\n'; }
 
 }  // namespace
@@ -67,6 +81,11 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
   std::vector<std::shared_ptr<Watch>> watches LIVECONF_GUARDED_BY(mu);
   std::unordered_map<std::string, VarState, StringHash, std::equal_to<>> vars
       LIVECONF_GUARDED_BY(mu);
+  // environ as the last poll saw it, position by position. Its `var`
+  // pointers stay valid while `vars` only grows (an unordered_map never moves
+  // its elements); add() and remove() clear it, since a slot's answer to
+  // "watched?" may change.
+  std::vector<EnvSlot> slots LIVECONF_GUARDED_BY(mu);
   std::atomic<std::uint64_t> polls{0};
 
   // The polling thread.
@@ -97,6 +116,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       }
       ++it->second.watchers;
     }
+    slots.clear();
     watches.push_back(w);
     return w->id;
   }
@@ -110,6 +130,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
         return;
       }
       (*it)->active.store(false);
+      slots.clear();
       for (const std::string& n : (*it)->names) {
         auto v = vars.find(n);
         if (v != vars.end() && --v->second.watchers == 0) {
@@ -142,12 +163,14 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
           prefixed.emplace_back(w.get(), std::map<std::string, std::string>());
         }
       }
+      std::size_t position = 0;
       detail::for_each_env_entry([&](std::string_view name, std::string_view value) {
-        if (auto it = vars.find(name); it != vars.end() && !it->second.seen) {
-          it->second.seen = true;
-          if (!it->second.value || *it->second.value != value) {
-            exact[it->first] = EnvChange{std::move(it->second.value), std::string(value)};
-            it->second.value = std::string(value);
+        VarState* var = slot_var(position++, name, value);
+        if (var != nullptr && !var->seen) {  // the first of duplicates, as getenv
+          var->seen = true;
+          if (!var->value || *var->value != value) {
+            exact[std::string(name)] = EnvChange{std::move(var->value), std::string(value)};
+            var->value = std::string(value);
           }
         }
         for (auto& [w, now] : prefixed) {
@@ -156,6 +179,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
           }
         }
       });
+      slots.resize(position);
       for (auto& [name, state] : vars) {
         if (!state.seen && state.value) {
           exact[name] = EnvChange{std::move(state.value), std::nullopt};
@@ -211,6 +235,29 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
     }
     polls.fetch_add(1);
     return changed.size();
+  }
+
+  // The watched variable that environ's entry at `position` names (or null),
+  // from the last poll's answer when the entry's bytes did not change.
+  VarState* slot_var(std::size_t position, std::string_view name, std::string_view value)
+      LIVECONF_REQUIRES(mu) {
+    // environ's entries are "NAME=value" in one string: name and value are
+    // views into it, one '=' apart.
+    const std::string_view entry(name.data(), name.size() + 1 + value.size());
+    if (position < slots.size()) {
+      EnvSlot& slot = slots[position];
+      if (slot.name_size == name.size() && slot.entry == entry) {
+        return slot.var;
+      }
+    } else {
+      slots.emplace_back();
+    }
+    EnvSlot& slot = slots[position];
+    slot.entry.assign(entry);
+    slot.name_size = name.size();
+    auto it = vars.find(name);
+    slot.var = it == vars.end() ? nullptr : &it->second;
+    return slot.var;
   }
 
   static void diff_maps(const std::map<std::string, std::string>& before,

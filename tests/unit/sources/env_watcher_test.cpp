@@ -93,6 +93,58 @@ TEST(EnvironmentWatcherTest, PlainSetenvIsSeenByTheNextPoll) {
   EXPECT_EQ(r.at(0).at("EW_PLAIN"), (EnvChange{"1", "2"}));
 }
 
+// A poll reuses the last poll's answer for every environ entry whose bytes did
+// not change; these pin what that must still see.
+TEST(EnvironmentWatcherTest, APutenvBufferChangedInPlaceIsSeen) {
+  static char buffer[] = "EW_PUT=aaaa";  // putenv keeps this very buffer in environ
+  ASSERT_EQ(::putenv(buffer), 0);
+  EnvironmentWatcher w(1h);
+  Recorder r;
+  w.watch_var("EW_PUT", r.callback());
+  EXPECT_EQ(w.poll(), 0u);
+  buffer[7] = 'b';  // same pointer, new bytes
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 1u);
+  EXPECT_EQ(r.at(0).at("EW_PUT"), (EnvChange{"aaaa", "baaa"}));
+  EXPECT_EQ(w.poll(), 0u);
+  ASSERT_TRUE(unset_env("EW_PUT").ok());
+}
+
+TEST(EnvironmentWatcherTest, AWatchAddedAfterPollsSeesVariablesThatDidNotChange) {
+  ScopedEnv a("EW_EARLY", "1");
+  ScopedEnv b("EW_LATE", "x");
+  EnvironmentWatcher w(1h);
+  Recorder r;
+  w.watch_var("EW_EARLY", r.callback());
+  EXPECT_EQ(w.poll(), 0u);
+  EXPECT_EQ(w.poll(), 0u);
+  w.watch_var("EW_LATE", r.callback());  // its environ entry is unchanged since the last poll
+  EXPECT_EQ(w.poll(), 0u) << "an unchanged, newly watched variable was reported as unset";
+  ASSERT_TRUE(set_env("EW_LATE", "y").ok());
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 1u);
+  EXPECT_EQ(r.at(0).at("EW_LATE"), (EnvChange{"x", "y"}));
+}
+
+TEST(EnvironmentWatcherTest, EntriesMovingInEnvironAreNotMistakenForChanges) {
+  // unsetenv shifts every later entry down one position.
+  ScopedEnv a("EW_M1", "1");
+  ScopedEnv b("EW_M2", "2");
+  ScopedEnv c("EW_M3", "3");
+  EnvironmentWatcher w(1h);
+  Recorder r;
+  w.watch_vars({"EW_M2", "EW_M3"}, r.callback());
+  EXPECT_EQ(w.poll(), 0u);
+  ASSERT_TRUE(unset_env("EW_M1").ok());
+  EXPECT_EQ(w.poll(), 0u);
+  ASSERT_TRUE(unset_env("EW_M2").ok());
+  ASSERT_TRUE(set_env("EW_M1", "again").ok());
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 1u);
+  EXPECT_EQ(r.at(0).at("EW_M2"), (EnvChange{"2", std::nullopt}));
+  EXPECT_EQ(w.poll(), 0u);
+}
+
 TEST(EnvironmentWatcherTest, ThrowingCallbackIsReportedAndOthersRun) {
   ScopedEnv a("EW_T", "1");
   std::mutex mu;

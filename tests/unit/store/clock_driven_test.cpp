@@ -9,6 +9,7 @@
 
 #include "liveconf/clock.hpp"
 #include "liveconf/memory_source.hpp"
+#include "liveconf/source.hpp"
 #include "liveconf/store.hpp"
 
 #include "testutil/temp_dir.hpp"
@@ -103,6 +104,104 @@ TEST_F(ClockDrivenTest, TransientFailuresRetryWithBackoffOnTheClock) {
   clock->advance(milliseconds(1));
   ASSERT_TRUE(wait_until([&] { return served() == 3; }));
   EXPECT_EQ(manager->status("c").value().sources.at(0).state, SourceState::kOk);
+}
+
+// A source whose writer the test plays by hand: busy() says what the test set,
+// and the watch callback is the test's to call.
+class WriterSource final : public Source {
+ public:
+  [[nodiscard]] const std::string& name() const noexcept override { return name_; }
+  [[nodiscard]] Debounce debounce() const noexcept override {
+    return Debounce{milliseconds(0), milliseconds(5000)};
+  }
+  [[nodiscard]] Result<SourceLoad> load() override {
+    SourceLoad out;
+    out.layers.push_back(Layer{name_, 10, with_x(x.load()), std::to_string(x.load())});
+    loads.fetch_add(1);
+    return out;
+  }
+  [[nodiscard]] Result<WatchHandle> watch(std::function<void()> changed) override {
+    std::lock_guard lk(mu);
+    changed_ = std::move(changed);
+    return WatchHandle([this] {
+      std::lock_guard lk2(mu);
+      changed_ = nullptr;
+    });
+  }
+  [[nodiscard]] bool busy() const override {
+    busy_calls.fetch_add(1);
+    return writing.load();
+  }
+  void signal() {
+    std::lock_guard lk(mu);
+    if (changed_) {
+      changed_();
+    }
+  }
+
+  std::atomic<std::int64_t> x{1};
+  std::atomic<bool> writing{false};
+  std::atomic<int> loads{0};
+  mutable std::atomic<int> busy_calls{0};
+
+ private:
+  std::string name_ = "writer";
+  std::mutex mu;
+  std::function<void()> changed_;
+};
+
+TEST_F(ClockDrivenTest, AWritersCloseEndsTheHoldAtOnceNotAtTheNextRecheck) {
+  // An atomic save whose temp file is created inside a watched conf.d
+  // directory: IN_CREATE makes the source busy, the close and the rename
+  // signal again. That second signal must end the hold without waiting for
+  // the re-check timer (10 ms, which this clock never reaches).
+  auto owned = std::make_unique<WriterSource>();
+  WriterSource* writer = owned.get();
+  ASSERT_TRUE(manager->register_untyped("w").ok());
+  ASSERT_TRUE(manager->add_source("w", std::move(owned)).ok());
+  ASSERT_EQ(writer->loads.load(), 1);
+
+  writer->writing = true;
+  writer->x = 2;
+  writer->signal();  // IN_CREATE of the temp file
+  ASSERT_TRUE(wait_until([&] { return writer->busy_calls.load() >= 1; })) << "never held";
+  barrier();
+  EXPECT_EQ(writer->loads.load(), 1) << "read while the writer was still writing";
+
+  writer->writing = false;
+  writer->signal();  // IN_CLOSE_WRITE, IN_MOVED_TO
+  ASSERT_TRUE(wait_until([&] {
+    return manager->snapshot("w").value()->tree().find("x")->as_int() == 2;
+  })) << "the hold waited for its re-check timer";
+  EXPECT_EQ(writer->loads.load(), 2);
+
+  // A later change with no writer reloads as usual, and the stale re-check
+  // timer, when the clock reaches it, reloads nothing more.
+  clock->advance(milliseconds(20));
+  barrier();
+  EXPECT_EQ(writer->loads.load(), 2) << "the old re-check timer reloaded again";
+}
+
+TEST_F(ClockDrivenTest, AnEarlyLookThatFindsTheWriterBusyKeepsHolding) {
+  auto owned = std::make_unique<WriterSource>();
+  WriterSource* writer = owned.get();
+  ASSERT_TRUE(manager->register_untyped("w").ok());
+  ASSERT_TRUE(manager->add_source("w", std::move(owned)).ok());
+
+  writer->writing = true;
+  writer->x = 3;
+  writer->signal();
+  ASSERT_TRUE(wait_until([&] { return writer->busy_calls.load() >= 1; }));
+  writer->signal();  // another write by the same writer: still busy
+  ASSERT_TRUE(wait_until([&] { return writer->busy_calls.load() >= 2; }));
+  barrier();
+  EXPECT_EQ(writer->loads.load(), 1);
+  // The re-check timer still runs and, the writer done, reloads.
+  writer->writing = false;
+  clock->advance(milliseconds(10));
+  ASSERT_TRUE(wait_until([&] { return writer->loads.load() == 2; }));
+  ASSERT_TRUE(
+      wait_until([&] { return manager->snapshot("w").value()->tree().find("x")->as_int() == 3; }));
 }
 
 }  // namespace
