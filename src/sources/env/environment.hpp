@@ -36,6 +36,16 @@ void for_each_env_entry(Fn&& fn) {
   }
 }
 
+/// Calls fn(entry) with every raw "NAME=value" string of environ, under
+/// env_mutex(), malformed entries included (the caller splits them).
+template <typename Fn>
+void for_each_env_string(Fn&& fn) {
+  MutexLock lk(env_mutex());
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    fn(static_cast<const char*>(*e));
+  }
+}
+
 /// While alive, `wake` is called (on the setting thread, quickly, never
 /// blocking) after every set_env()/unset_env().
 class EnvListener {

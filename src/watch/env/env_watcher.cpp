@@ -4,14 +4,17 @@
 // environ once per variable.
 //
 // Each poll compares every environ entry's bytes with the entry found at the
-// same position last time (a short memcmp). An entry that did not change
-// reuses what that poll learned (which watched variable it is, if any)
-// instead of hashing its name again; only changed positions are looked up.
-// Comparing bytes, not pointers, keeps this right for putenv() buffers
-// changed in place and for a string freed and reallocated at the same address.
+// same position last time (one strcmp). An entry that did not change reuses
+// what that poll learned (which watched variable it is, and whether it gave
+// that variable its value) instead of splitting and hashing its name again;
+// only changed positions are looked up. Comparing bytes, not pointers, keeps
+// this right for putenv() buffers changed in place and for a string freed and
+// reallocated at the same address. A poll where nothing changed is a strcmp
+// per entry, without hashing, allocation or a pass over the watched names.
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstring>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -45,14 +48,25 @@ struct Watch {
 struct VarState {
   std::optional<std::string> value;
   int watchers = 0;
-  bool seen = false;  // scratch, during a poll
+  std::uint64_t seen_in_poll = 0;  // the last poll that found it set
 };
 
 // What the last poll found at one position of environ.
 struct EnvSlot {
+  static constexpr std::size_t kMalformed = std::string::npos;
   std::string entry;          // "NAME=value", as it was
-  std::size_t name_size = 0;  // of NAME
+  std::size_t name_size = 0;  // of NAME; kMalformed without a '=' past the first byte
   VarState* var = nullptr;    // the watched variable NAME is, or null
+  // This entry was the first for `var` (getenv's answer) and `var->value`
+  // equals its value. Every poll visits every slot and sets this again.
+  bool gave_value = false;
+
+  [[nodiscard]] std::string_view name() const {
+    return std::string_view(entry).substr(0, name_size);
+  }
+  [[nodiscard]] std::string_view value() const {
+    return std::string_view(entry).substr(name_size + 1);
+  }
 };
 
 void default_error(std::string_view message) { std::cerr << "liveconf: " << message << '\n'; }
@@ -86,6 +100,8 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
   // its elements); add() and remove() clear it, since a slot's answer to
   // "watched?" may change.
   std::vector<EnvSlot> slots LIVECONF_GUARDED_BY(mu);
+  std::uint64_t poll_count LIVECONF_GUARDED_BY(mu) = 0;
+  std::size_t valued LIVECONF_GUARDED_BY(mu) = 0;  // vars whose value is set
   std::atomic<std::uint64_t> polls{0};
 
   // The polling thread.
@@ -112,6 +128,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       if (inserted) {
         if (auto v = now.find(n); v != now.end()) {
           it->second.value = v->second;
+          ++valued;
         }
       }
       ++it->second.watchers;
@@ -134,6 +151,7 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
       for (const std::string& n : (*it)->names) {
         auto v = vars.find(n);
         if (v != vars.end() && --v->second.watchers == 0) {
+          valued -= v->second.value ? 1 : 0;
           vars.erase(v);
         }
       }
@@ -154,36 +172,51 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
     std::vector<std::pair<std::shared_ptr<Watch>, EnvChanges>> calls;
     {
       detail::MutexLock lk(mu);
-      for (auto& [name, state] : vars) {
-        state.seen = false;
-      }
+      const std::uint64_t poll_id = ++poll_count;
       std::vector<std::pair<Watch*, std::map<std::string, std::string>>> prefixed;
       for (const auto& w : watches) {
         if (w->prefix) {
           prefixed.emplace_back(w.get(), std::map<std::string, std::string>());
         }
       }
+      const std::size_t valued_before = valued;
+      std::size_t valued_seen = 0;  // of those, found set again
       std::size_t position = 0;
-      detail::for_each_env_entry([&](std::string_view name, std::string_view value) {
-        VarState* var = slot_var(position++, name, value);
-        if (var != nullptr && !var->seen) {  // the first of duplicates, as getenv
-          var->seen = true;
-          if (!var->value || *var->value != value) {
-            exact[std::string(name)] = EnvChange{std::move(var->value), std::string(value)};
+      detail::for_each_env_string([&](const char* raw) {
+        bool unchanged = false;
+        EnvSlot& slot = slot_at(position++, raw, unchanged);
+        VarState* var = slot.var;
+        // Same bytes, and they were var's value last poll: still are.
+        const bool known_equal = unchanged && slot.gave_value;
+        slot.gave_value = false;
+        if (var != nullptr && var->seen_in_poll != poll_id) {  // the first of duplicates
+          var->seen_in_poll = poll_id;
+          const bool was_set = var->value.has_value();
+          valued_seen += was_set ? 1 : 0;
+          const std::string_view value = slot.value();
+          if (!known_equal && var->value != value) {
+            exact[std::string(slot.name())] = EnvChange{std::move(var->value), std::string(value)};
+            valued += was_set ? 0 : 1;
             var->value = std::string(value);
           }
+          slot.gave_value = true;
         }
-        for (auto& [w, now] : prefixed) {
-          if (name.starts_with(*w->prefix)) {
-            now.emplace(std::string(name), std::string(value));
+        if (!prefixed.empty() && slot.name_size != EnvSlot::kMalformed) {
+          for (auto& [w, now] : prefixed) {
+            if (slot.name().starts_with(*w->prefix)) {
+              now.emplace(std::string(slot.name()), std::string(slot.value()));
+            }
           }
         }
       });
       slots.resize(position);
-      for (auto& [name, state] : vars) {
-        if (!state.seen && state.value) {
-          exact[name] = EnvChange{std::move(state.value), std::nullopt};
-          state.value.reset();
+      if (valued_seen < valued_before) {  // some variable was unset
+        for (auto& [name, state] : vars) {
+          if (state.seen_in_poll != poll_id && state.value) {
+            exact[name] = EnvChange{std::move(state.value), std::nullopt};
+            state.value.reset();
+            --valued;
+          }
         }
       }
       for (const auto& w : watches) {
@@ -237,27 +270,33 @@ struct EnvironmentWatcher::Impl : std::enable_shared_from_this<EnvironmentWatche
     return changed.size();
   }
 
-  // The watched variable that environ's entry at `position` names (or null),
-  // from the last poll's answer when the entry's bytes did not change.
-  VarState* slot_var(std::size_t position, std::string_view name, std::string_view value)
-      LIVECONF_REQUIRES(mu) {
-    // environ's entries are "NAME=value" in one string: name and value are
-    // views into it, one '=' apart.
-    const std::string_view entry(name.data(), name.size() + 1 + value.size());
+  // The slot for environ's entry `raw` at `position`: last poll's, when its
+  // bytes did not change; otherwise filled in anew (split, name looked up).
+  EnvSlot& slot_at(std::size_t position, const char* raw, bool& unchanged) LIVECONF_REQUIRES(mu) {
+    unchanged = false;
     if (position < slots.size()) {
       EnvSlot& slot = slots[position];
-      if (slot.name_size == name.size() && slot.entry == entry) {
-        return slot.var;
+      if (std::strcmp(raw, slot.entry.c_str()) == 0) {
+        unchanged = true;
+        return slot;
       }
     } else {
       slots.emplace_back();
     }
     EnvSlot& slot = slots[position];
-    slot.entry.assign(entry);
-    slot.name_size = name.size();
-    auto it = vars.find(name);
+    slot.entry.assign(raw);
+    slot.gave_value = false;
+    const std::size_t eq = slot.entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      // Not NAME=VALUE (possible through execve): nobody can set it.
+      slot.name_size = EnvSlot::kMalformed;
+      slot.var = nullptr;
+      return slot;
+    }
+    slot.name_size = eq;
+    auto it = vars.find(slot.name());
     slot.var = it == vars.end() ? nullptr : &it->second;
-    return slot.var;
+    return slot;
   }
 
   static void diff_maps(const std::map<std::string, std::string>& before,

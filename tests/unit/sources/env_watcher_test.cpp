@@ -10,6 +10,7 @@
 #include "liveconf/clock.hpp"
 #include "liveconf/env.hpp"
 
+#include "sources/env/environment.hpp"
 #include "testutil/recorders.hpp"
 #include "testutil/temp_dir.hpp"
 
@@ -142,6 +143,62 @@ TEST(EnvironmentWatcherTest, EntriesMovingInEnvironAreNotMistakenForChanges) {
   EXPECT_EQ(w.poll(), 1u);
   ASSERT_EQ(r.count(), 1u);
   EXPECT_EQ(r.at(0).at("EW_M2"), (EnvChange{"2", std::nullopt}));
+  EXPECT_EQ(w.poll(), 0u);
+}
+
+// environ replaced by hand (execve can hand a process duplicate names): the
+// first entry of a name is getenv's answer, whichever position it moves to.
+class HandMadeEnviron {
+ public:
+  explicit HandMadeEnviron(std::vector<char*> entries) : entries_(std::move(entries)) {
+    entries_.push_back(nullptr);
+    detail::MutexLock lk(detail::env_mutex());
+    saved_ = environ;
+    environ = entries_.data();
+  }
+  ~HandMadeEnviron() {
+    detail::MutexLock lk(detail::env_mutex());
+    environ = saved_;
+  }
+  HandMadeEnviron(const HandMadeEnviron&) = delete;
+  HandMadeEnviron& operator=(const HandMadeEnviron&) = delete;
+  void set(std::size_t i, char* entry) {
+    detail::MutexLock lk(detail::env_mutex());
+    entries_.at(i) = entry;
+  }
+
+ private:
+  std::vector<char*> entries_;
+  char** saved_ = nullptr;
+};
+
+TEST(EnvironmentWatcherTest, DuplicateNamesFollowGetenvAsEntriesMove) {
+  char first[] = "EW_DUP=first";
+  char second[] = "EW_DUP=second";
+  char five[] = "EW_DUP=five";
+  char other[] = "EW_OTHER=x";
+  char malformed[] = "=no-name";
+  HandMadeEnviron env({first, second, malformed});
+  EnvironmentWatcher w(1h);
+  Recorder r;
+  w.watch_var("EW_DUP", r.callback());
+  EXPECT_EQ(w.poll(), 0u);
+  env.set(0, other);  // the second entry is now the first of its name
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 1u);
+  EXPECT_EQ(r.at(0).at("EW_DUP"), (EnvChange{"first", "second"}));
+  env.set(0, five);  // a new first, in front of the unchanged "second"
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 2u);
+  EXPECT_EQ(r.at(1).at("EW_DUP"), (EnvChange{"second", "five"}));
+  env.set(0, other);  // "second", unchanged in its place all along, is the answer again
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 3u);
+  EXPECT_EQ(r.at(2).at("EW_DUP"), (EnvChange{"five", "second"}));
+  env.set(1, malformed);  // gone
+  EXPECT_EQ(w.poll(), 1u);
+  ASSERT_EQ(r.count(), 4u);
+  EXPECT_EQ(r.at(3).at("EW_DUP"), (EnvChange{"second", std::nullopt}));
   EXPECT_EQ(w.poll(), 0u);
 }
 
