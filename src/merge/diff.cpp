@@ -67,10 +67,19 @@ class Differ {
     if (a != nullptr && b != nullptr && a->is_object() && b->is_object()) {
       const Object& ao = a->as_object();
       const Object& bo = b->as_object();
-      for (const auto& [key, value] : bo) {
+      // Two versions of one object usually list the same keys in the same
+      // order: pair them by position, and look a key up only where they differ.
+      std::size_t aligned = 0;
+      for (std::size_t i = 0; i < bo.size(); ++i) {
+        const auto& [key, value] = bo.entry(i);
+        const bool same_place = i < ao.size() && ao.entry(i).first == key;
+        aligned += same_place ? 1 : 0;
         path_.push_back(&key);
-        compare(ao.find(key), &value);
+        compare(same_place ? &ao.entry(i).second : ao.find(key), &value);
         path_.pop_back();
+      }
+      if (aligned == ao.size()) {
+        return;  // every key of `a` was paired: none went away
       }
       for (const auto& [key, value] : ao) {
         if (!bo.contains(key)) {

@@ -4,6 +4,8 @@
 #include <climits>
 #include <unordered_map>
 
+#include "merge/incremental_merge.hpp"
+
 namespace liveconf {
 namespace {
 
@@ -23,6 +25,13 @@ std::optional<std::string> element_key(const Value& element, const std::string& 
 class Merger {
  public:
   explicit Merger(const MergePolicies& policies) : policies_(policies) {}
+
+  // Merges into a member of the root named `key` (for the policies' paths).
+  void merge_member_into(Value& dst, const Value& src, const std::string& key) {
+    path_.push_back(&key);
+    merge_into(dst, src);
+    path_.pop_back();
+  }
 
   void merge_into(Value& dst, const Value& src) {
     if (dst.is_object() && src.is_object() && std::as_const(dst).as_object().empty()) {
@@ -183,6 +192,23 @@ Value merge_layers(std::span<const Layer> layers, const MergePolicies& policies)
   }
   return merge_layers(std::span<const Layer* const>(ptrs), policies);
 }
+
+namespace detail {
+
+Value merge_member(std::span<const Value* const> values, const std::string& key,
+                   const MergePolicies& policies) {
+  if (values.empty()) {
+    return Value();
+  }
+  Value out = *values.front();
+  Merger merger(policies);
+  for (const Value* v : values.subspan(1)) {
+    merger.merge_member_into(out, *v, key);
+  }
+  return out;
+}
+
+}  // namespace detail
 
 Explanation explain(std::span<const Layer* const> layers, const Value& merged, const KeyPath& path,
                     bool sensitive) {

@@ -14,12 +14,14 @@
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
 #include "liveconf/store.hpp"
 
 #include "base/mutex.hpp"
+#include "merge/incremental_merge.hpp"
 #include "store/subscription_state.hpp"
 #include "store/update_executor.hpp"
 
@@ -59,7 +61,15 @@ struct EntryState {
   // they stay below every source's layers of the same priority.
   std::unordered_set<std::string> base_layers;
   std::vector<std::unique_ptr<SourceSlot>> sources;  // in the order they were added
+  // The last merge of the stack, patched when a change keeps its shape.
+  IncrementalMerge merge;
+  // Layer name -> position in `layers`; built on first use, cleared whenever
+  // the stack's order changes (see layer_positions()).
+  std::unordered_map<std::string, std::size_t> positions;
 };
+
+/// `st.positions`, built first if empty.
+const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& st);
 
 /// Counters and status, written on the update thread, read by status().
 struct EntryStats {

@@ -5,6 +5,16 @@
 
 namespace liveconf::detail {
 
+const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& st) {
+  if (st.positions.empty()) {
+    st.positions.reserve(st.layers.size());
+    for (std::size_t i = 0; i < st.layers.size(); ++i) {
+      st.positions.emplace(st.layers[i]->name, i);
+    }
+  }
+  return st.positions;
+}
+
 std::shared_ptr<Entry> Registry::find(std::string_view name) const {
   std::shared_lock<std::shared_mutex> lk(mu_);
   auto it = entries_.find(name);

@@ -54,6 +54,13 @@ std::vector<Change> hold_restart_fields(const Entry& e, const Snapshot& old, Val
   return pending;
 }
 
+// Identical content publishes nothing: same version (a content hash, a
+// revision) or, for unversioned layers, the same tree.
+bool same_content(const Layer& live, const Layer& incoming) {
+  return live.priority == incoming.priority && live.version == incoming.version &&
+         (!incoming.version.empty() || live.data == incoming.data);
+}
+
 }  // namespace
 
 // Gives every node without an origin the layer's name as its source, so
@@ -80,9 +87,9 @@ std::shared_ptr<const Layer> SnapshotBuilder::prepare_layer(Layer layer) {
 }
 
 Status SnapshotBuilder::rebuild(UpdateThread& t, Entry& e,
-                                std::vector<std::shared_ptr<const Layer>> layers) {
+                                std::vector<std::shared_ptr<const Layer>> layers, bool same_order) {
   try {
-    return rebuild_or_throw(t, e, std::move(layers));
+    return rebuild_or_throw(t, e, std::move(layers), same_order);
   } catch (...) {
     return refuse(e, current_exception_error("while building the new configuration"));
   }
@@ -102,14 +109,10 @@ Status SnapshotBuilder::refuse(Entry& e, Error error) {
 }
 
 Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
-                                         std::vector<std::shared_ptr<const Layer>> layers) {
+                                         std::vector<std::shared_ptr<const Layer>> layers,
+                                         bool same_order) {
   SnapshotPtr old = e.cell->load();
-  std::vector<const Layer*> ptrs;
-  ptrs.reserve(layers.size());
-  for (const auto& l : layers) {
-    ptrs.push_back(l.get());
-  }
-  Value merged = merge_layers(std::span<const Layer* const>(ptrs), e.policies);
+  Value merged = e.state.get(t).merge.merge(layers, e.policies);
   std::vector<Change> pending;
   if (old) {
     pending = hold_restart_fields(e, *old, merged);
@@ -148,7 +151,11 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   // The last step that can throw; from here on nothing allocates, so the
   // layers and the snapshot change together or not at all.
   auto snapshot = std::make_shared<const Snapshot>(std::move(parts));
-  e.state.get(t).layers = std::move(layers);
+  EntryState& st = e.state.get(t);
+  st.layers = std::move(layers);
+  if (!same_order) {
+    st.positions.clear();
+  }
   e.cell->publish(std::move(snapshot));
   {
     MutexLock lk(e.stats_mu);
@@ -215,9 +222,49 @@ void SnapshotBuilder::canonical_order(const EntryState& st,
   layers = std::move(sorted);
 }
 
+// True when `batch` only replaces layers of the stack (nothing removed or
+// added) and every source in `pending` keeps its layer names in order: the
+// canonical order is then the one the stack has.
+bool SnapshotBuilder::replaces_in_place(EntryState& st, const LayerBatch& batch,
+                                        const PendingNames& pending) {
+  if (!batch.remove.empty()) {
+    return false;
+  }
+  for (const auto& entry : pending) {
+    const bool listed = std::any_of(st.sources.begin(), st.sources.end(),
+                                    [&](const auto& s) { return s.get() == entry.first; });
+    if (!listed || *entry.second != entry.first->layer_names) {
+      return false;
+    }
+  }
+  const auto& positions = layer_positions(st);
+  return std::all_of(batch.set.begin(), batch.set.end(),
+                     [&](const Layer& l) { return positions.count(l.name) != 0; });
+}
+
 Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
                               const PendingNames& pending) {
-  const EntryState& st = e.state.get(t);
+  EntryState& st = e.state.get(t);
+  if (replaces_in_place(st, batch, pending)) {
+    // The usual change (a file edited in a directory of many): the stack is
+    // copied once and nothing is sorted or indexed again.
+    const auto& positions = layer_positions(st);
+    std::vector<std::pair<std::size_t, Layer*>> replaced;
+    for (Layer& layer : batch.set) {
+      const std::size_t i = positions.at(layer.name);
+      if (!same_content(*st.layers[i], layer)) {
+        replaced.emplace_back(i, &layer);
+      }
+    }
+    if (replaced.empty()) {
+      return ok_status();
+    }
+    std::vector<std::shared_ptr<const Layer>> layers = st.layers;
+    for (auto& [i, layer] : replaced) {
+      layers[i] = prepare_layer(std::move(*layer));
+    }
+    return rebuild(t, e, std::move(layers), /*same_order=*/true);
+  }
   std::vector<std::shared_ptr<const Layer>> layers = st.layers;
   bool changed = false;
   if (!batch.remove.empty()) {
@@ -237,10 +284,7 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
     auto it = found == index.end() ? layers.end()
                                    : layers.begin() + static_cast<std::ptrdiff_t>(found->second);
     if (it != layers.end()) {
-      // Identical content publishes nothing: same version (a content hash,
-      // a revision) or, for unversioned layers, the same tree.
-      if ((*it)->priority == layer.priority && (*it)->version == layer.version &&
-          (!layer.version.empty() || (*it)->data == layer.data)) {
+      if (same_content(**it, layer)) {
         continue;
       }
       *it = prepare_layer(std::move(layer));

@@ -38,12 +38,17 @@ class SnapshotBuilder {
                              const PendingNames& pending = {});
   /// Publishes `layers` as e's new stack, or refuses it (a validator, parser
   /// or allocation that throws refuses it like a failed validation).
+  /// `same_order`: `layers` is e's stack with some layers replaced in place
+  /// (its name index stays valid).
   [[nodiscard]] Status rebuild(UpdateThread& t, Entry& e,
-                               std::vector<std::shared_ptr<const Layer>> layers);
+                               std::vector<std::shared_ptr<const Layer>> layers,
+                               bool same_order = false);
 
  private:
   Status rebuild_or_throw(UpdateThread& t, Entry& e,
-                          std::vector<std::shared_ptr<const Layer>> layers);
+                          std::vector<std::shared_ptr<const Layer>> layers, bool same_order);
+  static bool replaces_in_place(EntryState& st, const LayerBatch& batch,
+                                const PendingNames& pending);
   Status refuse(Entry& e, Error error);
   static void canonical_order(const EntryState& st,
                               std::vector<std::shared_ptr<const Layer>>& layers,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <unordered_map>
 #include <utility>
 
 #include "base/backoff.hpp"
@@ -340,34 +342,66 @@ void SourceScheduler::schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s) {
   });
 }
 
-void SourceScheduler::refresh_status(UpdateThread& t, Entry& e) {
-  const EntryState& st = e.state.get(t);
-  std::vector<SourceStatus> all;
-  std::unordered_map<std::string_view, const Layer*> live;
-  live.reserve(st.layers.size());
-  for (const auto& l : st.layers) {
-    live.emplace(l->name, l.get());
+// Rebuilds the sources' status; a slot's layer list only when it is in
+// `touched` (its layers can only have changed if it loaded this round), or
+// for every slot when `touched` is null or the sources changed.
+void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
+                                     const std::vector<const SourceSlot*>* touched) {
+  EntryState& st = e.state.get(t);
+  MutexLock lk(e.stats_mu);
+  std::vector<SourceStatus>& all = e.stats.sources;
+  bool full = touched == nullptr || all.size() != st.sources.size();
+  for (std::size_t i = 0; !full && i < all.size(); ++i) {
+    full = all[i].name != st.sources[i]->source->name();
   }
-  for (const auto& s : st.sources) {
-    SourceStatus status;
-    status.name = s->source->name();
-    status.state = s->state;
-    status.last_error = s->last_error;
-    status.loads = s->loads;
-    status.signals = s->signals;
-    for (const std::string& n : s->layer_names) {
-      if (auto it = live.find(n); it != live.end()) {
-        status.layers.push_back(LayerVersion{n, it->second->priority, it->second->version});
+  // A full refresh follows a change of the stack's order (a source added or
+  // removed), when the stack's name index is gone: a map of views, built
+  // here, costs less than the index would.
+  std::unordered_map<std::string_view, std::size_t> views;
+  if (full) {
+    all.assign(st.sources.size(), SourceStatus{});
+    views.reserve(st.layers.size());
+    for (std::size_t i = 0; i < st.layers.size(); ++i) {
+      views.emplace(st.layers[i]->name, i);
+    }
+  }
+  auto position = [&](const std::string& name) -> std::optional<std::size_t> {
+    if (full) {
+      auto it = views.find(name);
+      return it == views.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+    }
+    const auto& positions = layer_positions(st);
+    auto it = positions.find(name);
+    return it == positions.end() ? std::nullopt : std::optional<std::size_t>(it->second);
+  };
+  for (std::size_t i = 0; i < st.sources.size(); ++i) {
+    const SourceSlot& s = *st.sources[i];
+    SourceStatus& status = all[i];
+    status.state = s.state;
+    status.last_error = s.last_error;
+    status.loads = s.loads;
+    status.signals = s.signals;
+    if (!full && std::find(touched->begin(), touched->end(), &s) == touched->end()) {
+      continue;
+    }
+    status.name = s.source->name();
+    status.layers.clear();
+    for (const std::string& n : s.layer_names) {
+      if (auto at = position(n)) {
+        const Layer& live = *st.layers[*at];
+        status.layers.push_back(LayerVersion{n, live.priority, live.version});
       }
     }
-    all.push_back(std::move(status));
   }
-  MutexLock lk(e.stats_mu);
-  e.stats.sources = std::move(all);
 }
 
 void SourceScheduler::announce(UpdateThread& t, Entry& e, std::vector<Transition>& transitions) {
-  refresh_status(t, e);
+  std::vector<const SourceSlot*> touched;
+  touched.reserve(transitions.size());
+  for (const Transition& tr : transitions) {
+    touched.push_back(tr.slot);
+  }
+  refresh_status(t, e, &touched);
   SnapshotPtr current = e.cell->load();
   const std::uint64_t generation = current ? current->generation() : 0;
   for (Transition& tr : transitions) {

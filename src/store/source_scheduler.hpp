@@ -61,7 +61,8 @@ class SourceScheduler {
   void after_round(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
   void schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s);
   void announce(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
-  static void refresh_status(UpdateThread& t, Entry& e);
+  static void refresh_status(UpdateThread& t, Entry& e,
+                             const std::vector<const SourceSlot*>* touched = nullptr);
   static void mark_due(UpdateThread& t, SourceSlot& s);
 
   UpdateExecutor& executor_;

@@ -2,7 +2,9 @@
 // order. load() reads whole files through one open descriptor (so a rename
 // mid-read cannot mix two versions), hashes the bytes (XXH3: the layer
 // version, and the reason an identical re-save publishes nothing), and parses
-// only bytes it has not parsed before.
+// only bytes it has not parsed before. In a directory, a file whose stat
+// stamp (device, inode, size, mtime, ctime) is what it was when read, and
+// whose ctime was then well in the past, is not read again.
 #include "sources/file/file_source.hpp"
 
 #include <algorithm>
@@ -110,28 +112,36 @@ class FileSource final : public Source {
   }
 
   Result<SourceLoad> load_directory() {
-    std::vector<fs::path> files;
+    std::vector<std::pair<fs::path, detail::FileStamp>> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(options_.path, ec)) {
       const std::string fname = entry.path().filename().string();
       if (fname.empty() || fname.front() == '.') {
         continue;  // hidden files, editors' swap files, Kubernetes' ..data
       }
-      std::error_code tec;
-      if (!fs::is_regular_file(entry.path(), tec)) {
-        continue;
-      }
       if (options_.format.empty() && format_for_path(fname) == nullptr) {
         continue;  // backups (app.yaml~), notes, anything without a known format
       }
-      files.push_back(entry.path());
+      struct stat st {};
+      if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        continue;  // gone since listed, a directory, a dangling symlink
+      }
+      files.emplace_back(entry.path(), detail::FileStamp::of(st));
     }
     if (ec) {
       return io_error(options_.path, name_, ec.value(), "cannot list directory");
     }
-    std::sort(files.begin(), files.end());
+    std::sort(files.begin(), files.end(),
+              [](const auto& a, const auto& b) { return a.first < b.first; });
     SourceLoad out;
-    for (const fs::path& f : files) {
+    for (const auto& [f, stamp] : files) {
+      // One file of many changed: the others, settled and with the same
+      // stamp, are not read again (see FileRead::settled).
+      if (auto it = cache_.find(f.string());
+          it != cache_.end() && it->second.settled && it->second.stamp == stamp) {
+        out.layers.push_back(it->second.layer);
+        continue;
+      }
       Result<Layer> layer = load_file(f, "file:" + f.string());
       if (!layer) {
         if (layer.error().code() == ErrorCode::kNotFound) {
@@ -145,14 +155,16 @@ class FileSource final : public Source {
   }
 
   Result<Layer> load_file(const fs::path& path, const std::string& layer_name) {
-    Result<FileRead> read =
-        read_file(path, layer_name, options_.parse.max_bytes, hooks_.file_syscalls.get());
+    Result<FileRead> read = read_file(path, layer_name, options_.parse.max_bytes,
+                                      hooks_.file_syscalls.get(), hooks_.settled_after);
     if (!read) {
       return std::move(read).error();
     }
     if (auto it = cache_.find(path.string());
-        it != cache_.end() && it->second.version == read->version) {
-      return it->second;  // same bytes: no parse
+        it != cache_.end() && it->second.layer.version == read->version) {
+      it->second.stamp = read->stamp;
+      it->second.settled = read->settled;
+      return it->second.layer;  // same bytes: no parse
     }
     const Format* format =
         options_.format.empty() ? format_for_path(path.string()) : find_format(options_.format);
@@ -178,7 +190,7 @@ class FileSource final : public Source {
       *tree = env_style(*tree);
     }
     Layer layer{layer_name, options_.priority, std::move(*tree), std::move(read->version)};
-    cache_[path.string()] = layer;  // shares the tree (copy-on-write)
+    cache_[path.string()] = CachedFile{layer, read->stamp, read->settled};  // shares the tree
     return layer;
   }
 
@@ -190,7 +202,12 @@ class FileSource final : public Source {
   std::optional<Kind> kind_;  // set by the first load that finds the path
   std::shared_ptr<Watcher> watcher_;
   // Last parsed layer per file; load() runs on one thread (the update thread).
-  std::map<std::string, Layer> cache_;
+  struct CachedFile {
+    Layer layer;
+    detail::FileStamp stamp;  // when read
+    bool settled = false;     // see FileRead::settled
+  };
+  std::map<std::string, CachedFile> cache_;
 };
 
 }  // namespace

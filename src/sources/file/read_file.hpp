@@ -4,20 +4,51 @@
 // environment's secret files.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "liveconf/status.hpp"
 
 namespace liveconf::detail {
 
+/// What stat() says about a file's identity and its last change.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  timespec ctime{};
+
+  [[nodiscard]] static FileStamp of(const struct stat& st) noexcept;
+  friend bool operator==(const FileStamp& a, const FileStamp& b) noexcept;
+};
+
 struct FileRead {
   std::string bytes;
   std::string version;  // "xxh3:<hex>" of the bytes
+  FileStamp stamp;      // of the descriptor read, taken before reading
+  // The file's last change (ctime) was well before the read: a later write
+  // must give it a newer ctime, so an equal stamp later means equal bytes.
+  // (Not so for a file changed within the timestamp granularity of the read:
+  // a second write in the same clock tick could keep the stamp.)
+  bool settled = false;
 };
+
+/// How far a file's last change (ctime) must be behind the clock for the
+/// file to count as settled: beyond its filesystem's timestamp granularity
+/// (git's "racily clean" rule guards against the same thing). Local
+/// filesystems that stamp nanoseconds from the kernel clock (ext4, xfs,
+/// btrfs, tmpfs, overlayfs, f2fs, zfs) are at most a tick coarse, so 100 ms;
+/// any other (network, FAT with its 2 s, FUSE) 3 s.
+[[nodiscard]] std::chrono::nanoseconds settled_after_for_filesystem(std::int64_t f_type) noexcept;
 
 /// The two calls read_file makes, replaceable by tests to inject faults
 /// (FileSourceOptions::syscalls_for_test). Unset members use ::open / ::read.
@@ -38,7 +69,10 @@ Error io_error(const std::filesystem::path& path, const std::string& source, int
 
 /// The whole file. Errors: kNotFound, kIo (unreadable, a directory, over
 /// max_bytes), kUnavailable (a transient errno).
+/// `settled_after`: see FileRead::settled; by default, what the file's
+/// filesystem needs (settled_after_for_filesystem).
 Result<FileRead> read_file(const std::filesystem::path& path, const std::string& source,
-                           std::size_t max_bytes, const FileSyscalls* syscalls = nullptr);
+                           std::size_t max_bytes, const FileSyscalls* syscalls = nullptr,
+                           std::optional<std::chrono::nanoseconds> settled_after = std::nullopt);
 
 }  // namespace liveconf::detail

@@ -1,10 +1,14 @@
+#include "sources/file/file_source.hpp"
+
 #include <atomic>
+#include <fcntl.h>
 
 #include <gtest/gtest.h>
 
 #include "liveconf/source.hpp"
 #include "liveconf/store.hpp"
 
+#include "sources/file/read_file.hpp"
 #include "testutil/configs.hpp"
 #include "testutil/recorders.hpp"
 #include "testutil/temp_dir.hpp"
@@ -94,6 +98,85 @@ TEST(FileSourceTest, DirectoryMergesKnownFilesInLexicalOrder) {
   EXPECT_EQ(merged.find("x")->as_int(), 2);
   EXPECT_EQ(merged.find("y")->as_int(), 1);
   EXPECT_EQ(merged.find("z")->as_int(), 3);
+}
+
+// A directory source reads again only what may have changed: a file whose
+// stat stamp is the one it had when read, and whose last change was settled
+// then, is not opened.
+class CountingOpens {
+ public:
+  std::shared_ptr<const detail::FileSyscalls> syscalls() {
+    auto s = std::make_shared<detail::FileSyscalls>();
+    s->open = [this](const char* path, int flags) {
+      opens_.fetch_add(1);
+      return ::open(path, flags);  // NOLINT(cppcoreguidelines-pro-type-vararg)
+    };
+    return s;
+  }
+  int take() { return opens_.exchange(0); }
+
+ private:
+  std::atomic<int> opens_{0};
+};
+
+TEST(FileSourceTest, DirectoryReadsAgainOnlyFilesWhoseStampChanged) {
+  TempDir dir;
+  dir.write("10-a.json", "{\"a\": 1}");
+  dir.write("20-b.json", "{\"b\": 1}");
+  dir.write("30-c.json", "{\"c\": 1}");
+  CountingOpens opens;
+  // Every file counts as settled at once (the real rule wants its last
+  // change a few seconds old).
+  auto src = detail::make_file_source_with_hooks(
+      options_for(dir.path()),
+      {.file_syscalls = opens.syscalls(), .settled_after = -std::chrono::hours(1)});
+  ASSERT_TRUE(src);
+  ASSERT_TRUE((*src)->load());
+  EXPECT_EQ(opens.take(), 3);
+  ASSERT_TRUE((*src)->load());
+  EXPECT_EQ(opens.take(), 0) << "unchanged, settled files were read again";
+  dir.write("20-b.json", "{\"b\": 22}");  // another size
+  Result<SourceLoad> r = (*src)->load();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(opens.take(), 1);
+  EXPECT_EQ(merge_layers(r->layers, {}).find("b")->as_int(), 22);
+  // Replaced by a rename: another inode, read again even at the same size.
+  dir.write("tmp", "{\"a\": 9}");
+  std::filesystem::rename(dir / "tmp", dir / "10-a.json");
+  r = (*src)->load();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(opens.take(), 1);
+  EXPECT_EQ(merge_layers(r->layers, {}).find("a")->as_int(), 9);
+}
+
+TEST(FileSourceTest, AFileChangedJustNowIsReadAgainEvenWithAnEqualStamp) {
+  // Two writes of the same size within one timestamp tick can leave the stamp
+  // as it was: a file changed that recently is never trusted by its stamp.
+  TempDir dir;
+  const auto path = dir.write("10-a.json", "{\"a\": 1}");
+  Result<detail::FileRead> fresh =
+      detail::read_file(path, "file:a", 1024, nullptr, std::chrono::hours(1));
+  ASSERT_TRUE(fresh);
+  EXPECT_FALSE(fresh->settled) << "a file written within the margin counted as settled";
+  EXPECT_EQ(detail::settled_after_for_filesystem(0xEF53), std::chrono::milliseconds(100));
+  EXPECT_EQ(detail::settled_after_for_filesystem(0x6969), std::chrono::seconds(3));  // NFS
+  EXPECT_TRUE(detail::read_file(path, "file:a", 1024, nullptr, -std::chrono::hours(1))->settled);
+
+  CountingOpens opens;
+  // Nothing counts as settled within the hour: every load reads again.
+  auto src = detail::make_file_source_with_hooks(
+      options_for(dir.path()),
+      {.file_syscalls = opens.syscalls(), .settled_after = std::chrono::hours(1)});
+  ASSERT_TRUE(src);
+  for (int i = 2; i <= 5; ++i) {
+    Result<SourceLoad> r = (*src)->load();  // unchanged since the last load, but not settled
+    ASSERT_TRUE(r);
+    dir.write("10-a.json", "{\"a\": " + std::to_string(i) + "}");  // same size
+    r = (*src)->load();
+    ASSERT_TRUE(r);
+    EXPECT_EQ(merge_layers(r->layers, {}).find("a")->as_int(), i);
+  }
+  EXPECT_EQ(opens.take(), 8) << "a file changed just now was trusted by its stamp";
 }
 
 TEST(FileSourceTest, ManagerLoadsWatchesAndKeepsLastGood) {

@@ -1,0 +1,85 @@
+// IncrementalMerge: merge_layers() for a stack that changes a few layers at a
+// time. It keeps the stack it merged last and the result; when the new stack
+// differs only in the contents of a few layers that keep their top-level keys
+// (the usual edit: a value changes in one file of a conf.d directory), it
+// re-merges only those keys, each over just the layers that have it, and
+// patches the previous result. Layers added on top of the stack (a source
+// added last) are folded into the previous result. Anything else (a layer added, removed or
+// reordered, a key added or removed, a non-object layer, too many changes)
+// merges in full. The result is the same Value, origins and key order
+// included, as merge_layers() over the same stack; the tests hold it to that.
+//
+// Thread-safety: none; one owner (a config's update thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "liveconf/merge.hpp"
+
+namespace liveconf::detail {
+
+/// The merge of one member across layers: `values` (lowest priority first)
+/// folded as merge_layers() folds the member `key` of the root.
+[[nodiscard]] Value merge_member(std::span<const Value* const> values, const std::string& key,
+                                 const MergePolicies& policies);
+
+class IncrementalMerge {
+ public:
+  /// At most this many changed layers are patched; more merge in full.
+  static constexpr std::size_t kMaxPatchedLayers = 64;
+
+  /// merge_layers(layers, policies), reusing the last result where it can.
+  /// `policies` must be the same object (and unchanged) between calls for
+  /// reuse; another object merges in full.
+  [[nodiscard]] Value merge(std::span<const std::shared_ptr<const Layer>> layers,
+                            const MergePolicies& policies);
+
+  /// How the last merge() was done, for tests and benchmarks.
+  [[nodiscard]] bool last_was_patch() const noexcept { return last_was_patch_; }
+  /// Forgets the last result: the next merge() is a full one.
+  void reset();
+
+ private:
+  using Stack = std::vector<std::shared_ptr<const Layer>>;
+
+  // A stack in merge order without copying it: layers[order[k]] is the k-th.
+  struct View {
+    std::span<const std::shared_ptr<const Layer>> layers;
+    std::vector<std::uint32_t> order;
+    [[nodiscard]] std::size_t size() const noexcept { return order.size(); }
+    [[nodiscard]] const std::shared_ptr<const Layer>& operator[](std::size_t k) const {
+      return layers[order[k]];
+    }
+    [[nodiscard]] Stack copy() const;
+  };
+
+  Value merge_in_full(const View& sorted, const MergePolicies& policies);
+  [[nodiscard]] bool extends(const View& sorted) const;
+  Value merge_on_top(const View& sorted, const MergePolicies& policies);
+  // The positions of `sorted` that differ from sorted_, if they can be patched.
+  [[nodiscard]] bool patchable(const View& sorted, std::vector<std::size_t>& changed) const;
+  Value patch(const View& sorted, const std::vector<std::size_t>& changed,
+              const MergePolicies& policies);
+  void build_key_index();
+
+  // The stack merged last, sorted by priority (stable). Held, so a pointer
+  // equal to one in here is the very same layer (its address not reused).
+  Stack sorted_;
+  Value merged_;
+  const MergePolicies* policies_ = nullptr;
+  bool valid_ = false;
+  bool all_objects_ = false;  // every layer's data is an object or null
+  bool any_data_ = false;     // some layer's data is not null
+  // Top-level key -> positions in sorted_ of the layers that have it
+  // (ascending); built on the first patch after a full merge.
+  std::unordered_map<std::string, std::vector<std::uint32_t>> key_layers_;
+  bool indexed_ = false;
+  bool last_was_patch_ = false;
+};
+
+}  // namespace liveconf::detail

@@ -1,0 +1,236 @@
+// IncrementalMerge against merge_layers(): random stacks, random changes, the
+// same tree every time, origins and key order included; and which changes
+// are patched rather than merged in full.
+#include "merge/incremental_merge.hpp"
+
+#include <random>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace liveconf::detail {
+namespace {
+
+// Equal as merge_layers() must give it: content, key order, and every origin.
+::testing::AssertionResult same_tree(const Value& a, const Value& b, const std::string& at = "") {
+  if (a.type() != b.type() || !(a.origin() == b.origin())) {
+    return ::testing::AssertionFailure()
+           << "at '" << at << "': " << a.to_display_string() << " [" << a.origin().to_string()
+           << "] vs " << b.to_display_string() << " [" << b.origin().to_string() << "]";
+  }
+  if (a.is_object()) {
+    const Object& x = a.as_object();
+    const Object& y = b.as_object();
+    if (x.size() != y.size()) {
+      return ::testing::AssertionFailure() << "at '" << at << "': sizes differ";
+    }
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (x.entry(i).first != y.entry(i).first) {
+        return ::testing::AssertionFailure()
+               << "at '" << at << "': key order " << x.entry(i).first << " vs " << y.entry(i).first;
+      }
+      auto r = same_tree(x.entry(i).second, y.entry(i).second, at + "." + x.entry(i).first);
+      if (!r) {
+        return r;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  if (a.is_array()) {
+    if (a.size() != b.size()) {
+      return ::testing::AssertionFailure() << "at '" << at << "': array sizes differ";
+    }
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      auto r = same_tree(a.as_array()[i], b.as_array()[i], at + "[" + std::to_string(i) + "]");
+      if (!r) {
+        return r;
+      }
+    }
+    return ::testing::AssertionSuccess();
+  }
+  if (!(a == b)) {
+    return ::testing::AssertionFailure()
+           << "at '" << at << "': " << a.to_display_string() << " vs " << b.to_display_string();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class StackGen {
+ public:
+  explicit StackGen(unsigned seed) : rng_(seed) {}
+
+  int below(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+
+  Value leaf(const Origin& o) {
+    Value v;
+    switch (below(4)) {
+      case 0:
+        v = Value(below(5));
+        break;
+      case 1:
+        v = Value("s" + std::to_string(below(4)));
+        break;
+      case 2: {
+        v = Value::array();
+        const int n = below(3);
+        for (int i = 0; i < n; ++i) {
+          v.push_back(Value(below(3)));
+        }
+        break;
+      }
+      default:
+        v = Value(below(2) == 0);
+    }
+    v.set_origin(o.at(static_cast<std::uint32_t>(1 + below(50)), 1));
+    return v;
+  }
+
+  // An object whose keys come from a small alphabet, so layers overlap.
+  Value tree(const Origin& o, int depth) {
+    Value v = Value::object();
+    v.set_origin(o.at(static_cast<std::uint32_t>(1 + below(50)), 1));
+    const int n = 1 + below(4);
+    for (int i = 0; i < n; ++i) {
+      const std::string key = std::string(1, static_cast<char>('a' + below(6)));
+      if (v.as_object().contains(key)) {
+        continue;
+      }
+      v.as_object().insert(key, depth > 0 && below(3) == 0 ? tree(o, depth - 1) : leaf(o));
+    }
+    return v;
+  }
+
+  // The same top-level keys, in order, with some values redrawn.
+  Value edit_values(const Value& data, const Origin& o) {
+    Value out = Value::object();
+    out.set_origin(o.at(static_cast<std::uint32_t>(1 + below(50)), 1));
+    for (const auto& [key, value] : data.as_object()) {
+      out.as_object().insert(key, below(2) == 0 ? value : (below(2) == 0 ? tree(o, 1) : leaf(o)));
+    }
+    return out;
+  }
+
+  std::shared_ptr<const Layer> layer(int i, int priority, Value data) {
+    return std::make_shared<const Layer>(
+        Layer{"l" + std::to_string(i), priority, std::move(data), std::to_string(next_++)});
+  }
+
+  Origin origin_of(int i) { return Origin::named("l" + std::to_string(i)); }
+
+ private:
+  std::mt19937 rng_;
+  int next_ = 0;
+};
+
+Value reference(const std::vector<std::shared_ptr<const Layer>>& stack,
+                const MergePolicies& policies) {
+  std::vector<const Layer*> ptrs;
+  for (const auto& l : stack) {
+    ptrs.push_back(l.get());
+  }
+  return merge_layers(std::span<const Layer* const>(ptrs), policies);
+}
+
+TEST(IncrementalMergeTest, RandomChangesGiveWhatAFullMergeGives) {
+  MergePolicies policies;
+  policies.set(KeyPath("a.*"), MergePolicy{MergeStrategy::kAppend, ""});
+  policies.set(KeyPath("b"), MergePolicy{MergeStrategy::kUnion, ""});
+  int patched = 0;
+  int full = 0;
+  for (unsigned seed = 1; seed <= 60; ++seed) {
+    StackGen g(seed);
+    std::vector<std::shared_ptr<const Layer>> stack;
+    const int n = 1 + g.below(12);
+    for (int i = 0; i < n; ++i) {
+      stack.push_back(
+          g.layer(i, g.below(3), g.below(8) == 0 ? Value() : g.tree(g.origin_of(i), 2)));
+    }
+    IncrementalMerge inc;
+    for (int step = 0; step < 40; ++step) {
+      if (g.below(8) == 0) {  // a source added last, on top of the stack
+        const int n_now = static_cast<int>(stack.size());
+        stack.push_back(
+            g.layer(n_now, 2, g.below(6) == 0 ? Value() : g.tree(g.origin_of(n_now), 2)));
+        const Value got = inc.merge(stack, policies);
+        (inc.last_was_patch() ? patched : full) += 1;
+        ASSERT_TRUE(same_tree(got, reference(stack, policies)))
+            << "seed " << seed << " step " << step << " (added on top)";
+        continue;
+      }
+      const int i = g.below(static_cast<int>(stack.size()));
+      const Layer& was = *stack[static_cast<std::size_t>(i)];
+      Value data;
+      int priority = was.priority;
+      switch (g.below(10)) {
+        case 0:
+          data = g.tree(g.origin_of(i), 2);  // new keys
+          break;
+        case 1:
+          data = Value();  // the layer's source went missing
+          break;
+        case 2:
+          priority = g.below(3);  // moves in the stack
+          data = was.data;
+          break;
+        default:  // the common edit: same keys, values change
+          data = was.data.is_object() ? g.edit_values(was.data, g.origin_of(i))
+                                      : g.tree(g.origin_of(i), 2);
+      }
+      stack[static_cast<std::size_t>(i)] = std::make_shared<const Layer>(
+          Layer{was.name, priority, std::move(data), was.version + "'"});
+      if (g.below(3) == 0) {  // a second layer changes in the same batch
+        const int j = g.below(static_cast<int>(stack.size()));
+        const Layer& other = *stack[static_cast<std::size_t>(j)];
+        if (other.data.is_object()) {
+          stack[static_cast<std::size_t>(j)] = std::make_shared<const Layer>(
+              Layer{other.name, other.priority, g.edit_values(other.data, g.origin_of(j)), "x"});
+        }
+      }
+      const Value got = inc.merge(stack, policies);
+      (inc.last_was_patch() ? patched : full) += 1;
+      ASSERT_TRUE(same_tree(got, reference(stack, policies)))
+          << "seed " << seed << " step " << step << (inc.last_was_patch() ? " (patched)" : "");
+    }
+  }
+  // Both paths were exercised, the patch often.
+  EXPECT_GT(patched, 600);
+  EXPECT_GT(full, 200);
+}
+
+TEST(IncrementalMergeTest, OneChangedLayerAmongManyIsPatched) {
+  StackGen g(7);
+  std::vector<std::shared_ptr<const Layer>> stack;
+  for (int i = 0; i < 1000; ++i) {
+    Value v = Value::object();
+    v.set("k" + std::to_string(i), Value(i));
+    v.set("shared.n", Value(i));  // every layer also sets shared.n
+    stack.push_back(g.layer(i, 0, std::move(v)));
+  }
+  const MergePolicies none;
+  IncrementalMerge inc;
+  std::vector<std::shared_ptr<const Layer>> half(stack.begin(), stack.begin() + 500);
+  EXPECT_TRUE(same_tree(inc.merge(half, none), reference(half, none)));
+  EXPECT_FALSE(inc.last_was_patch());
+  const Value first = inc.merge(stack, none);  // the other half added on top
+  EXPECT_TRUE(inc.last_was_patch());
+  EXPECT_TRUE(same_tree(first, reference(stack, none)));
+  Value edited = stack[500]->data;
+  edited.set("k500", Value(-1));
+  stack[500] = g.layer(500, 0, std::move(edited));
+  const Value second = inc.merge(stack, none);
+  EXPECT_TRUE(inc.last_was_patch());
+  EXPECT_EQ(second.find(KeyPath("k500"))->as_int(), -1);
+  EXPECT_EQ(second.find(KeyPath("shared.n"))->as_int(), 999);
+  EXPECT_EQ(first.find(KeyPath("k500"))->as_int(), 500) << "the earlier result was changed";
+  EXPECT_TRUE(same_tree(second, reference(stack, none)));
+
+  // A new key in the changed layer: merged in full.
+  Value grown = stack[10]->data;
+  grown.set("extra", Value(1));
+  stack[10] = g.layer(10, 0, std::move(grown));
+  EXPECT_TRUE(same_tree(inc.merge(stack, none), reference(stack, none)));
+  EXPECT_FALSE(inc.last_was_patch());
+}
+
+}  // namespace
+}  // namespace liveconf::detail
