@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -55,7 +56,13 @@ struct SourceSlot {
 
 /// What the update thread keeps for a config.
 struct EntryState {
-  std::vector<std::shared_ptr<const Layer>> layers;  // the live stack, canonical order
+  // The last published snapshot, whose layers are the live stack (canonical
+  // order): shared with it rather than copied, since only the update thread
+  // publishes.
+  SnapshotPtr live;
+  [[nodiscard]] std::span<const std::shared_ptr<const Layer>> layers() const noexcept {
+    return live ? live->layers() : std::span<const std::shared_ptr<const Layer>>();
+  }
   std::uint64_t override_counter = 0;
   // The layers given at registration (defaults, initial, options.layers):
   // they stay below every source's layers of the same priority.
@@ -63,7 +70,7 @@ struct EntryState {
   std::vector<std::unique_ptr<SourceSlot>> sources;  // in the order they were added
   // The last merge of the stack, patched when a change keeps its shape.
   IncrementalMerge merge;
-  // Layer name -> position in `layers`; built on first use, cleared whenever
+  // Layer name -> position in layers(); built on first use, cleared whenever
   // the stack's order changes (see layer_positions()).
   std::unordered_map<std::string, std::size_t> positions;
 };

@@ -188,9 +188,9 @@ Status ConfigManager::update(std::string_view name, Value data, UpdateOptions op
   return impl_->with_entry(name, [&](UpdateThread& t, Entry& e) -> Status {
     EntryState& st = e.state.get(t);
     Layer layer{std::string(kOverrideLayer), kOverridePriority, std::move(data), ""};
-    auto it = std::find_if(st.layers.begin(), st.layers.end(),
+    auto it = std::find_if(st.layers().begin(), st.layers().end(),
                            [](const auto& l) { return l->name == kOverrideLayer; });
-    if (!options.replace && it != st.layers.end()) {
+    if (!options.replace && it != st.layers().end()) {
       std::vector<Layer> both = {**it, layer};
       both[1].priority = both[0].priority;
       detail::SnapshotBuilder::stamp_origins(both[1].data,

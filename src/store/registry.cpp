@@ -7,9 +7,9 @@ namespace liveconf::detail {
 
 const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& st) {
   if (st.positions.empty()) {
-    st.positions.reserve(st.layers.size());
-    for (std::size_t i = 0; i < st.layers.size(); ++i) {
-      st.positions.emplace(st.layers[i]->name, i);
+    st.positions.reserve(st.layers().size());
+    for (std::size_t i = 0; i < st.layers().size(); ++i) {
+      st.positions.emplace(st.layers()[i]->name, i);
     }
   }
   return st.positions;

@@ -141,7 +141,7 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   parts.config_name = e.name;
   parts.generation = old ? old->generation() + 1 : 1;
   parts.tree = std::move(merged);
-  parts.layers = layers;
+  parts.layers = std::move(layers);
   parts.typed = std::move(typed);
   parts.type = e.binding.type;
   parts.sensitive = e.sensitive;
@@ -152,7 +152,7 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   // layers and the snapshot change together or not at all.
   auto snapshot = std::make_shared<const Snapshot>(std::move(parts));
   EntryState& st = e.state.get(t);
-  st.layers = std::move(layers);
+  st.live = snapshot;
   if (!same_order) {
     st.positions.clear();
   }
@@ -252,20 +252,20 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
     std::vector<std::pair<std::size_t, Layer*>> replaced;
     for (Layer& layer : batch.set) {
       const std::size_t i = positions.at(layer.name);
-      if (!same_content(*st.layers[i], layer)) {
+      if (!same_content(*st.layers()[i], layer)) {
         replaced.emplace_back(i, &layer);
       }
     }
     if (replaced.empty()) {
       return ok_status();
     }
-    std::vector<std::shared_ptr<const Layer>> layers = st.layers;
+    std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
     for (auto& [i, layer] : replaced) {
       layers[i] = prepare_layer(std::move(*layer));
     }
     return rebuild(t, e, std::move(layers), /*same_order=*/true);
   }
-  std::vector<std::shared_ptr<const Layer>> layers = st.layers;
+  std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
   bool changed = false;
   if (!batch.remove.empty()) {
     std::unordered_set<std::string_view> gone(batch.remove.begin(), batch.remove.end());

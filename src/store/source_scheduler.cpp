@@ -360,9 +360,9 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
   std::unordered_map<std::string_view, std::size_t> views;
   if (full) {
     all.assign(st.sources.size(), SourceStatus{});
-    views.reserve(st.layers.size());
-    for (std::size_t i = 0; i < st.layers.size(); ++i) {
-      views.emplace(st.layers[i]->name, i);
+    views.reserve(st.layers().size());
+    for (std::size_t i = 0; i < st.layers().size(); ++i) {
+      views.emplace(st.layers()[i]->name, i);
     }
   }
   auto position = [&](const std::string& name) -> std::optional<std::size_t> {
@@ -388,7 +388,7 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
     status.layers.clear();
     for (const std::string& n : s.layer_names) {
       if (auto at = position(n)) {
-        const Layer& live = *st.layers[*at];
+        const Layer& live = *st.layers()[*at];
         status.layers.push_back(LayerVersion{n, live.priority, live.version});
       }
     }

@@ -16,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -112,7 +113,15 @@ class FileSource final : public Source {
   }
 
   Result<SourceLoad> load_directory() {
-    std::vector<std::pair<fs::path, detail::FileStamp>> files;
+    if (!directory_settled_after_) {
+      // Once per directory rather than once per file read.
+      struct statfs fs {};
+      if (::statfs(options_.path.c_str(), &fs) == 0) {
+        directory_settled_after_ =
+            detail::settled_after_for_filesystem(static_cast<std::int64_t>(fs.f_type));
+      }
+    }
+    std::vector<std::pair<fs::path, std::optional<detail::FileStamp>>> files;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(options_.path, ec)) {
       const std::string fname = entry.path().filename().string();
@@ -122,11 +131,20 @@ class FileSource final : public Source {
       if (options_.format.empty() && format_for_path(fname) == nullptr) {
         continue;  // backups (app.yaml~), notes, anything without a known format
       }
-      struct stat st {};
-      if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-        continue;  // gone since listed, a directory, a dangling symlink
+      // A file read before needs its stamp (is it still the same?); a new
+      // one is read anyway, and readdir's file type says whether it is a file
+      // (a stat only for symlinks).
+      std::optional<detail::FileStamp> stamp;
+      if (cache_.count(entry.path().string()) != 0) {
+        struct stat st {};
+        if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+          continue;  // gone since listed, a directory, a dangling symlink
+        }
+        stamp = detail::FileStamp::of(st);
+      } else if (std::error_code tec; !entry.is_regular_file(tec)) {
+        continue;
       }
-      files.emplace_back(entry.path(), detail::FileStamp::of(st));
+      files.emplace_back(entry.path(), stamp);
     }
     if (ec) {
       return io_error(options_.path, name_, ec.value(), "cannot list directory");
@@ -138,7 +156,7 @@ class FileSource final : public Source {
       // One file of many changed: the others, settled and with the same
       // stamp, are not read again (see FileRead::settled).
       if (auto it = cache_.find(f.string());
-          it != cache_.end() && it->second.settled && it->second.stamp == stamp) {
+          stamp && it != cache_.end() && it->second.settled && it->second.stamp == *stamp) {
         out.layers.push_back(it->second.layer);
         continue;
       }
@@ -155,8 +173,9 @@ class FileSource final : public Source {
   }
 
   Result<Layer> load_file(const fs::path& path, const std::string& layer_name) {
-    Result<FileRead> read = read_file(path, layer_name, options_.parse.max_bytes,
-                                      hooks_.file_syscalls.get(), hooks_.settled_after);
+    Result<FileRead> read =
+        read_file(path, layer_name, options_.parse.max_bytes, hooks_.file_syscalls.get(),
+                  hooks_.settled_after ? hooks_.settled_after : directory_settled_after_);
     if (!read) {
       return std::move(read).error();
     }
@@ -208,6 +227,9 @@ class FileSource final : public Source {
     bool settled = false;     // see FileRead::settled
   };
   std::map<std::string, CachedFile> cache_;
+  // A directory's filesystem's settle time (files in it are assumed to live
+  // on it; Kubernetes' ..data symlinks stay within the volume).
+  std::optional<std::chrono::nanoseconds> directory_settled_after_;
 };
 
 }  // namespace

@@ -141,6 +141,12 @@ Result<FileRead> read_file(const fs::path& path, const std::string& source, std:
       return io_error(path, source, 0,
                       "file grew over the limit of " + std::to_string(max_bytes) + " bytes");
     }
+    if (S_ISREG(st.st_mode) && static_cast<std::size_t>(n) < room) {
+      // A regular file reads short only at its end: no second call for the
+      // EOF. (Whatever is appended after this is a later version, and its
+      // own change event.)
+      break;
+    }
   }
   out.bytes.resize(len);
   std::array<char, 32> hex{};
