@@ -360,8 +360,8 @@ void scale(const fs::path& root, int iterations, const ScaleOptions& opt, Stats 
   }
   const Stats s = stats(lat);
   std::printf(
-      "scale: %zu files, %zu conf.d dirs: start-up (add_source per dir) %.0f ms, RSS +%ld MiB, "
-      "idle CPU %.1f ms "
+      "scale: %zu files, %zu conf.d dirs: start-up (add_source per dir) %.0f ms, RSS +%ld MiB "
+      "(process %ld MiB), idle CPU %.1f ms "
       "over 2 s, change latency p50 %.0f us p99 %.0f us\n",
       files, dirs.size(), startup_ms, (rss_after - rss_before) / 1024, rss_after / 1024,
       idle_cpu_ms, s.p50, s.p99);
