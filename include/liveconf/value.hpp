@@ -71,12 +71,17 @@ class LIVECONF_API Object {
   /// Adds `key` if absent. Returns the member and whether it was inserted; an
   /// existing member is left as it was (`value` is then dropped).
   std::pair<Value*, bool> insert(std::string key, Value value);
+  /// The member named `key`, added as null at the end if absent (one lookup;
+  /// the key is copied only when added). Returns it and whether it was added.
+  std::pair<Value*, bool> try_emplace(std::string_view key);
   /// Sets `key` to `value`, keeping the key's position if it existed.
   Value& insert_or_assign(std::string key, Value value);
   /// The member named `key`, inserting null at the end if absent.
   Value& operator[](std::string_view key);
   /// Removes `key`; returns whether it was there. O(n).
   bool erase(std::string_view key);
+  /// Room for `n` members without reallocating or re-indexing (at least:
+  /// it grows geometrically, so calling it before every insert stays linear).
   void reserve(std::size_t n);
   /// Mutable access to the value at position i (keys cannot be changed in place).
   [[nodiscard]] Value& value_at(std::size_t i);
@@ -85,7 +90,7 @@ class LIVECONF_API Object {
 
  private:
   [[nodiscard]] std::size_t find_slot(std::string_view key) const noexcept;
-  void rebuild_index();
+  void rebuild_index(std::size_t room = 0);
   void index_new_entry();
 
   std::vector<Entry> entries_;
@@ -211,7 +216,6 @@ inline std::vector<Object::Entry>::const_iterator Object::end() const noexcept {
 }
 inline const Object::Entry& Object::entry(std::size_t i) const { return entries_[i]; }
 inline bool Object::contains(std::string_view key) const noexcept { return find(key) != nullptr; }
-inline void Object::reserve(std::size_t n) { entries_.reserve(n); }
 inline Value& Object::value_at(std::size_t i) { return entries_[i].second; }
 
 /// Text used wherever a sensitive value would otherwise be shown.

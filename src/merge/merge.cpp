@@ -40,13 +40,16 @@ class Merger {
     }
     if (dst.is_object() && src.is_object()) {
       Object& dst_obj = dst.as_object();
-      for (const auto& [key, value] : src.as_object()) {
-        if (Value* existing = dst_obj.find(key)) {
-          path_.push_back(&key);
-          merge_into(*existing, value);
-          path_.pop_back();
+      const Object& src_obj = src.as_object();
+      dst_obj.reserve(dst_obj.size() + src_obj.size());  // one index, not a rebuild per doubling
+      for (const auto& [key, value] : src_obj) {
+        auto [slot, added] = dst_obj.try_emplace(key);
+        if (added) {
+          *slot = value;
         } else {
-          dst_obj.insert(key, value);
+          path_.push_back(&key);
+          merge_into(*slot, value);
+          path_.pop_back();
         }
       }
       // The object now exists because of the higher layer too; report the

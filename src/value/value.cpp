@@ -1,5 +1,6 @@
 #include "liveconf/value.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 
@@ -43,13 +44,15 @@ std::size_t Object::find_slot(std::string_view key) const noexcept {
   }
 }
 
-void Object::rebuild_index() {
+// `room`: size the index for this many entries (at least the current ones).
+void Object::rebuild_index(std::size_t room) {
   index_.clear();
-  if (entries_.size() <= kIndexThreshold) {
+  const std::size_t n = std::max(room, entries_.size());
+  if (n <= kIndexThreshold) {
     return;
   }
   std::size_t cap = 32;
-  while (cap < entries_.size() * 2) {
+  while (cap < n * 2) {
     cap <<= 1;
   }
   index_.assign(cap, 0);
@@ -103,6 +106,30 @@ std::pair<Value*, bool> Object::insert(std::string key, Value value) {
   entries_.emplace_back(std::move(key), std::move(value));
   index_new_entry();
   return {&entries_.back().second, true};
+}
+
+void Object::reserve(std::size_t n) {
+  // Geometric, like push_back's own growth: a merge reserves for each layer
+  // it folds in, and exact reservations would copy the entries every time.
+  if (n > entries_.capacity()) {
+    entries_.reserve(std::max(n, entries_.capacity() * 2));
+  }
+  if (n > kIndexThreshold && index_.size() < n * 2) {
+    rebuild_index(n);
+  }
+}
+
+std::pair<Value*, bool> Object::try_emplace(std::string_view key) {
+  if (!index_.empty() && (entries_.size() + 1) * 2 <= index_.size()) {
+    const std::size_t slot = find_slot(key);
+    if (index_[slot] != 0) {
+      return {&entries_[index_[slot] - 1].second, false};
+    }
+    entries_.emplace_back(std::string(key), Value());
+    index_[slot] = static_cast<std::uint32_t>(entries_.size());
+    return {&entries_.back().second, true};
+  }
+  return insert(std::string(key), Value());
 }
 
 Value& Object::insert_or_assign(std::string key, Value value) {

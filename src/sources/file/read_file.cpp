@@ -141,10 +141,12 @@ Result<FileRead> read_file(const fs::path& path, const std::string& source, std:
       return io_error(path, source, 0,
                       "file grew over the limit of " + std::to_string(max_bytes) + " bytes");
     }
-    if (S_ISREG(st.st_mode) && static_cast<std::size_t>(n) < room) {
-      // A regular file reads short only at its end: no second call for the
-      // EOF. (Whatever is appended after this is a later version, and its
-      // own change event.)
+    if (S_ISREG(st.st_mode) && static_cast<std::size_t>(n) < room &&
+        len == static_cast<std::size_t>(st.st_size)) {
+      // Short, and exactly the size fstat gave: the end of a regular file, so
+      // no second call for the EOF. (Whatever is appended after this is a
+      // later version, with its own change event.) A short read that is not
+      // the whole file (FUSE with direct_io, a signal) reads on.
       break;
     }
   }

@@ -1,5 +1,6 @@
 #include "sources/file/file_source.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <fcntl.h>
 
@@ -177,6 +178,26 @@ TEST(FileSourceTest, AFileChangedJustNowIsReadAgainEvenWithAnEqualStamp) {
     EXPECT_EQ(merge_layers(r->layers, {}).find("a")->as_int(), i);
   }
   EXPECT_EQ(opens.take(), 8) << "a file changed just now was trusted by its stamp";
+}
+
+TEST(FileSourceTest, ShortReadsBeforeTheEndAreReadOn) {
+  // A filesystem may return less than asked before the end (FUSE with
+  // direct_io): only a read that reaches the size fstat gave ends the file.
+  TempDir dir;
+  std::string body = "{\"k\": \"";
+  body += std::string(200, 'x');
+  body += "\"}";
+  const auto path = dir.write("a.json", body);
+  auto calls = std::make_shared<detail::FileSyscalls>();
+  std::atomic<int> reads{0};
+  calls->read = [&reads](int fd, void* buf, std::size_t n) -> ssize_t {
+    ++reads;
+    return ::read(fd, buf, std::min<std::size_t>(n, 7));
+  };
+  Result<detail::FileRead> r = detail::read_file(path, "file:a", 1 << 20, calls.get());
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->bytes, body);
+  EXPECT_EQ(reads.load(), static_cast<int>((body.size() + 6) / 7));  // no extra call for EOF
 }
 
 TEST(FileSourceTest, ManagerLoadsWatchesAndKeepsLastGood) {

@@ -49,6 +49,32 @@ TEST(ValueTest, LargeObjectsUseTheIndexAndStayCorrect) {
   EXPECT_EQ(copy, v);
 }
 
+TEST(ValueTest, TryEmplaceAddsNullOnceAndReserveKeepsLookupsRight) {
+  for (std::size_t n : {5U, 13U, 40U, 1000U}) {  // below and above the index threshold
+    Object obj;
+    obj.reserve(3);  // too small on purpose: later inserts must still index
+    for (std::size_t i = 0; i < n; ++i) {
+      obj.reserve(obj.size() + 1);  // as a merge does before each layer
+      auto [slot, added] = obj.try_emplace("k" + std::to_string(i));
+      ASSERT_TRUE(added);
+      EXPECT_TRUE(slot->is_null());
+      *slot = Value(static_cast<std::int64_t>(i));
+    }
+    obj.reserve(4 * n);
+    auto [again, added_again] = obj.try_emplace("k0");
+    EXPECT_FALSE(added_again) << n;
+    EXPECT_EQ(again->as_int(), 0);
+    ASSERT_EQ(obj.size(), n);
+    for (std::size_t i = 0; i < n; ++i) {
+      const Value* v = obj.find("k" + std::to_string(i));
+      ASSERT_NE(v, nullptr) << i << " of " << n;
+      EXPECT_EQ(v->as_int(), static_cast<std::int64_t>(i));
+      EXPECT_EQ(obj.entry(i).first, "k" + std::to_string(i));  // insertion order
+    }
+    EXPECT_EQ(obj.find("absent"), nullptr);
+  }
+}
+
 TEST(ValueTest, InsertDoesNotOverwriteButInsertOrAssignDoes) {
   Object o;
   EXPECT_TRUE(o.insert("a", 1).second);
