@@ -17,6 +17,12 @@ if(TARGET liveconf_etcd)
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+if(TARGET liveconf_admin)
+  install(TARGETS liveconf_admin EXPORT liveconfTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 if(TARGET liveconf_cli)
   install(TARGETS liveconf_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

@@ -15,6 +15,10 @@ packages=(
   libgtest-dev libgmock-dev  # tests
   libbenchmark-dev       # bench/
   libsimdjson-dev        # the JSON baseline in bench/reload_bench
+  libmicrohttpd-dev      # liveconf::admin: the HTTP server of the admin endpoint
+  prometheus-cpp-dev     # liveconf::admin: Prometheus exposition (its core library only)
+  libcurl4-openssl-dev   # `liveconf status` and the admin tests: an HTTP client
+  prometheus             # promtool and a real Prometheus server for the admin tests
   clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds
   libc++-14-dev libc++abi-14-dev googletest  # the libcxx preset (GoogleTest built from source)
   clang-format clang-tidy

@@ -104,6 +104,10 @@ struct Explanation {
   bool sensitive = false;          // values were masked
   /// Multi-line text: the path, then one line per layer with origin, winner marked.
   [[nodiscard]] LIVECONF_API std::string to_string() const;
+  /// The JSON shape `liveconf explain --format json` and the admin endpoint
+  /// print: {"path", "effective" (when set), "layers": [{"layer", "priority",
+  /// "value", "origin", "winner"}]}.
+  [[nodiscard]] LIVECONF_API Value to_value() const;
 };
 
 /// Explains `path` over `layers` and their merged result `merged`.

@@ -48,7 +48,9 @@
 // validator or parser) they return kInternal instead of deadlocking.
 #pragma once
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cstdint>
 #include <functional>
@@ -134,8 +136,35 @@ struct SourceStatus {
   SourceState state = SourceState::kOk;
   std::optional<Error> last_error;   // why the newest content was refused
   std::uint64_t loads = 0;           // load() calls, the initial one included
+  std::uint64_t failures = 0;        // loads that failed, or whose content was refused
   std::uint64_t signals = 0;         // change notifications from its watch backend
   std::vector<LayerVersion> layers;  // its live (last good) layers
+  /// Wall-clock time of the last load whose content went live (or was
+  /// already live); empty until one did. What "stale for N minutes" alerts use.
+  std::optional<std::chrono::system_clock::time_point> last_success;
+  /// Wall-clock time it entered `state` (registration time for the first).
+  std::chrono::system_clock::time_point state_since;
+};
+
+/// How long reloads took, from a source's load to the publish it caused, in
+/// fixed buckets (seconds) a metrics endpoint can expose as a histogram.
+/// Thread-safety: a value type.
+struct DurationHistogram {
+  static constexpr std::array<double, 14> kBounds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  std::array<std::uint64_t, kBounds.size() + 1> counts{};  // per bucket; the last is +Inf
+  double sum_seconds = 0;
+  std::uint64_t count = 0;
+
+  void observe(double seconds) noexcept {
+    std::size_t i = 0;
+    while (i < kBounds.size() && seconds > kBounds[i]) {
+      ++i;
+    }
+    ++counts[i];
+    sum_seconds += seconds;
+    ++count;
+  }
 };
 
 /// A config's state for `list()` and `status()`.
@@ -146,9 +175,11 @@ struct ConfigStatus {
   std::vector<LayerVersion> layers;
   std::uint64_t publishes = 0;        // successful rebuilds
   std::uint64_t failures = 0;         // refused candidates
+  std::uint64_t callbacks = 0;        // subscriber calls made
   std::uint64_t callback_errors = 0;  // subscriber exceptions
   std::optional<Error> last_error;    // cleared by the next successful rebuild
   std::vector<SourceStatus> sources;
+  DurationHistogram reload_duration;  // source reloads that published
 };
 
 struct ExportOptions {

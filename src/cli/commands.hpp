@@ -18,6 +18,11 @@ struct WatchOptions {
   std::string exec;
   std::string on_change = "restart";
   bool once = false;
+  // The admin endpoint (liveconf::admin), when built.
+  std::string admin;        // --admin ADDR: HOST:PORT or unix:/path
+  std::string admin_token;  // --admin-token FILE
+  bool admin_allow_remote = false;
+  std::string admin_ready_grace;  // --admin-ready-grace DURATION
 };
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w);
@@ -29,5 +34,13 @@ int run_render(const Common& common, const CLI::App* app, const std::string& out
                const std::string& render_format);
 int run_check(const Common& common, const CLI::App* app);
 int run_env_report(const Common& common, const std::string& prefix);
+
+// status (status_command.cpp): what a running `liveconf watch --admin ADDR`
+// (or any program serving liveconf::admin) reports.
+struct StatusOptions {
+  std::string admin;            // --admin ADDR
+  std::string format = "text";  // --format text|json
+};
+int run_status(const StatusOptions& options);
 
 }  // namespace liveconf::cli

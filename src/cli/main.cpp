@@ -45,6 +45,20 @@ int run(int argc, char** argv) {
       ->type_name("CMD");
   w->add_option("--on-change", watch.on_change, "restart, or signal:NAME (e.g. signal:HUP)");
   w->add_flag("--once", watch.once, "Load, print, exit");
+#ifdef LIVECONF_CLI_WITH_ADMIN
+  w->add_option("--admin", watch.admin,
+                "Serve /status, /metrics, /readyz, ... on HOST:PORT or unix:/PATH "
+                "(docs/operations.md)")
+      ->type_name("ADDR");
+  w->add_option("--admin-token", watch.admin_token,
+                "File with the bearer token endpoints that change anything require")
+      ->type_name("FILE");
+  w->add_flag("--admin-allow-remote", watch.admin_allow_remote,
+              "Allow --admin on an address other than loopback");
+  w->add_option("--admin-ready-grace", watch.admin_ready_grace,
+                "How long /readyz tolerates a missing or failing source (e.g. 30s)")
+      ->type_name("DURATION");
+#endif
 
   CLI::App* g = app.add_subcommand("get", "Print one value (exit 1 if absent)");
   common.add_to(g);
@@ -67,6 +81,14 @@ int run(int argc, char** argv) {
       "env-report", "For each PREFIX_* variable: the key it sets, or why it is ignored");
   common.add_to(env);
   env->add_option("PREFIX", prefix, "Variable prefix")->required();
+
+  StatusOptions status;
+  CLI::App* st = app.add_subcommand("status", "What a running liveconf admin endpoint reports");
+  st->add_option("--admin", status.admin, "HOST:PORT or unix:/PATH of the admin endpoint")
+      ->type_name("ADDR")
+      ->required();
+  st->add_option("--format", status.format, "Output: text (a table) or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
   try {
     app.parse(argc, argv);
@@ -99,6 +121,9 @@ int run(int argc, char** argv) {
     }
     if (env->parsed()) {
       return run_env_report(common, prefix);
+    }
+    if (st->parsed()) {
+      return run_status(status);
     }
   } catch (const std::exception& ex) {
     // The library throws nothing for anticipated failures; this is a bug or out of memory.

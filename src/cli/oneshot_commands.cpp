@@ -96,20 +96,7 @@ int run_explain(const Common& common, const CLI::App* app, const std::string& ke
     return fail(e.error());
   }
   if (common.format == "json") {
-    std::string out = R"({"path":)" + json_text(Value(path->to_string()));
-    if (e->effective) {
-      out += R"(,"effective":)" + json_text(*e->effective);
-    }
-    out += R"(,"layers":[)";
-    for (std::size_t i = 0; i < e->layers.size(); ++i) {
-      const LayerValue& lv = e->layers[i];
-      out += (i > 0 ? ",{" : "{") + std::string(R"("layer":)") + json_text(Value(lv.layer)) +
-             R"(,"priority":)" + std::to_string(lv.priority) + R"(,"value":)" +
-             json_text(lv.value) + R"(,"origin":)" +
-             json_text(Value(lv.value.origin().location())) + R"(,"winner":)" +
-             (lv.winner ? "true" : "false") + "}";
-    }
-    std::cout << out << "]}" << std::endl;
+    std::cout << json_text(e->to_value()) << std::endl;
   } else if (!e->layers.empty()) {
     std::cout << e->to_string();
     if (!e->to_string().ends_with('\n')) {

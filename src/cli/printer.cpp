@@ -2,8 +2,19 @@
 
 #include <cstdio>
 #include <iostream>
+#include <unistd.h>
+
+#include "liveconf/env.hpp"
 
 namespace liveconf::cli {
+
+bool stdout_wants_color() {
+  if (::isatty(STDOUT_FILENO) == 0 || !get_env("NO_COLOR").value_or("").empty()) {
+    return false;
+  }
+  return get_env("TERM").value_or("dumb") != "dumb";
+}
+
 namespace {
 
 // Leaves as "path = value  (origin)" lines, for the text format.

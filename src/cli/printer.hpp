@@ -16,6 +16,10 @@
 
 namespace liveconf::cli {
 
+/// Whether standard output is a terminal that wants colour (no-color.org: a
+/// NO_COLOR that is set and not empty disables it; so does TERM=dumb).
+[[nodiscard]] bool stdout_wants_color();
+
 /// "file:line:col: message at key, detail": the stderr form of an error.
 [[nodiscard]] std::string format_error(const Error& e);
 

@@ -15,6 +15,9 @@
 #include <CLI/CLI.hpp>
 
 #include "liveconf/liveconf.hpp"
+#ifdef LIVECONF_CLI_WITH_ADMIN
+#include "liveconf/admin.hpp"
+#endif
 
 #include "cli/commands.hpp"
 #include "cli/exec.hpp"
@@ -24,17 +27,6 @@
 #include "cli/session.hpp"
 
 namespace liveconf::cli {
-namespace {
-
-bool use_color() {
-  // no-color.org: a NO_COLOR that is present and not empty disables colour.
-  if (::isatty(STDOUT_FILENO) == 0 || !get_env("NO_COLOR").value_or("").empty()) {
-    return false;
-  }
-  return get_env("TERM").value_or("dumb") != "dumb";
-}
-
-}  // namespace
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) {
   Result<SessionOptions> so = common.session_options(app, !w.once);
@@ -77,7 +69,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     return fail(Error(ErrorCode::kInternal, "cannot create signalfd/eventfd"));
   }
 
-  Printer printer(common.format == "json", use_color());
+  Printer printer(common.format == "json", stdout_wants_color());
   std::mutex state_mu;  // orders "loaded" before any change, and guards the below
   bool loaded = false;
   // The printed generation counts the configurations printed (1 = loaded), not
@@ -164,6 +156,31 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   if (w.once) {
     return kExitOk;
   }
+#ifdef LIVECONF_CLI_WITH_ADMIN
+  std::unique_ptr<AdminServer> admin;
+  if (!w.admin.empty()) {
+    AdminOptions options;
+    options.listen = w.admin;
+    options.token_file = w.admin_token;
+    options.allow_remote = w.admin_allow_remote;
+    if (!w.admin_ready_grace.empty()) {
+      std::optional<long double> ns = detail::parse_duration_ns(w.admin_ready_grace);
+      if (!ns || *ns < 0) {
+        return usage(Error(ErrorCode::kValidation,
+                           "--admin-ready-grace: expected a duration such as 30s, got \"" +
+                               w.admin_ready_grace + "\""));
+      }
+      options.ready_grace = std::chrono::milliseconds(static_cast<std::int64_t>(*ns / 1e6L));
+    }
+    options.log = [&](LogLevel, std::string_view message) { printer.warning(message); };
+    Result<std::unique_ptr<AdminServer>> started = AdminServer::start(manager, std::move(options));
+    if (!started) {
+      return fail(started.error());
+    }
+    admin = std::move(*started);
+    std::fprintf(stderr, "liveconf: admin endpoint on %s\n", admin->address().c_str());
+  }
+#endif
   std::optional<ChildSupervisor> child;
   if (exec) {
     child.emplace(*exec);

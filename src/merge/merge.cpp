@@ -255,6 +255,26 @@ Explanation explain(std::span<const Layer* const> layers, const Value& merged, c
   return out;
 }
 
+Value Explanation::to_value() const {
+  Value v = Value::object();
+  v["path"] = path.to_string();
+  if (effective) {
+    v["effective"] = *effective;
+  }
+  Value out = Value::array();
+  for (const LayerValue& lv : layers) {
+    Value l = Value::object();
+    l["layer"] = lv.layer;
+    l["priority"] = lv.priority;
+    l["value"] = lv.value;
+    l["origin"] = lv.value.origin().location();
+    l["winner"] = lv.winner;
+    out.push_back(std::move(l));
+  }
+  v["layers"] = std::move(out);
+  return v;
+}
+
 std::string Explanation::to_string() const {
   std::string out = path.to_string();
   out += effective ? " = " + effective->to_display_string() : " is not set by any layer";

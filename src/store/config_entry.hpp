@@ -7,6 +7,7 @@
 //   - `subs` is shared by subscribe() (any thread) and the dispatch thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -41,7 +42,10 @@ struct SourceSlot {
   SourceState state = SourceState::kOk;
   std::optional<Error> last_error;
   std::uint64_t loads = 0;
+  std::uint64_t failures = 0;
   std::uint64_t signals = 0;
+  std::optional<std::chrono::system_clock::time_point> last_success;
+  std::chrono::system_clock::time_point state_since = std::chrono::system_clock::now();
   bool pending = false;  // a signal arrived; a reload is scheduled
   // The pending reload waits for a writer (Source::busy): the next signal
   // (its IN_CLOSE_WRITE, the rename) looks again at once instead of waiting
@@ -82,9 +86,11 @@ const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& 
 struct EntryStats {
   std::uint64_t publishes = 0;
   std::uint64_t failures = 0;
+  std::uint64_t callbacks = 0;
   std::uint64_t callback_errors = 0;
   std::optional<Error> last_error;
   std::vector<SourceStatus> sources;
+  DurationHistogram reload_duration;
 };
 
 struct Entry {

@@ -343,9 +343,11 @@ ConfigStatus status_of(const Entry& e) {
   detail::MutexLock lk(e.stats_mu);
   st.publishes = e.stats.publishes;
   st.failures = e.stats.failures;
+  st.callbacks = e.stats.callbacks;
   st.callback_errors = e.stats.callback_errors;
   st.last_error = e.stats.last_error;
   st.sources = e.stats.sources;
+  st.reload_duration = e.stats.reload_duration;
   return st;
 }
 

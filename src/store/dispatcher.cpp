@@ -134,10 +134,12 @@ void Dispatcher::dispatch(Entry& e) {
 void Dispatcher::deliver(Entry& e, SubscriptionState& s, const SnapshotPtr& old,
                          const SnapshotPtr& current, const ChangeSet& changes) {
   std::string failure;
+  bool called = false;
   s.gate.run([&] {
     if (!s.active.load(std::memory_order_acquire)) {
       return;
     }
+    called = true;
     try {
       s.fn(old, current, changes);
     } catch (const std::exception& ex) {
@@ -146,11 +148,12 @@ void Dispatcher::deliver(Entry& e, SubscriptionState& s, const SnapshotPtr& old,
       failure = "unknown exception";
     }
   });
+  if (called) {
+    MutexLock lk(e.stats_mu);
+    ++e.stats.callbacks;
+    e.stats.callback_errors += failure.empty() ? 0 : 1;
+  }
   if (!failure.empty()) {
-    {
-      MutexLock lk(e.stats_mu);
-      ++e.stats.callback_errors;
-    }
     log_(LogLevel::kWarning,
          "config \"" + e.name + "\": a subscriber threw (other subscribers still ran): " + failure);
   }

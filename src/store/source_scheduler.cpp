@@ -85,6 +85,9 @@ struct SourceScheduler::Transition {
   static void enter_state(SourceSlot& s, SourceState state, std::optional<Error> error,
                           std::vector<Transition>& out) {
     const bool changed = s.state != state;
+    if (changed) {
+      s.state_since = std::chrono::system_clock::now();
+    }
     s.state = state;
     s.last_error = error;
     out.push_back(Transition{&s, state, std::move(error), changed});
@@ -177,6 +180,9 @@ void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::
 }
 
 void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due) {
+  // Load -> publish, for the reload_duration histogram (wall time on the
+  // steady clock, whatever the manager's Clock: it measures work, not waits).
+  const auto started = std::chrono::steady_clock::now();
   std::vector<PendingLoad> ready;
   std::vector<Transition> transitions;
   for (SourceSlot* s : due) {
@@ -184,6 +190,7 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
     Result<SourceLoad> r = guarded_load(*s->source);
     s->refused.reset();  // whatever it was, the newest load supersedes it
     if (!r) {
+      ++s->failures;
       // Keep the last good layers; a vanished required file is "missing".
       const SourceState state =
           r.error().code() == ErrorCode::kNotFound ? SourceState::kMissing : SourceState::kError;
@@ -214,7 +221,13 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
         ready.push_back(PendingLoad{other.get(), *other->refused, true});
       }
     }
+    const std::uint64_t generation_before = e.cell->generation();
     apply_pending(t, e, ready, transitions);
+    if (e.cell->generation() != generation_before) {
+      const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+      MutexLock lk(e.stats_mu);
+      e.stats.reload_duration.observe(took.count());
+    }
   }
   after_round(t, e, transitions);
 }
@@ -227,12 +240,16 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
   auto accept = [&](PendingLoad& r) {
     r.slot->layer_names = names_of(r.load);
     r.slot->refused.reset();
+    r.slot->last_success = std::chrono::system_clock::now();
     Transition::enter_state(*r.slot, r.load.state, std::move(r.load.problem), transitions);
   };
   auto reject = [&](PendingLoad& r, const Error& error) {
     const bool same =
         r.retried && r.slot->last_error && r.slot->last_error->to_string() == error.to_string();
     r.slot->refused = r.load;
+    if (!r.retried) {
+      ++r.slot->failures;
+    }
     if (!same) {  // a retry refused for the same reason again is no news
       Transition::enter_state(*r.slot, SourceState::kError, error, transitions);
     }
@@ -380,7 +397,10 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
     status.state = s.state;
     status.last_error = s.last_error;
     status.loads = s.loads;
+    status.failures = s.failures;
     status.signals = s.signals;
+    status.last_success = s.last_success;
+    status.state_since = s.state_since;
     if (!full && std::find(touched->begin(), touched->end(), &s) == touched->end()) {
       continue;
     }
@@ -504,8 +524,13 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
     st.sources.erase(st.sources.begin() + static_cast<std::ptrdiff_t>(first), st.sources.end());
     return applied;
   }
+  const auto now = std::chrono::system_clock::now();
   for (std::size_t i = 0; i < names.size(); ++i) {
-    st.sources[first + i]->layer_names = std::move(names[i]);
+    SourceSlot& slot = *st.sources[first + i];
+    slot.layer_names = std::move(names[i]);
+    if (slot.state == SourceState::kOk) {
+      slot.last_success = now;
+    }
   }
   refresh_status(t, e);
   retry_refused(t, e);

@@ -1,0 +1,418 @@
+// The admin endpoint (liveconf::admin) with real clients: libcurl for the
+// HTTP endpoints, Debian's promtool for the exposition format, raw sockets
+// for the abuse cases (slowloris, oversized headers, a connection flood).
+#include "liveconf/admin.hpp"
+
+#include <arpa/inet.h>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <mutex>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "liveconf/format.hpp"
+#include "liveconf/liveconf.hpp"
+
+#include "testutil/http_client.hpp"
+#include "testutil/process.hpp"
+#include "testutil/temp_dir.hpp"
+
+namespace liveconf {
+namespace {
+
+using testing::http_get;
+using testing::http_request;
+using testing::TempDir;
+using testing::wait_until;
+
+Value parse_json(const std::string& text) {
+  Result<Value> v = find_format("json")->parse(text, ParseOptions{});
+  EXPECT_TRUE(v.ok()) << text;
+  return v ? *v : Value();
+}
+
+// One config "app" over one JSON file, and an admin server in front of it.
+class AdminTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    file_ = dir_.write("app.json", R"({"port": 8080, "db": {"password": "hunter2-marker"}})");
+    ManagerOptions mo;
+    mo.log = [this](LogLevel, std::string_view m) {
+      std::lock_guard<std::mutex> lk(log_mu_);
+      log_ += std::string(m) + "\n";
+    };
+    manager_ = std::make_unique<ConfigManager>(mo);
+    RegisterOptions ro;
+    ro.sensitive = {KeyPath::parse("db.password").value()};
+    ASSERT_TRUE(manager_->register_untyped("app", ro).ok());
+    FileSourceOptions fo;
+    fo.path = file_;
+    fo.debounce.quiet = std::chrono::milliseconds(20);
+    ASSERT_TRUE(manager_->add_source("app", make_file_source(fo).value()).ok());
+  }
+
+  void start(AdminOptions options = {}) {
+    options.log = [this](LogLevel, std::string_view m) {
+      std::lock_guard<std::mutex> lk(log_mu_);
+      log_ += std::string(m) + "\n";
+    };
+    Result<std::unique_ptr<AdminServer>> s = AdminServer::start(*manager_, std::move(options));
+    ASSERT_TRUE(s.ok()) << s.error().to_string();
+    server_ = std::move(*s);
+  }
+
+  std::string log() {
+    std::lock_guard<std::mutex> lk(log_mu_);
+    return log_;
+  }
+
+  // The /status entry of source `index` of config "app".
+  Value source_status() {
+    Value status = parse_json(http_get(server_->address(), "/status").body);
+    const Value* configs = status.find_member("configs");
+    if (configs == nullptr || configs->size() != 1) {
+      return Value();
+    }
+    return configs->as_array()[0].find_member("sources")->as_array()[0];
+  }
+
+  std::int64_t generation() { return manager_->snapshot("app").value()->generation(); }
+
+  TempDir dir_;
+  std::filesystem::path file_;
+  std::unique_ptr<ConfigManager> manager_;
+  std::unique_ptr<AdminServer> server_;
+  std::mutex log_mu_;
+  std::string log_;
+};
+
+TEST_F(AdminTest, ServesHealthReadinessStatusConfigAndExplain) {
+  start();
+  EXPECT_TRUE(server_->address().starts_with("127.0.0.1:")) << server_->address();
+  EXPECT_EQ(http_get(server_->address(), "/healthz").status, 200);
+  EXPECT_EQ(http_get(server_->address(), "/readyz").status, 200);
+
+  testing::HttpReply status = http_get(server_->address(), "/status");
+  ASSERT_EQ(status.status, 200) << status.error;
+  EXPECT_EQ(status.content_type, "application/json");
+  Value v = parse_json(status.body);
+  const Value& app = v.find_member("configs")->as_array()[0];
+  EXPECT_EQ(app.find_member("name")->as_string(), "app");
+  EXPECT_EQ(app.find_member("generation")->as_int(), generation());
+  const Value& src = app.find_member("sources")->as_array()[0];
+  EXPECT_EQ(src.find_member("name")->as_string(), "file:" + file_.string());
+  EXPECT_EQ(src.find_member("state")->as_string(), "ok");
+  EXPECT_TRUE(src.find_member("last_success")->is_number());
+  EXPECT_GE(src.find_member("staleness_seconds")->as_double(), 0.0);
+  EXPECT_TRUE(
+      src.find_member("layers")->as_array()[0].find_member("version")->as_string().starts_with(
+          "xxh3:"));
+
+  testing::HttpReply config = http_get(server_->address(), "/config/app");
+  ASSERT_EQ(config.status, 200);
+  EXPECT_EQ(parse_json(config.body), parse_json(R"({"port":8080,"db":{"password":"***"}})"));
+
+  testing::HttpReply explain = http_get(server_->address(), "/explain/app/port");
+  ASSERT_EQ(explain.status, 200);
+  Value e = parse_json(explain.body);
+  EXPECT_EQ(e.find_member("effective")->as_int(), 8080);
+  const Value& layer = e.find_member("layers")->as_array()[0];
+  EXPECT_EQ(layer.find_member("origin")->as_string(), file_.string() + ":1:10");
+  EXPECT_TRUE(layer.find_member("winner")->as_bool());
+
+  testing::HttpReply secret = http_get(server_->address(), "/explain/app/db.password");
+  EXPECT_EQ(secret.status, 200);
+  EXPECT_EQ(secret.body.find("hunter2-marker"), std::string::npos) << secret.body;
+
+  EXPECT_EQ(http_get(server_->address(), "/config/nope").status, 404);
+  EXPECT_EQ(http_get(server_->address(), "/explain/app/absent.key").status, 404);
+  EXPECT_EQ(http_get(server_->address(), "/no/such/endpoint").status, 404);
+  for (const char* path : {"/status", "/metrics", "/config/app", "/explain/app/db"}) {
+    EXPECT_EQ(http_get(server_->address(), path).body.find("hunter2-marker"), std::string::npos)
+        << path;
+  }
+}
+
+// A change, a refused change and a missing file, each as /status, /metrics
+// and /readyz report it.
+TEST_F(AdminTest, ChangeRefusalAndMissingFileShowInStatusMetricsAndReadiness) {
+  start();
+  const std::int64_t g0 = generation();
+  testing::write_file(file_, R"({"port": 9090, "db": {"password": "hunter2-marker"}})");
+  ASSERT_TRUE(wait_until([&] { return generation() > g0; }));
+  ASSERT_TRUE(wait_until([&] {
+    return http_get(server_->address(), "/metrics")
+               .body.find("liveconf_config_generation{config=\"app\"} " +
+                          std::to_string(generation())) != std::string::npos;
+  }));
+  std::string metrics = http_get(server_->address(), "/metrics").body;
+  EXPECT_NE(metrics.find("liveconf_reload_duration_seconds_count{config=\"app\"} 1"),
+            std::string::npos)
+      << metrics;
+
+  // Refused: the last good config keeps serving, and every view says why.
+  const std::int64_t g1 = generation();
+  testing::write_file(file_, "{\"port\": 7070,\n  \"db\": }");
+  ASSERT_TRUE(
+      wait_until([&] { return source_status().find_member("state")->as_string() == "error"; }));
+  EXPECT_EQ(generation(), g1);
+  Value src = source_status();
+  const std::string message = src.find_member("last_error")->find_member("message")->as_string();
+  EXPECT_NE(message.find("app.json:2:9"), std::string::npos) << message;
+  EXPECT_EQ(src.find_member("failures")->as_int(), 1);
+  metrics = http_get(server_->address(), "/metrics").body;
+  const std::string labels = "config=\"app\",source=\"file:" + file_.string() + "\"";
+  EXPECT_NE(metrics.find("liveconf_reloads_total{" + labels + ",result=\"failure\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("liveconf_source_state{" + labels + ",state=\"error\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("liveconf_source_state{" + labels + ",state=\"ok\"} 0"),
+            std::string::npos);
+  testing::HttpReply ready = http_get(server_->address(), "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("app.json:2:9"), std::string::npos) << ready.body;
+  EXPECT_EQ(
+      parse_json(http_get(server_->address(), "/config/app").body).find_member("port")->as_int(),
+      9090);
+
+  // Fixed, then removed: missing (the last good layers keep serving).
+  testing::write_file(file_, R"({"port": 7070, "db": {"password": "hunter2-marker"}})");
+  ASSERT_TRUE(
+      wait_until([&] { return source_status().find_member("state")->as_string() == "ok"; }));
+  EXPECT_EQ(http_get(server_->address(), "/readyz").status, 200);
+  std::filesystem::remove(file_);
+  ASSERT_TRUE(
+      wait_until([&] { return source_status().find_member("state")->as_string() == "missing"; }));
+  ready = http_get(server_->address(), "/readyz");
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_NE(ready.body.find("missing"), std::string::npos) << ready.body;
+  metrics = http_get(server_->address(), "/metrics").body;
+  EXPECT_NE(metrics.find("liveconf_source_state{" + labels + ",state=\"missing\"} 1"),
+            std::string::npos);
+}
+
+TEST_F(AdminTest, ReadinessToleratesAFailingSourceForTheGrace) {
+  AdminOptions o;
+  o.ready_grace = std::chrono::hours(1);
+  start(o);
+  testing::write_file(file_, "{ not json");
+  ASSERT_TRUE(
+      wait_until([&] { return source_status().find_member("state")->as_string() == "error"; }));
+  EXPECT_EQ(http_get(server_->address(), "/readyz").status, 200);
+  EXPECT_EQ(admin_not_ready_reason(*manager_, std::chrono::milliseconds(0)).find("error") !=
+                std::string::npos,
+            true);
+}
+
+TEST_F(AdminTest, PromtoolAcceptsTheMetrics) {
+  if (!std::filesystem::exists("/usr/bin/promtool")) {
+    GTEST_SKIP() << "promtool not installed (Debian package prometheus; scripts/install-deps.sh)";
+  }
+  start();
+  testing::write_file(file_, "{ broken");  // a failure, so every family has samples
+  ASSERT_TRUE(
+      wait_until([&] { return source_status().find_member("state")->as_string() == "error"; }));
+  const std::filesystem::path out = dir_ / "metrics.txt";
+  testing::write_file(out, http_get(server_->address(), "/metrics").body);
+  const std::string cmd = "/usr/bin/promtool check metrics < " + out.string() + " 2>&1";
+  FILE* p = ::popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string said;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, p) != nullptr) {
+    said += buf;
+  }
+  const int rc = ::pclose(p);
+  EXPECT_EQ(rc, 0) << said << "\n" << testing::read_file(out).value_or("");
+  EXPECT_EQ(said, "") << said;  // no lint findings either
+}
+
+TEST_F(AdminTest, UnixSocketIsPrivateAndRemovedOnStop) {
+  const std::filesystem::path sock = dir_ / "admin.sock";
+  AdminOptions o;
+  o.listen = "unix:" + sock.string();
+  start(o);
+  EXPECT_EQ(server_->address(), "unix:" + sock.string());
+  struct stat st {};
+  ASSERT_EQ(::stat(sock.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  EXPECT_EQ(http_get(server_->address(), "/healthz").status, 200);
+  server_.reset();
+  EXPECT_FALSE(std::filesystem::exists(sock));
+  // A regular file at the path is never replaced.
+  testing::write_file(sock, "precious");
+  Result<std::unique_ptr<AdminServer>> again = AdminServer::start(*manager_, o);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), ErrorCode::kIo);
+  EXPECT_EQ(testing::read_file(sock).value_or(""), "precious");
+}
+
+TEST_F(AdminTest, RemoteAddressesNeedAnExplicitOptIn) {
+  for (const char* addr : {"0.0.0.0:0", "[::]:0", "10.1.2.3:9901"}) {
+    AdminOptions o;
+    o.listen = addr;
+    Result<std::unique_ptr<AdminServer>> s = AdminServer::start(*manager_, o);
+    ASSERT_FALSE(s.ok()) << addr;
+    EXPECT_EQ(s.error().code(), ErrorCode::kValidation) << addr;
+    EXPECT_NE(s.error().to_string().find("allow_remote"), std::string::npos);
+  }
+  for (const char* addr : {"nonsense", "127.0.0.1:", "unix:", "host.example:80"}) {
+    AdminOptions o;
+    o.listen = addr;
+    EXPECT_FALSE(AdminServer::start(*manager_, o).ok()) << addr;
+  }
+}
+
+TEST_F(AdminTest, WritesNeedTheBearerTokenAndTheLogNeverShowsIt) {
+  const std::string token = "s3cr3t-token-marker";
+  const std::filesystem::path token_file = dir_.write("token", token + "\n");
+  AdminOptions o;
+  o.token_file = token_file.string();
+  start(o);
+  EXPECT_EQ(http_request(server_->address(), "/status", "POST").status, 401);
+  EXPECT_EQ(
+      http_request(server_->address(), "/status", "POST", {"Authorization: Bearer wrong"}).status,
+      401);
+  EXPECT_EQ(http_request(server_->address(), "/status", "POST",
+                         {"Authorization: Bearer " + token.substr(0, token.size() - 1)})
+                .status,
+            401);
+  EXPECT_EQ(http_request(server_->address(), "/status", "POST", {"Authorization: Bearer " + token})
+                .status,
+            405);  // authenticated; nothing is writable yet
+  EXPECT_NE(log().find("wrong bearer token"), std::string::npos) << log();
+  EXPECT_NE(log().find("no bearer token"), std::string::npos) << log();
+  EXPECT_EQ(log().find(token), std::string::npos) << log();
+  EXPECT_EQ(log().find("wrong"), log().find("wrong bearer token"));  // the given one neither
+
+  // Without a token file, writes are forbidden outright.
+  server_.reset();
+  start();
+  EXPECT_EQ(http_request(server_->address(), "/status", "POST", {"Authorization: Bearer " + token})
+                .status,
+            403);
+  o.token_file = (dir_ / "absent-token").string();
+  Result<std::unique_ptr<AdminServer>> bad = AdminServer::start(*manager_, o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code(), ErrorCode::kIo);
+}
+
+// A connected socket, or -1 when the connection is not accepted within
+// 200 ms (a full listen backlog: the kernel drops the SYN and the client
+// would otherwise retry for minutes).
+int connect_to(const std::string& address) {
+  const std::size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) {
+    return -1;
+  }
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    pollfd p{fd, POLLOUT, 0};
+    int err = errno == EINPROGRESS ? 0 : errno;
+    socklen_t len = sizeof err;
+    if (err != 0 || ::poll(&p, 1, 200) != 1 ||
+        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+  return fd;
+}
+
+// True when the server closed `fd` (read returns 0 or an error) within `timeout`.
+bool closed_by_server(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>((timeout.count() % 1000) * 1000)};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+      return true;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return false;
+    }
+  }
+}
+
+TEST_F(AdminTest, SlowAndOversizedRequestsAreDroppedWhileOthersAreServed) {
+  AdminOptions o;
+  o.connection_timeout = std::chrono::seconds(1);
+  start(o);
+  // Slowloris: a request line and half a header, then nothing.
+  const int slow = connect_to(server_->address());
+  ASSERT_GE(slow, 0);
+  const std::string partial = "GET /status HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+  ASSERT_EQ(::write(slow, partial.data(), partial.size()), static_cast<ssize_t>(partial.size()));
+  EXPECT_EQ(http_get(server_->address(), "/healthz").status, 200);  // others still served
+  EXPECT_TRUE(closed_by_server(slow, std::chrono::seconds(5)));     // and the slow one dropped
+  ::close(slow);
+
+  // 64 KiB of headers: refused (an error status or a close), never served.
+  testing::HttpReply big =
+      http_request(server_->address(), "/status", "GET", {"X-Big: " + std::string(64 * 1024, 'a')});
+  EXPECT_NE(big.status, 200) << big.body.substr(0, 200);
+  EXPECT_EQ(http_get(server_->address(), "/healthz").status, 200);
+}
+
+TEST_F(AdminTest, AConnectionFloodNeverStallsUpdatesOrReaders) {
+  // 10,000 connections opened at once (as many as the fd limit allows, after
+  // raising the soft limit to the hard one), none of them sending a byte.
+  rlimit lim{};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &lim);
+  const std::size_t want =
+      std::min<std::size_t>(10000, lim.rlim_cur > 200 ? lim.rlim_cur - 200 : 0);
+  AdminOptions o;
+  o.max_connections = 256;
+  o.connection_timeout = std::chrono::seconds(2);
+  start(o);
+  const std::string& address = server_->address();
+  const std::size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+  std::vector<int> flood;
+  flood.reserve(want);
+  for (std::size_t i = 0; i < want; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    ASSERT_GE(fd, 0) << i;
+    (void)::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);  // EINPROGRESS
+    flood.push_back(fd);
+  }
+  // The manager keeps publishing, and snapshots keep being read, meanwhile.
+  const std::int64_t g0 = generation();
+  testing::write_file(file_, R"({"port": 1234, "db": {"password": "x"}})");
+  EXPECT_TRUE(wait_until([&] { return generation() > g0; }));
+  EXPECT_EQ(manager_->snapshot("app").value()->tree().find_member("port")->as_int(), 1234);
+  EXPECT_EQ(manager_->status("app").value().sources[0].state, SourceState::kOk);
+  for (int fd : flood) {
+    ::close(fd);
+  }
+  // Served again once the flood is gone.
+  EXPECT_TRUE(wait_until([&] { return http_get(server_->address(), "/healthz").status == 200; },
+                         std::chrono::seconds(30)));
+}
+
+}  // namespace
+}  // namespace liveconf
