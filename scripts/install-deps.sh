@@ -17,6 +17,7 @@ packages=(
   libsimdjson-dev        # the JSON baseline in bench/reload_bench
   libmicrohttpd-dev      # liveconf::admin: the HTTP server of the admin endpoint
   prometheus-cpp-dev     # liveconf::admin: Prometheus exposition (its core library only)
+  libsystemd-dev         # liveconf::admin: sd_notify (READY=1, STATUS=, WATCHDOG=1)
   libcurl4-openssl-dev   # `liveconf status` and the admin tests: an HTTP client
   prometheus             # promtool and a real Prometheus server for the admin tests
   clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds

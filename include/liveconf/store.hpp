@@ -107,6 +107,11 @@ struct ManagerOptions {
   /// The time debounce periods and retry backoffs are measured in. Default:
   /// the steady clock. A ManualClock makes them move only when told to.
   std::shared_ptr<const Clock> clock;
+  /// Called on the update thread when a reload of a config's sources begins
+  /// (`begin` true: before the first load) and when it ends (published,
+  /// unchanged or refused). systemd's RELOADING=1/READY=1 hang on it
+  /// (liveconf::SystemdNotifier). Must not block on the manager.
+  std::function<void(std::string_view config, bool begin)> on_reload;
 };
 
 struct RegisterOptions {
@@ -523,6 +528,11 @@ class LIVECONF_API ConfigManager {
                                                   const ExportOptions& options = {}) const;
   /// Every layer's value for `path` and which won (secrets masked).
   [[nodiscard]] Result<Explanation> explain(std::string_view name, const KeyPath& path) const;
+
+  /// Whether the update thread runs a task queued now within `within`: the
+  /// liveness a watchdog should report (a stuck validator or parser shows
+  /// here, and nowhere else). False once the manager is stopping.
+  [[nodiscard]] bool responsive(std::chrono::milliseconds within) const;
 
  private:
   struct Impl;

@@ -17,6 +17,7 @@
 #include "liveconf/liveconf.hpp"
 #ifdef LIVECONF_CLI_WITH_ADMIN
 #include "liveconf/admin.hpp"
+#include "liveconf/systemd.hpp"
 #endif
 
 #include "cli/commands.hpp"
@@ -105,10 +106,28 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     }
   };
 
+#ifdef LIVECONF_CLI_WITH_ADMIN
+  // Under systemd (Type=notify): READY=1 once loaded, RELOADING=1/READY=1
+  // around reloads, STATUS= and the watchdog (liveconf/systemd.hpp).
+  std::shared_ptr<SystemdNotifier> systemd;
+  if (!w.once) {
+    systemd = SystemdNotifier::from_environment();
+  }
+  if (systemd) {
+    so->manager.on_reload = systemd->reload_hook();
+  }
+#endif
   Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
   if (!session) {
     return fail(session.error());
   }
+#ifdef LIVECONF_CLI_WITH_ADMIN
+  // The notifier follows the manager: it must go first.
+  struct StopFirst {
+    std::shared_ptr<SystemdNotifier>& notifier;
+    ~StopFirst() { notifier.reset(); }
+  } stop_systemd_first{systemd};
+#endif
   ConfigManager& manager = (*session)->manager();
   // Subscribe before printing "loaded": a change made right after the
   // watches were armed is then delivered, never lost between the two.
@@ -188,6 +207,11 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       return fail(st.error());
     }
   }
+#ifdef LIVECONF_CLI_WITH_ADMIN
+  if (systemd) {
+    systemd->ready(manager);  // loaded, rendered, the command started
+  }
+#endif
 
   while (true) {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {efd, POLLIN, 0}};

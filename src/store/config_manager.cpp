@@ -6,7 +6,9 @@
 //   dispatcher        the dispatch thread (diffs to subscribers)
 // See docs/architecture.md.
 #include <algorithm>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <utility>
 
@@ -40,7 +42,7 @@ struct ConfigManager::Impl {
         log(options.log),
         dispatcher(registry, log),
         builder(log, dispatcher),
-        scheduler(executor, registry, builder, log, options.on_source_event),
+        scheduler(executor, registry, builder, log, options.on_source_event, options.on_reload),
         executor(
             options.clock, [this](UpdateThread& t) { scheduler.resync(t); },
             [this](std::chrono::milliseconds retry_in) {
@@ -391,6 +393,23 @@ Result<Explanation> ConfigManager::explain(std::string_view name, const KeyPath&
     return std::move(s).error();
   }
   return (*s)->explain(path);
+}
+
+bool ConfigManager::responsive(std::chrono::milliseconds within) const {
+  // Shared with the task: it may run after this wait gave up.
+  struct Ping {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool ran = false;
+  };
+  auto ping = std::make_shared<Ping>();
+  impl_->executor.post([ping](UpdateThread&) {
+    std::lock_guard<std::mutex> lk(ping->mu);
+    ping->ran = true;
+    ping->cv.notify_all();
+  });
+  std::unique_lock<std::mutex> lk(ping->mu);
+  return ping->cv.wait_for(lk, within, [&] { return ping->ran; });
 }
 
 }  // namespace liveconf

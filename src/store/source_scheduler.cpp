@@ -179,7 +179,21 @@ void SourceScheduler::on_timer(UpdateThread& t, const std::string& config, std::
   reload(t, *e, due);
 }
 
+void SourceScheduler::reload_hook(const Entry& e, bool begin) const {
+  if (!on_reload_) {
+    return;
+  }
+  try {
+    on_reload_(e.name, begin);
+  } catch (...) {
+    log_(LogLevel::kWarning, current_exception_error("from on_reload").to_string());
+  }
+}
+
 void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<SourceSlot*>& due) {
+  if (!due.empty()) {
+    reload_hook(e, true);
+  }
   // Load -> publish, for the reload_duration histogram (wall time on the
   // steady clock, whatever the manager's Clock: it measures work, not waits).
   const auto started = std::chrono::steady_clock::now();
@@ -230,6 +244,9 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
     }
   }
   after_round(t, e, transitions);
+  if (!due.empty()) {
+    reload_hook(e, false);
+  }
 }
 
 // Makes the ready loads live: all together if they bind (one publish), or

@@ -25,12 +25,14 @@ namespace liveconf::detail {
 class SourceScheduler {
  public:
   SourceScheduler(UpdateExecutor& executor, const Registry& registry, SnapshotBuilder& builder,
-                  const ManagerLog& log, std::function<void(const SourceEvent&)> on_source_event)
+                  const ManagerLog& log, std::function<void(const SourceEvent&)> on_source_event,
+                  std::function<void(std::string_view, bool)> on_reload)
       : executor_(executor),
         registry_(registry),
         builder_(builder),
         log_(log),
-        on_source_event_(std::move(on_source_event)) {}
+        on_source_event_(std::move(on_source_event)),
+        on_reload_(std::move(on_reload)) {}
 
   /// Watches, loads and adds `sources` to `e` with one publish (a fresh load
   /// of them all). On error nothing is added.
@@ -70,6 +72,8 @@ class SourceScheduler {
   SnapshotBuilder& builder_;
   const ManagerLog& log_;
   std::function<void(const SourceEvent&)> on_source_event_;
+  std::function<void(std::string_view, bool)> on_reload_;
+  void reload_hook(const Entry& e, bool begin) const;
   std::atomic<std::uint64_t> next_id_{1};
 };
 

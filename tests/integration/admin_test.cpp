@@ -4,16 +4,20 @@
 #include "liveconf/admin.hpp"
 
 #include <arpa/inet.h>
+#include <condition_variable>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <netinet/in.h>
+#include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <vector>
 
@@ -21,6 +25,7 @@
 
 #include "liveconf/format.hpp"
 #include "liveconf/liveconf.hpp"
+#include "liveconf/systemd.hpp"
 
 #include "testutil/http_client.hpp"
 #include "testutil/process.hpp"
@@ -412,6 +417,123 @@ TEST_F(AdminTest, AConnectionFloodNeverStallsUpdatesOrReaders) {
   // Served again once the flood is gone.
   EXPECT_TRUE(wait_until([&] { return http_get(server_->address(), "/healthz").status == 200; },
                          std::chrono::seconds(30)));
+}
+
+// Plays systemd: a datagram socket NOTIFY_SOCKET names, read with deadlines.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  }
+  ~NotifySocket() { ::close(fd_); }
+
+  // The next datagram within `timeout`, or nullopt.
+  std::optional<std::string> next(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) {
+      return std::nullopt;
+    }
+    char buf[4096];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n < 0 ? std::nullopt
+                 : std::optional<std::string>(std::string(buf, static_cast<std::size_t>(n)));
+  }
+  // Takes datagrams until one satisfies `pred`; nullopt at the deadline.
+  std::optional<std::string> wait_for(const std::function<bool(const std::string&)>& pred,
+                                      std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      std::optional<std::string> m = next(std::max(left, std::chrono::milliseconds(1)));
+      if (m && pred(*m)) {
+        return m;
+      }
+    }
+    return std::nullopt;
+  }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+TEST(SystemdNotifierTest, ReadyStatusReloadingWatchdogAndStopping) {
+  TempDir dir;
+  NotifySocket systemd(dir / "notify");
+  testing::ScopedEnv socket_env("NOTIFY_SOCKET", (dir / "notify").string());
+  testing::ScopedEnv watchdog_env("WATCHDOG_USEC", "200000");
+  testing::ScopedEnv watchdog_pid("WATCHDOG_PID", std::nullopt);
+  std::shared_ptr<SystemdNotifier> notifier = SystemdNotifier::from_environment();
+  ASSERT_NE(notifier, nullptr);
+
+  // The reload hook can be held, which holds the update thread.
+  std::mutex hold_mu;
+  std::condition_variable hold_cv;
+  bool hold = false;
+  auto hook = notifier->reload_hook();
+  ManagerOptions mo;
+  mo.on_reload = [&](std::string_view config, bool begin) {
+    std::unique_lock<std::mutex> lk(hold_mu);
+    hold_cv.wait(lk, [&] { return !hold; });
+    hook(config, begin);
+  };
+  const std::filesystem::path file = dir.write("app.json", R"({"a": 1})");
+  auto manager = std::make_unique<ConfigManager>(mo);
+  ASSERT_TRUE(manager->register_untyped("app").ok());
+  FileSourceOptions fo;
+  fo.path = file;
+  fo.debounce.quiet = std::chrono::milliseconds(10);
+  ASSERT_TRUE(manager->add_source("app", make_file_source(fo).value()).ok());
+  notifier->ready(*manager);
+
+  const std::string g = std::to_string(manager->snapshot("app").value()->generation());
+  std::optional<std::string> ready =
+      systemd.wait_for([](const std::string& m) { return m.starts_with("READY=1"); });
+  ASSERT_TRUE(ready);
+  EXPECT_EQ(*ready, "READY=1\nSTATUS=app: generation " + g + ", 1 of 1 sources ok");
+  EXPECT_TRUE(systemd.wait_for([](const std::string& m) { return m == "WATCHDOG=1"; }));
+
+  // A change: RELOADING=1, then READY=1 and the new STATUS (either order:
+  // they come from the update and the dispatch thread).
+  testing::write_file(file, R"({"a": 2})");
+  EXPECT_TRUE(systemd.wait_for([](const std::string& m) { return m == "RELOADING=1"; }));
+  bool saw_ready = false;
+  bool saw_status = false;
+  ASSERT_TRUE(systemd.wait_for([&](const std::string& m) {
+    saw_ready = saw_ready || m == "READY=1";
+    saw_status = saw_status || m.starts_with("STATUS=app: generation ");
+    return saw_ready && saw_status;
+  }));
+
+  // A stuck update thread withholds the watchdog ping; it resumes after.
+  {
+    std::lock_guard<std::mutex> lk(hold_mu);
+    hold = true;
+  }
+  testing::write_file(file, R"({"a": 3})");
+  ASSERT_TRUE(wait_until([&] { return !manager->responsive(std::chrono::milliseconds(50)); }));
+  (void)systemd.wait_for([](const std::string&) { return false; }, std::chrono::milliseconds(300));
+  EXPECT_FALSE(systemd.wait_for([](const std::string& m) { return m == "WATCHDOG=1"; },
+                                std::chrono::milliseconds(600)));
+  {
+    std::lock_guard<std::mutex> lk(hold_mu);
+    hold = false;
+  }
+  hold_cv.notify_all();
+  EXPECT_TRUE(systemd.wait_for([](const std::string& m) { return m == "WATCHDOG=1"; }));
+
+  notifier.reset();
+  EXPECT_TRUE(systemd.wait_for([](const std::string& m) { return m == "STOPPING=1"; }));
+}
+
+TEST(SystemdNotifierTest, NothingOutsideSystemd) {
+  testing::ScopedEnv socket_env("NOTIFY_SOCKET", std::nullopt);
+  EXPECT_EQ(SystemdNotifier::from_environment(), nullptr);
 }
 
 }  // namespace

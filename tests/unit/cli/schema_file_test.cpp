@@ -72,7 +72,7 @@ TEST(SchemaFileTest, DefaultsAndConversions) {
 
 TEST(SchemaFileTest, ValidationRefusesAndKeepsLastGood) {
   SchemaFile s = compile();
-  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}});
+  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}, {}});
   ASSERT_TRUE(manager.register_schema("c", s.schema, s.defaults).ok());
   struct Case {
     const char* yaml;
@@ -105,7 +105,7 @@ required: [name]
 properties:
   name: {type: string}
 )");
-  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}});
+  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}, {}});
   Status st = manager.register_schema("c", s.schema, s.defaults);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().to_string().find("required key is missing at name"), std::string::npos)
