@@ -71,12 +71,13 @@ void Printer::write_line(const std::string& line) {
   std::fflush(stdout);
 }
 
-void Printer::loaded(std::uint64_t generation, const Value& config,
+void Printer::loaded(std::uint64_t generation, std::uint64_t snapshot, const Value& config,
                      const std::vector<std::string>& sources) {
   std::lock_guard<std::mutex> lk(mu_);
   if (json_) {
-    write_line(R"({"event":"loaded","generation":)" + std::to_string(generation) + R"(,"config":)" +
-               json_text(config) + "}");
+    write_line(R"({"event":"loaded","generation":)" + std::to_string(generation) +
+               R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"config":)" + json_text(config) +
+               "}");
     return;
   }
   std::string names;
@@ -93,11 +94,12 @@ void Printer::loaded(std::uint64_t generation, const Value& config,
   }
 }
 
-void Printer::changed(std::uint64_t generation, const ChangeSet& changes, const Value& config) {
+void Printer::changed(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
+                      const Value& config) {
   std::lock_guard<std::mutex> lk(mu_);
   if (json_) {
-    std::string line =
-        R"({"event":"changed","generation":)" + std::to_string(generation) + R"(,"changes":[)";
+    std::string line = R"({"event":"changed","generation":)" + std::to_string(generation) +
+                       R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":[)";
     bool first = true;
     for (const Change& c : changes) {
       line += first ? "{" : ",{";
@@ -145,12 +147,13 @@ void Printer::changed(std::uint64_t generation, const ChangeSet& changes, const 
   }
 }
 
-void Printer::error(std::string_view source, const Error& error, std::uint64_t generation) {
+void Printer::error(std::string_view source, const Error& error, std::uint64_t generation,
+                    std::uint64_t snapshot) {
   std::lock_guard<std::mutex> lk(mu_);
   if (json_) {
     write_line(R"({"event":"error","source":)" + json_text(Value(source)) + R"(,"message":)" +
                json_text(Value(format_error(error))) + R"(,"generation":)" +
-               std::to_string(generation) + "}");
+               std::to_string(generation) + R"(,"snapshot":)" + std::to_string(snapshot) + "}");
     return;
   }
   std::fprintf(stderr, "liveconf: %s (%s; generation %llu keeps serving)\n",

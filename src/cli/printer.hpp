@@ -27,11 +27,16 @@ class Printer {
  public:
   Printer(bool json, bool color) : json_(json), color_(color) {}
 
-  void loaded(std::uint64_t generation, const Value& config,
+  // `generation` counts what was printed (1 = loaded); `snapshot` is the
+  // library's generation of the snapshot behind it, the one the admin
+  // endpoint's /status and liveconf_config_generation report.
+  void loaded(std::uint64_t generation, std::uint64_t snapshot, const Value& config,
               const std::vector<std::string>& sources);
-  void changed(std::uint64_t generation, const ChangeSet& changes, const Value& config);
-  /// A refused reload; `generation` is the one still served.
-  void error(std::string_view source, const Error& error, std::uint64_t generation);
+  void changed(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
+               const Value& config);
+  /// A refused reload; `generation` and `snapshot` are the ones still served.
+  void error(std::string_view source, const Error& error, std::uint64_t generation,
+             std::uint64_t snapshot);
   void source_state(std::string_view source, SourceState state);
   /// A warning (unknown keys): stderr in both formats.
   void warning(std::string_view message);

@@ -97,7 +97,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     }
     // A deleted file is a state ("missing"), not a refused change.
     if (e.error && e.state != SourceState::kMissing) {
-      printer.error(e.source, *e.error, shown);
+      printer.error(e.source, *e.error, shown, e.generation);
     }
     auto [it, inserted] = states.try_emplace(e.source, SourceState::kOk);
     if (it->second != e.state) {
@@ -144,7 +144,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
         if (changes.empty()) {
           return;  // the merged config is as it was: nothing to say
         }
-        printer.changed(++shown, changes, Session::config_of(current));
+        printer.changed(++shown, current->generation(), changes, Session::config_of(current));
         const std::uint64_t one = 1;
         (void)!::write(efd, &one, sizeof one);
       });
@@ -156,7 +156,8 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     last_printed = (*session)->snapshot();
     shown = 1;
     loaded = true;
-    printer.loaded(shown, Session::config_of(last_printed), (*session)->source_names());
+    printer.loaded(shown, last_printed->generation(), Session::config_of(last_printed),
+                   (*session)->source_names());
   }
   auto render_now = [&]() -> Status {
     if (w.render.empty()) {
@@ -226,11 +227,11 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       (void)!::read(efd, &n, sizeof n);
       if (Status st = render_now(); !st.ok()) {
         std::lock_guard<std::mutex> lk(state_mu);
-        printer.error("render", st.error(), shown);
+        printer.error("render", st.error(), shown, last_printed->generation());
       } else if (child) {
         if (Status cs = child->config_changed(); !cs.ok()) {
           std::lock_guard<std::mutex> lk(state_mu);
-          printer.error("exec", cs.error(), shown);
+          printer.error("exec", cs.error(), shown, last_printed->generation());
         }
       }
     }

@@ -56,8 +56,20 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
   const std::string sock = "unix:" + (dir / "admin.sock").string();
   WatchProcess watch({"watch", "--file", file.string(), "--secret", "db.password",
                       "--format", "json", "--admin", sock});
-  ASSERT_TRUE(watch.wait_line([](const std::string& l) { return is_json_line_of(l, "loaded"); }));
+  std::optional<std::string> loaded =
+      watch.wait_line([](const std::string& l) { return is_json_line_of(l, "loaded"); });
+  ASSERT_TRUE(loaded);
   ASSERT_EQ(admin_address(watch), sock);
+  // The events' "snapshot" is the generation /status reports.
+  auto status_generation = [&] {
+    Result<Value> v = find_format("json")->parse(http_get(sock, "/status").body, ParseOptions{});
+    return v ? v->find_member("configs")->as_array()[0].find_member("generation")->as_int() : -1;
+  };
+  auto snapshot_of = [](const std::string& line) {
+    Result<Value> v = find_format("json")->parse(line, ParseOptions{});
+    return v ? v->find_member("snapshot")->as_int() : -2;
+  };
+  EXPECT_EQ(snapshot_of(*loaded), status_generation());
 
   testing::CliResult text = run_cli({"status", "--admin", sock});
   ASSERT_EQ(text.exit_code, 0) << text.err;
@@ -67,8 +79,16 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
   EXPECT_EQ(text.out.find("\033["), std::string::npos);  // not a terminal: no colour
 
   // A refused change: the event stream, /status and `status` agree.
+  testing::write_file(file, R"({"port": 3, "db": {"password": "marker-pw"}})");
+  std::optional<std::string> changed =
+      watch.wait_line([](const std::string& l) { return is_json_line_of(l, "changed"); });
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(snapshot_of(*changed), status_generation());
   testing::write_file(file, "{\"port\": 2,\n \"db\": }");
-  ASSERT_TRUE(watch.wait_line([](const std::string& l) { return is_json_line_of(l, "error"); }));
+  std::optional<std::string> refused =
+      watch.wait_line([](const std::string& l) { return is_json_line_of(l, "error"); });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(snapshot_of(*refused), status_generation());
   ASSERT_TRUE(wait_until([&] {
     return run_cli({"status", "--admin", sock}).out.find(" error ") !=
            std::string::npos;
