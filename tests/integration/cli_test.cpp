@@ -567,7 +567,8 @@ TEST(CliWatchJsonTest, LoadedThenChangedWithPathsValuesAndSources) {
   const Value loaded = event_of(w.first);
   ASSERT_EQ(str(loaded, "event"), "loaded") << w.first << describe(w.process);
   EXPECT_EQ(integer(loaded, "generation"), 1);
-  EXPECT_EQ(keys_of(loaded), (std::vector<std::string>{"config", "event", "generation"}));
+  EXPECT_EQ(keys_of(loaded),
+            (std::vector<std::string>{"config", "event", "generation", "snapshot"}));
   EXPECT_JSON_EQ(*loaded.find_member("config"), R"({"a": 1, "b": {"c": 2}, "gone": true})");
 
   // A value changes, a key appears, a key disappears.
@@ -578,7 +579,7 @@ TEST(CliWatchJsonTest, LoadedThenChangedWithPathsValuesAndSources) {
   ASSERT_EQ(str(changed, "event"), "changed") << *line;
   EXPECT_EQ(integer(changed, "generation"), 2);
   EXPECT_EQ(keys_of(changed),
-            (std::vector<std::string>{"changes", "config", "event", "generation"}));
+            (std::vector<std::string>{"changes", "config", "event", "generation", "snapshot"}));
   EXPECT_JSON_EQ(*changed.find_member("config"), R"({"a": 1, "b": {"c": 3}, "new": "x"})");
   std::map<std::string, Value> changes = changes_by_path(changed);
   ASSERT_EQ(changes.size(), 3U) << *line;
@@ -668,7 +669,8 @@ TEST(CliWatchJsonTest, RefusedSaveReportsErrorThenSourceStateAndKeepsServing) {
   line = w.process.next_line();
   ASSERT_TRUE(line) << describe(w.process);
   const Value error = event_of(*line);
-  EXPECT_EQ(keys_of(error), (std::vector<std::string>{"event", "generation", "message", "source"}))
+  EXPECT_EQ(keys_of(error),
+            (std::vector<std::string>{"event", "generation", "message", "snapshot", "source"}))
       << *line;
   EXPECT_EQ(str(error, "event"), "error") << *line;
   EXPECT_EQ(str(error, "source"), src);
