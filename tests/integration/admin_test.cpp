@@ -1,6 +1,7 @@
 // The admin endpoint (liveconf::admin) with real clients: libcurl for the
 // HTTP endpoints, Debian's promtool for the exposition format, raw sockets
 // for the abuse cases (slowloris, oversized headers, a connection flood).
+// BEHAVIOUR 51, 52 and 55 (docs/reliability.md).
 #include "liveconf/admin.hpp"
 
 #include <arpa/inet.h>
