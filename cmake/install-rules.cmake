@@ -23,6 +23,12 @@ if(TARGET liveconf_admin)
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
           RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()
+if(TARGET liveconf_journal)
+  install(TARGETS liveconf_journal EXPORT liveconfTargets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 if(TARGET liveconf_cli)
   install(TARGETS liveconf_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 endif()

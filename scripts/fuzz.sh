@@ -28,7 +28,7 @@ if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   exit 2
 fi
 
-all_targets=(json yaml toml ini dotenv path text_values merge_diff env etcd)
+all_targets=(json yaml toml ini dotenv path text_values merge_diff env etcd journal)
 if [ $# -gt 0 ]; then
   targets=("$@")
 else

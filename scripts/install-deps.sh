@@ -19,6 +19,7 @@ packages=(
   prometheus-cpp-dev     # liveconf::admin: Prometheus exposition (its core library only)
   libsystemd-dev         # liveconf::admin: sd_notify (READY=1, STATUS=, WATCHDOG=1)
   libcurl4-openssl-dev   # `liveconf status` and the admin tests: an HTTP client
+  libsodium-dev          # liveconf::journal: secrets sealed (XSalsa20-Poly1305) in the journal
   prometheus             # promtool and a real Prometheus server for the admin tests
   clang libclang-rt-14-dev   # fuzzing and -Wthread-safety builds
   libc++-14-dev libc++abi-14-dev googletest  # the libcxx preset (GoogleTest built from source)

@@ -58,6 +58,10 @@ class LIVECONF_API MergePolicies {
   /// The policy for `path`, or nullptr (meaning kReplace).
   [[nodiscard]] const MergePolicy* find(const KeyPath& path) const noexcept;
   [[nodiscard]] bool empty() const noexcept { return entries_.empty(); }
+  /// Every (path, policy), in the order they were set.
+  [[nodiscard]] const std::vector<std::pair<KeyPath, MergePolicy>>& entries() const noexcept {
+    return entries_;
+  }
 
  private:
   std::vector<std::pair<KeyPath, MergePolicy>> entries_;

@@ -76,8 +76,9 @@ class LIVECONF_API Snapshot {
     std::shared_ptr<const void> typed;  // the bound T, or null for untyped configs
     TypeId type;                        // the bound object's type (empty for untyped configs)
     SensitivePaths sensitive;
-    std::vector<Error> warnings;          // unknown keys and similar
-    std::vector<Change> pending_restart;  // restart-required changes waiting (masked)
+    std::shared_ptr<const MergePolicies> policies;  // null: none (every array replaced)
+    std::vector<Error> warnings;                    // unknown keys and similar
+    std::vector<Change> pending_restart;            // restart-required changes waiting (masked)
     std::chrono::system_clock::time_point published_at;
   };
 
@@ -103,6 +104,8 @@ class LIVECONF_API Snapshot {
   /// Every layer's value for `path` and which one won; secrets masked.
   [[nodiscard]] Explanation explain(const KeyPath& path) const;
   [[nodiscard]] const SensitivePaths& sensitive() const noexcept { return parts_.sensitive; }
+  /// The array merge policies the tree was merged with (the config's schema).
+  [[nodiscard]] const MergePolicies& merge_policies() const noexcept;
   /// Warnings found while binding (unknown keys, with suggestions).
   [[nodiscard]] const std::vector<Error>& warnings() const noexcept { return parts_.warnings; }
   /// Restart-required fields whose configured value differs from the running

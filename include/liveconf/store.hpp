@@ -112,6 +112,12 @@ struct ManagerOptions {
   /// unchanged or refused). systemd's RELOADING=1/READY=1 hang on it
   /// (liveconf::SystemdNotifier). Must not block on the manager.
   std::function<void(std::string_view config, bool begin)> on_reload;
+  /// Called right after each publish, in generation order, with the snapshot
+  /// it replaced (null for a config's first) and the new one: every
+  /// generation, where subscribers converge on the latest. Runs on the update
+  /// thread, so the next reload waits for it: liveconf::Journal writes its record here. An
+  /// exception is logged and ignored. Must not block on the manager.
+  std::function<void(const SnapshotPtr& old, const SnapshotPtr& current)> on_publish;
 };
 
 struct RegisterOptions {
@@ -121,6 +127,10 @@ struct RegisterOptions {
   bool strict = false;
   /// Secrets besides the schema's (the only way to mark them in an untyped config).
   std::vector<KeyPath> sensitive;
+  /// The generation of the first publish (at least 1). A process that keeps a
+  /// journal continues where its last run stopped, so a generation names one
+  /// configuration across restarts (Journal::next_generation).
+  std::uint64_t first_generation = 1;
 };
 
 struct UpdateOptions {

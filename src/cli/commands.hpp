@@ -2,11 +2,17 @@
 // line and calls one. Each returns the process exit code (exit_codes.hpp).
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/common_options.hpp"
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+#include "liveconf/journal.hpp"
+#endif
 
 namespace liveconf::cli {
 
@@ -23,6 +29,11 @@ struct WatchOptions {
   std::string admin_token;  // --admin-token FILE
   bool admin_allow_remote = false;
   std::string admin_ready_grace;  // --admin-ready-grace DURATION
+  // The journal (liveconf::journal), when built.
+  std::string journal;           // --journal DIR
+  std::string journal_key;       // --journal-key FILE
+  std::string journal_max_size;  // --journal-max-size SIZE
+  std::string journal_sync = "every";
 };
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w);
@@ -42,5 +53,24 @@ struct StatusOptions {
   std::string format = "text";  // --format text|json
 };
 int run_status(const StatusOptions& options);
+
+// history (history_command.cpp): what a journal (`liveconf watch --journal
+// DIR`, or any program keeping a liveconf::Journal) remembers.
+struct HistoryOptions {
+  std::string journal;      // --journal DIR
+  std::string journal_key;  // --journal-key FILE (not needed: everything shown is masked)
+  std::string format = "text";
+  std::size_t limit = 0;   // --limit N (0: all)
+  std::string config;      // --config NAME (default: every config)
+  std::uint64_t show = 0;  // --show GEN
+};
+int run_history(const HistoryOptions& options);
+
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+/// The journal options `liveconf watch --journal` asks for.
+[[nodiscard]] Result<JournalOptions> watch_journal_options(const WatchOptions& w);
+/// "64MiB", "512KiB", "1G", "4096" -> bytes; nullopt if not a size.
+[[nodiscard]] std::optional<std::uint64_t> parse_size(std::string_view text);
+#endif
 
 }  // namespace liveconf::cli

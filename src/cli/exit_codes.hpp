@@ -9,8 +9,9 @@
 namespace liveconf::cli {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitAbsent = 1;  // get/explain: no such key
-inline constexpr int kExitUsage = 2;   // bad options or values
+inline constexpr int kExitAbsent =
+    1;  // get/explain: no such key; history --show: no such generation
+inline constexpr int kExitUsage = 2;  // bad options or values
 inline constexpr int kExitConfig =
     3;  // a source does not parse, bind or validate; check found problems
 inline constexpr int kExitIo = 4;           // a file cannot be read or written
@@ -19,7 +20,7 @@ inline constexpr int kExitInternal = 70;
 
 inline constexpr std::string_view kExitCodeTable = R"(Exit codes:
   0    success (watch: stopped by SIGINT or SIGTERM)
-  1    get, explain: the key is not in the configuration
+  1    get, explain: the key is not in the configuration; history --show: the generation is not in the journal
   2    usage: a bad option or value
   3    configuration: a source does not parse, bind or validate; check found problems
   4    I/O: a file cannot be read or written (check: every problem is one)

@@ -59,6 +59,20 @@ int run(int argc, char** argv) {
                 "How long /readyz tolerates a missing or failing source (e.g. 30s)")
       ->type_name("DURATION");
 #endif
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+  w->add_option("--journal", watch.journal,
+                "Record every published generation in DIR (liveconf history reads it)")
+      ->type_name("DIR");
+  w->add_option("--journal-key", watch.journal_key,
+                "File with the 32-byte key that seals secrets in the journal (else left out)")
+      ->type_name("FILE");
+  w->add_option("--journal-max-size", watch.journal_max_size,
+                "Cap on the journal's size; oldest records go first (default 64MiB)")
+      ->type_name("SIZE");
+  w->add_option("--journal-sync", watch.journal_sync,
+                "every: fdatasync each record (default); none: survive a crash, not a power loss")
+      ->check(CLI::IsMember({"every", "none"}));
+#endif
 
   CLI::App* g = app.add_subcommand("get", "Print one value (exit 1 if absent)");
   common.add_to(g);
@@ -89,6 +103,24 @@ int run(int argc, char** argv) {
       ->required();
   st->add_option("--format", status.format, "Output: text (a table) or json")
       ->check(CLI::IsMember({"text", "json"}));
+
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+  HistoryOptions history;
+  CLI::App* hi = app.add_subcommand(
+      "history", "The generations a journal recorded, newest first, with their changes");
+  hi->add_option("--journal", history.journal, "The journal's directory (watch --journal DIR)")
+      ->type_name("DIR")
+      ->required();
+  hi->add_option("--journal-key", history.journal_key, "The journal's key file (not needed)")
+      ->type_name("FILE");
+  hi->add_option("--format", history.format, "Output: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  hi->add_option("--limit", history.limit, "At most N records (default: all)")->type_name("N");
+  hi->add_option("--config", history.config, "Only this config (default: every one)");
+  hi->add_option("--show", history.show, "The whole config of generation GEN (secrets masked)")
+      ->type_name("GEN")
+      ->check(CLI::PositiveNumber);
+#endif
 
   try {
     app.parse(argc, argv);
@@ -125,6 +157,11 @@ int run(int argc, char** argv) {
     if (st->parsed()) {
       return run_status(status);
     }
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+    if (hi->parsed()) {
+      return run_history(history);
+    }
+#endif
   } catch (const std::exception& ex) {
     // The library throws nothing for anticipated failures; this is a bug or out of memory.
     std::fprintf(stderr, "liveconf: internal error: %s\n", ex.what());

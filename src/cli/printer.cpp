@@ -58,11 +58,58 @@ std::string format_error(const Error& e) {
   return out;
 }
 
-std::string Printer::paint(std::string_view text, const char* code) const {
-  if (!color_) {
+std::string paint(std::string_view text, const char* code, bool color) {
+  if (!color) {
     return std::string(text);
   }
   return std::string("\033[") + code + "m" + std::string(text) + "\033[0m";
+}
+
+std::string Printer::paint(std::string_view text, const char* code) const {
+  return cli::paint(text, code, color_);
+}
+
+std::string changes_json(std::span<const Change> changes) {
+  std::string out = "[";
+  for (const Change& c : changes) {
+    out += out.size() == 1 ? "{" : ",{";
+    out += R"("path":)" + json_text(Value(c.path.to_string()));
+    if (c.old_value) {
+      out += R"(,"old":)" + json_text(*c.old_value);
+    }
+    if (c.new_value) {
+      out += R"(,"new":)" + json_text(*c.new_value);
+    }
+    if (c.old_value) {
+      out += R"(,"old_source":)" + json_text(Value(c.old_source));
+    }
+    if (c.new_value) {
+      out += R"(,"new_source":)" + json_text(Value(c.new_source));
+    }
+    out += "}";
+  }
+  return out + "]";
+}
+
+std::string change_line(const Change& c, bool color) {
+  std::string line;
+  if (!c.old_value) {
+    line = paint("+ ", "32", color) + c.path.to_string() + " = " + json_text(*c.new_value);
+  } else if (!c.new_value) {
+    line = paint("- ", "31", color) + c.path.to_string() + " (was " + json_text(*c.old_value) + ")";
+  } else {
+    line = paint("~ ", "33", color) + c.path.to_string() + ": " + json_text(*c.old_value) + " -> " +
+           json_text(*c.new_value);
+  }
+  if (c.sensitive) {
+    line += " (secret changed)";
+  }
+  if (c.new_value) {
+    line += "  " + paint("(" + where(*c.new_value) + ")", "2", color);
+  } else {
+    line += "  " + paint("(removed from " + c.old_source + ")", "2", color);
+  }
+  return line;
 }
 
 void Printer::write_line(const std::string& line) {
@@ -99,51 +146,15 @@ void Printer::changed(std::uint64_t generation, std::uint64_t snapshot, const Ch
   std::lock_guard<std::mutex> lk(mu_);
   if (json_) {
     std::string line = R"({"event":"changed","generation":)" + std::to_string(generation) +
-                       R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":[)";
-    bool first = true;
-    for (const Change& c : changes) {
-      line += first ? "{" : ",{";
-      first = false;
-      line += R"("path":)" + json_text(Value(c.path.to_string()));
-      if (c.old_value) {
-        line += R"(,"old":)" + json_text(*c.old_value);
-      }
-      if (c.new_value) {
-        line += R"(,"new":)" + json_text(*c.new_value);
-      }
-      if (c.old_value) {
-        line += R"(,"old_source":)" + json_text(Value(c.old_source));
-      }
-      if (c.new_value) {
-        line += R"(,"new_source":)" + json_text(Value(c.new_source));
-      }
-      line += "}";
-    }
-    line += R"(],"config":)" + json_text(config) + "}";
+                       R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":)" +
+                       changes_json(changes) + R"(,"config":)" + json_text(config) + "}";
     write_line(line);
     return;
   }
   write_line(paint("changed", "1;33") + " generation " + std::to_string(generation) + ": " +
              std::to_string(changes.size()) + (changes.size() == 1 ? " change" : " changes"));
   for (const Change& c : changes) {
-    std::string line;
-    if (!c.old_value) {
-      line = paint("+ ", "32") + c.path.to_string() + " = " + json_text(*c.new_value);
-    } else if (!c.new_value) {
-      line = paint("- ", "31") + c.path.to_string() + " (was " + json_text(*c.old_value) + ")";
-    } else {
-      line = paint("~ ", "33") + c.path.to_string() + ": " + json_text(*c.old_value) + " -> " +
-             json_text(*c.new_value);
-    }
-    if (c.sensitive) {
-      line += " (secret changed)";
-    }
-    if (c.new_value) {
-      line += "  " + paint("(" + where(*c.new_value) + ")", "2");
-    } else {
-      line += "  " + paint("(removed from " + c.old_source + ")", "2");
-    }
-    write_line("  " + line);
+    write_line("  " + change_line(c, color_));
   }
 }
 

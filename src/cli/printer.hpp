@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,13 @@ class Printer {
   bool color_;
 };
 
+/// `text` in the ANSI colour `code` ("1;32") when `color`.
+[[nodiscard]] std::string paint(std::string_view text, const char* code, bool color);
+/// The changes as the JSON-lines events give them: [{"path", "old", "new",
+/// "old_source", "new_source"}] (old/new absent when the key appeared/went).
+[[nodiscard]] std::string changes_json(std::span<const Change> changes);
+/// One change for a person: "~ timeout: 30 -> 60  (app.json:2:14)".
+[[nodiscard]] std::string change_line(const Change& c, bool color);
 /// Value as compact JSON text.
 [[nodiscard]] std::string json_text(const Value& v);
 /// A scalar as plain text (strings unquoted), containers as JSON.

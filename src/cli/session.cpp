@@ -114,6 +114,7 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
   std::unique_ptr<Session> s(new Session());
   s->manager_ = std::make_unique<ConfigManager>(options.manager);
   RegisterOptions reg;
+  reg.first_generation = options.first_generation;
   for (const std::string& secret : options.secrets) {
     Result<KeyPath> p = KeyPath::parse(secret);
     if (!p) {

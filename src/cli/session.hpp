@@ -36,9 +36,10 @@ struct SessionOptions {
   std::string etcd_prefix;  // --prefix
   std::string etcd_user;    // --etcd-user; the password comes from $LIVECONF_ETCD_PASSWORD
   std::string etcd_password;
-  std::string etcd_ca;         // --etcd-ca FILE (TLS)
-  bool etcd_document = false;  // --etcd-document: the prefix is one key holding a document
-  ManagerOptions manager;      // log and source events
+  std::string etcd_ca;                 // --etcd-ca FILE (TLS)
+  bool etcd_document = false;          // --etcd-document: the prefix is one key holding a document
+  ManagerOptions manager;              // log and source events
+  std::uint64_t first_generation = 1;  // continues a journal's numbering (watch --journal)
 };
 
 /// The name a source has in output: file:PATH, dotenv:PATH, env:PREFIX, etcd:PREFIX, set.

@@ -117,6 +117,27 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     so->manager.on_reload = systemd->reload_hook();
   }
 #endif
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+  // The journal outlives the session (the manager's last publish records
+  // into it), so it is opened first and destroyed last.
+  std::unique_ptr<Journal> journal;
+  if (!w.journal.empty()) {
+    Result<JournalOptions> jo = watch_journal_options(w);
+    if (!jo) {
+      return usage(jo.error());
+    }
+    jo->log = [&](LogLevel, std::string_view message) {
+      printer.warning("journal: " + std::string(message));
+    };
+    Result<std::unique_ptr<Journal>> opened = Journal::open(std::move(*jo));
+    if (!opened) {
+      return fail(opened.error());
+    }
+    journal = std::move(*opened);
+    so->manager.on_publish = journal->publish_hook();
+    so->first_generation = journal->next_generation(kConfigName);
+  }
+#endif
   Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
   if (!session) {
     return fail(session.error());

@@ -97,7 +97,9 @@ struct Entry {
   std::string name;
   TypeBinding binding;
   bool strict = false;
-  MergePolicies policies;
+  // Shared with every snapshot (Snapshot::merge_policies), never null.
+  std::shared_ptr<const MergePolicies> policies = std::make_shared<const MergePolicies>();
+  std::uint64_t first_generation = 1;
   SensitivePaths sensitive;
   std::vector<KeyPath> restart_paths;
   std::shared_ptr<SnapshotCell> cell = std::make_shared<SnapshotCell>();

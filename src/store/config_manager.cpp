@@ -41,7 +41,7 @@ struct ConfigManager::Impl {
       : options(std::move(opts)),
         log(options.log),
         dispatcher(registry, log),
-        builder(log, dispatcher),
+        builder(log, dispatcher, options.on_publish),
         scheduler(executor, registry, builder, log, options.on_source_event, options.on_reload),
         executor(
             options.clock, [this](UpdateThread& t) { scheduler.resync(t); },
@@ -97,10 +97,15 @@ Status ConfigManager::register_impl(std::string name, detail::TypeBinding bindin
       return Error(ErrorCode::kValidation, "a config named \"" + name + "\" is already registered");
     }
     auto e = std::make_shared<Entry>();
+    if (options.first_generation == 0) {
+      return Error(ErrorCode::kValidation,
+                   "config \"" + name + "\": first_generation must be at least 1");
+    }
     e->name = name;
     e->strict = options.strict;
+    e->first_generation = options.first_generation;
     if (binding.schema != nullptr) {
-      e->policies = binding.schema->merge_policies();
+      e->policies = std::make_shared<const MergePolicies>(binding.schema->merge_policies());
       e->sensitive = binding.schema->sensitive_paths();
       for (KeyPath& p : binding.schema->restart_required_paths()) {
         // TODO(liveconf): restart pinning inside collections ("a.*.b") needs per-element

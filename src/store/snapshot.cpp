@@ -2,6 +2,11 @@
 
 namespace liveconf {
 
+const MergePolicies& Snapshot::merge_policies() const noexcept {
+  static const MergePolicies kNone;
+  return parts_.policies ? *parts_.policies : kNone;
+}
+
 Value Snapshot::masked_tree() const {
   Value out = parts_.tree;
   mask_sensitive(out, parts_.sensitive);

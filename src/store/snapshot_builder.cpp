@@ -112,7 +112,7 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
                                          std::vector<std::shared_ptr<const Layer>> layers,
                                          bool same_order) {
   SnapshotPtr old = e.cell->load();
-  Value merged = e.state.get(t).merge.merge(layers, e.policies);
+  Value merged = e.state.get(t).merge.merge(layers, *e.policies);
   std::vector<Change> pending;
   if (old) {
     pending = hold_restart_fields(e, *old, merged);
@@ -139,12 +139,13 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
 
   Snapshot::Parts parts;
   parts.config_name = e.name;
-  parts.generation = old ? old->generation() + 1 : 1;
+  parts.generation = old ? old->generation() + 1 : e.first_generation;
   parts.tree = std::move(merged);
   parts.layers = std::move(layers);
   parts.typed = std::move(typed);
   parts.type = e.binding.type;
   parts.sensitive = e.sensitive;
+  parts.policies = e.policies;
   parts.warnings = std::move(report.warnings);
   parts.pending_restart = std::move(pending);
   parts.published_at = std::chrono::system_clock::now();
@@ -156,11 +157,18 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   if (!same_order) {
     st.positions.clear();
   }
-  e.cell->publish(std::move(snapshot));
+  e.cell->publish(snapshot);
   {
     MutexLock lk(e.stats_mu);
     ++e.stats.publishes;
     e.stats.last_error.reset();
+  }
+  if (on_publish_) {
+    try {
+      on_publish_(old, snapshot);
+    } catch (...) {
+      log_(LogLevel::kWarning, current_exception_error("from on_publish").to_string());
+    }
   }
   dispatcher_.mark_dirty(e);
   return ok_status();

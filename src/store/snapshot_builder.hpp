@@ -5,6 +5,7 @@
 // UpdateThread proof).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -23,8 +24,9 @@ using PendingNames = std::vector<std::pair<const SourceSlot*, const std::vector<
 
 class SnapshotBuilder {
  public:
-  SnapshotBuilder(const ManagerLog& log, Dispatcher& dispatcher)
-      : log_(log), dispatcher_(dispatcher) {}
+  using PublishHook = std::function<void(const SnapshotPtr&, const SnapshotPtr&)>;
+  SnapshotBuilder(const ManagerLog& log, Dispatcher& dispatcher, const PublishHook& on_publish)
+      : log_(log), dispatcher_(dispatcher), on_publish_(on_publish) {}
 
   /// Gives every node of `v` without an origin `layer_origin` (keeping its
   /// line and column), so provenance never comes back empty.
@@ -56,6 +58,7 @@ class SnapshotBuilder {
 
   const ManagerLog& log_;
   Dispatcher& dispatcher_;
+  const PublishHook& on_publish_;  // ManagerOptions::on_publish
 };
 
 }  // namespace liveconf::detail

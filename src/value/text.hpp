@@ -25,6 +25,20 @@ void append_json_string(std::string& out, std::string_view s);
 [[nodiscard]] std::from_chars_result from_chars_double(const char* first, const char* last,
                                                        double& out);
 
+/// The value of a hex digit, or -1 (JSON's \u escapes, the journal's key file).
+[[nodiscard]] constexpr int hex_value(char c) noexcept {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 /// Edit distance, for "did you mean" suggestions.
 [[nodiscard]] std::size_t edit_distance(std::string_view a, std::string_view b);
 

@@ -38,19 +38,6 @@ constexpr bool needs_attention(std::uint64_t w) noexcept {
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // "character 'x'" for printable ASCII, "byte 0xNN" for anything else.
 std::string describe_byte(char c) {
   const auto u = static_cast<unsigned char>(c);
@@ -500,7 +487,7 @@ bool JsonParser::parse_escape(std::string& out, const char* quote) {
     }
     cp = 0;
     for (int i = 0; i < 4; ++i) {
-      const int h = hex_value(p[i]);
+      const int h = detail::hex_value(p[i]);
       if (h < 0) {
         return false;
       }

@@ -16,6 +16,13 @@ namespace {
 using testing::ScopedEnv;
 using testing::TempDir;
 
+// A manager that logs nothing.
+ManagerOptions quiet() {
+  ManagerOptions o;
+  o.log = [](LogLevel, std::string_view) {};
+  return o;
+}
+
 constexpr std::string_view kSchema = R"(title: svc
 type: object
 required: [server]
@@ -72,7 +79,7 @@ TEST(SchemaFileTest, DefaultsAndConversions) {
 
 TEST(SchemaFileTest, ValidationRefusesAndKeepsLastGood) {
   SchemaFile s = compile();
-  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}, {}});
+  ConfigManager manager(quiet());
   ASSERT_TRUE(manager.register_schema("c", s.schema, s.defaults).ok());
   struct Case {
     const char* yaml;
@@ -105,7 +112,7 @@ required: [name]
 properties:
   name: {type: string}
 )");
-  ConfigManager manager(ManagerOptions{[](LogLevel, std::string_view) {}, {}, {}, {}});
+  ConfigManager manager(quiet());
   Status st = manager.register_schema("c", s.schema, s.defaults);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.error().to_string().find("required key is missing at name"), std::string::npos)

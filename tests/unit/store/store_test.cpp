@@ -4,7 +4,9 @@
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -128,6 +130,46 @@ TEST_F(ConfigManagerTest, GenerationsAndLayerVersionsAreRecorded) {
   ASSERT_TRUE(
       manager.set_layer("w", Layer{"file:app.json", 10, dict({{"timeout", 6}}), "xxh3:2"}).ok());
   EXPECT_EQ((*manager.snapshot("w"))->generation(), 2u);
+}
+
+// ManagerOptions::on_publish sees every generation, in order, on the update
+// thread, where a subscriber may skip some; a throwing hook is logged and
+// changes nothing served. RegisterOptions::first_generation starts the count.
+TEST(OnPublishTest, SeesEveryGenerationInOrderAndMayNotBreakAPublish) {
+  LogSink log;
+  std::mutex mu;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;  // (old, new) generations
+  bool throw_once = true;
+  ManagerOptions o = log.options();
+  o.on_publish = [&](const SnapshotPtr& old, const SnapshotPtr& current) {
+    std::lock_guard<std::mutex> lk(mu);
+    seen.emplace_back(old ? old->generation() : 0, current->generation());
+    if (std::exchange(throw_once, false)) {
+      throw std::runtime_error("hook failed");
+    }
+  };
+  ConfigManager manager(o);
+  RegisterOptions ro;
+  ro.first_generation = 41;
+  ASSERT_TRUE(manager.register_untyped("app", ro).ok());
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_TRUE(manager.update("app", dict({{"n", i}})).ok());
+  }
+  EXPECT_EQ((*manager.snapshot("app"))->generation(), 91u);
+  EXPECT_EQ((*manager.snapshot("app"))->find("n")->as_int(), 49);
+  std::lock_guard<std::mutex> lk(mu);
+  ASSERT_EQ(seen.size(), 51u);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i].first, i == 0 ? 0 : 40 + i);
+    EXPECT_EQ(seen[i].second, 41 + i);
+  }
+  EXPECT_NE(log.all().find("hook failed"), std::string::npos) << log.all();
+
+  RegisterOptions zero;
+  zero.first_generation = 0;
+  Status st = manager.register_untyped("zero", zero);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.error().message().find("first_generation"), std::string::npos);
 }
 
 TEST_F(ConfigManagerTest, ExplainShowsEveryLayerAndProvenance) {
