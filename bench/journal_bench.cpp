@@ -1,4 +1,5 @@
-// What the journal costs a publish (issue 14): update() of one key, with no
+// What the journal costs a publish (issue 14), and what a restore costs.
+// BM_Publish: update() of one key, with no
 // journal (the baseline, same run), with a journal that lets the kernel write
 // back (JournalSync::kNone) and with one that fdatasyncs each record
 // (kEveryRecord, the default), on a 10-key and a 10,000-key config. Counters:
@@ -88,6 +89,62 @@ void BM_Publish(benchmark::State& state) {
   journal.reset();
   std::filesystem::remove_all(dir);
 }
+
+// Restoring a generation of a 10,000-key config from the journal on disk
+// (read its records, unseal, decode the layers with their origins, merge):
+// what a rollback will cost before its publish. The generation restored is
+// 50 records after its segment's start, so unchanged layers are found in an
+// earlier record, as in a real journal.
+void BM_Restore(benchmark::State& state) {
+  const std::filesystem::path dir = bench_dir();
+  const std::filesystem::path key = dir / "key";
+  std::ofstream(key) << std::string(64, 'e');
+  std::filesystem::permissions(
+      key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  JournalOptions jo;
+  jo.dir = dir / "journal";
+  jo.key_file = key;
+  jo.sync = JournalSync::kNone;
+  std::unique_ptr<Journal> journal = Journal::open(jo).value();
+  std::uint64_t generation = 0;
+  {
+    ManagerOptions mo;
+    mo.log = [](LogLevel, std::string_view) {};
+    mo.on_publish = journal->publish_hook();
+    ConfigManager manager(mo);
+    RegisterOptions ro;
+    ro.sensitive.emplace_back("db.password");
+    Value base = Value::object();
+    for (int i = 0; i < static_cast<int>(state.range(0)); ++i) {
+      base["section" + std::to_string(i % 100)]["key" + std::to_string(i)] = i;
+    }
+    base["db"]["password"] = "hunter2";
+    ro.layers.push_back(Layer{"base", 0, base, "v1"});
+    (void)manager.register_untyped("app", ro);
+    for (int i = 0; i < 50; ++i) {
+      Value data = Value::object();
+      data["n"] = i;
+      (void)manager.update("app", data);
+    }
+    generation = manager.snapshot("app").value()->generation();
+  }
+  std::size_t nodes = 0;
+  for (auto _ : state) {
+    Result<RestoredGeneration> r = journal->restore("app", generation);
+    if (!r) {
+      state.SkipWithError(r.error().to_string().c_str());
+      break;
+    }
+    Value tree = r->tree();
+    nodes = tree.node_count();
+    benchmark::DoNotOptimize(tree);
+  }
+  state.counters["nodes"] = static_cast<double>(nodes);
+  journal.reset();
+  std::filesystem::remove_all(dir);
+}
+
+BENCHMARK(BM_Restore)->Arg(10000)->Unit(benchmark::kMillisecond);
 
 BENCHMARK(BM_Publish)
     ->ArgNames({"mode", "keys"})

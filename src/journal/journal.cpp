@@ -376,6 +376,12 @@ struct Journal::Impl {
     DecodedRecord r;
     ByteReader in(payload);
     r.head = read_head(in);
+    // Up to the year 2255: system_clock counts nanoseconds in 64 bits, so a
+    // damaged record's time would overflow the conversion.
+    constexpr std::int64_t kMaxTimeMs = 9'000'000'000'000;
+    if (r.head.time_ms < 0 || r.head.time_ms > kMaxTimeMs) {
+      return Error(ErrorCode::kParse, "journal record: time out of range");
+    }
     if (!trees.read_origins(in)) {
       return Error(ErrorCode::kParse, "journal record: " + trees.error());
     }
