@@ -43,10 +43,21 @@ enum ChangeFlags : std::uint8_t { kHasOld = 1, kHasNew = 2, kSensitive = 4, kRes
 
 std::string errno_text(int err) { return std::strerror(err); }
 
+// Where a record is in its segment.
+struct RecordPlace {
+  std::uint64_t sequence = 0;
+  std::uint64_t offset = 0;  // of the payload
+  std::uint32_t length = 0;
+};
+
 struct Segment {
   std::filesystem::path path;
   std::uint64_t first_sequence = 0;
   std::uint64_t bytes = 0;
+  // layer_key() -> the record in this segment holding that layer version's
+  // content, so a restore reads its record and those, never the records in
+  // between (a segment may hold tens of thousands).
+  std::unordered_map<std::string, RecordPlace> layer_data;
 };
 
 // One record's place, and what history filters on.
@@ -274,6 +285,16 @@ struct Journal::Impl {
       if (head.kind == kPublish) {
         std::uint64_t& last = last_generation[head.config];
         last = std::max(last, head.generation);
+        TreeDecoder trees(nullptr, TreeDecoder::Secrets::kMask);
+        if (Result<DecodedRecord> d = decode(payload, trees, false)) {
+          for (const DecodedLayer& l : d->layers) {
+            if (l.data) {
+              seg->layer_data.insert_or_assign(
+                  layer_key(head.config, l.version.name, l.version.version),
+                  RecordPlace{sequence, pos + kFrameHeader, length});
+            }
+          }
+        }
       }
       index.push_back(IndexEntry{sequence, seg, pos + kFrameHeader, length, std::move(head.config),
                                  head.generation});
@@ -450,7 +471,8 @@ struct Journal::Impl {
     return r;
   }
 
-  std::string encode(const SnapshotPtr& old, const Snapshot& s) {
+  // The record of `s`; `added` gets the layer_key()s whose content it holds.
+  std::string encode(const SnapshotPtr& old, const Snapshot& s, std::vector<std::string>& added) {
     TreeEncoder trees(box ? &*box : nullptr);
     ByteWriter body;
     const std::vector<KeyPath>& sensitive = s.sensitive().patterns();
@@ -465,7 +487,6 @@ struct Journal::Impl {
       body.u8(static_cast<std::uint8_t>(policy.strategy));
       body.str(policy.key);
     }
-    std::vector<std::string> added;
     body.varint(s.layers().size());
     for (const auto& layer : s.layers()) {
       body.str(layer->name);
@@ -514,9 +535,6 @@ struct Journal::Impl {
                                      (first || !old ? kFirstOfProcess : 0)));
     trees.write_origins(out);
     out.buffer().append(body.buffer());
-    for (std::string& k : added) {
-      written_layers.insert(std::move(k));
-    }
     return std::move(out.buffer());
   }
 
@@ -582,7 +600,8 @@ struct Journal::Impl {
         return st;
       }
     }
-    const std::string payload = encode(old, s);
+    std::vector<std::string> added;
+    const std::string payload = encode(old, s, added);
     if (payload.size() > kMaxRecord) {
       return Error(ErrorCode::kValidation, "journal record of " + s.config_name() + " generation " +
                                                std::to_string(s.generation()) + " is over 1 GiB");
@@ -599,16 +618,19 @@ struct Journal::Impl {
       // No torn frame stays in the middle of the segment: what was written
       // of this one goes, and the next record starts where it started.
       (void)::ftruncate(active_fd, static_cast<off_t>(active->bytes));
-      // Its layers were not written after all.
-      written_layers.clear();
       return Error(ErrorCode::kIo, "journal " + active->path.string() + ": " + errno_text(err));
     }
     if (options.sync == JournalSync::kEveryRecord && ::fdatasync(active_fd) != 0) {
       return Error(ErrorCode::kIo,
                    "journal " + active->path.string() + ": fdatasync: " + errno_text(errno));
     }
-    index.push_back(IndexEntry{next_sequence++, active, active->bytes + kFrameHeader, length,
-                               s.config_name(), s.generation()});
+    const RecordPlace place{next_sequence++, active->bytes + kFrameHeader, length};
+    for (std::string& k : added) {
+      written_layers.insert(k);
+      active->layer_data.insert_or_assign(std::move(k), place);
+    }
+    index.push_back(
+        IndexEntry{place.sequence, active, place.offset, length, s.config_name(), s.generation()});
     active->bytes += frame.buffer().size();
     std::uint64_t& last = last_generation[s.config_name()];
     last = std::max(last, s.generation());
@@ -721,8 +743,8 @@ std::uint64_t Journal::next_generation(std::string_view config) const {
 
 Result<RestoredGeneration> Journal::restore(std::string_view config, std::uint64_t generation,
                                             bool masked) const {
-  // The record, and the records before it in its segment (where the
-  // content of its unchanged layers was written).
+  // The record, then the records of its segment that hold the content of
+  // the layers it did not write itself (found once the record is read).
   std::vector<IndexEntry> chain;
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
@@ -733,11 +755,7 @@ Result<RestoredGeneration> Journal::restore(std::string_view config, std::uint64
       return Error(ErrorCode::kNotFound, "generation " + std::to_string(generation) + " of " +
                                              std::string(config) + " is not in the journal");
     }
-    for (auto e = it; e != impl_->index.rend() && e->segment == it->segment; ++e) {
-      if (e->config == config) {
-        chain.push_back(*e);
-      }
-    }
+    chain.push_back(*it);
   }
   const std::string where =
       "generation " + std::to_string(generation) + " of " + std::string(config);
@@ -789,6 +807,27 @@ Result<RestoredGeneration> Journal::restore(std::string_view config, std::uint64
     }
     if (i == 0) {
       out.record = Impl::to_record(chain[0], std::move(*d));
+      std::vector<RecordPlace> places;
+      {
+        std::lock_guard<std::mutex> lk(impl_->mu);
+        for (std::size_t k = 0; k < out.layers.size(); ++k) {
+          if (data[k]) {
+            continue;
+          }
+          auto p = chain[0].segment->layer_data.find(
+              layer_key(config, out.layers[k].name, out.layers[k].version));
+          if (p != chain[0].segment->layer_data.end() && p->second.sequence < chain[0].sequence &&
+              std::none_of(places.begin(), places.end(), [&](const RecordPlace& q) {
+                return q.sequence == p->second.sequence;
+              })) {
+            places.push_back(p->second);
+          }
+        }
+      }
+      for (const RecordPlace& p : places) {
+        chain.push_back(
+            IndexEntry{p.sequence, chain[0].segment, p.offset, p.length, std::string(config), 0});
+      }
     }
     if (missing == 0) {
       break;
