@@ -147,7 +147,7 @@ void Printer::changed(std::uint64_t generation, std::uint64_t snapshot, const Ch
   if (json_) {
     std::string line = R"({"event":"changed","generation":)" + std::to_string(generation) +
                        R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":)" +
-                       changes_json(changes) + R"(,"config":)" + json_text(config) + "}";
+                       changes_json(changes.changes()) + R"(,"config":)" + json_text(config) + "}";
     write_line(line);
     return;
   }

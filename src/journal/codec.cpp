@@ -72,7 +72,7 @@ std::uint64_t ByteReader::fixed64() {
     return 0;
   }
   std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) {
+  for (std::size_t i = 0; i < 8; ++i) {
     v |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(in_[i])) << (8 * i);
   }
   in_.remove_prefix(8);
