@@ -99,7 +99,8 @@ void save_and_wait(const TempDir& tmp, const fs::path& file, const Fixture& f, i
   write_file(temp, file_text(timeout, password));
   fs::rename(temp, file);
   ASSERT_TRUE(wait_until([&] {
-    const Value* v = f.now()->find("timeout");
+    const SnapshotPtr s = f.now();  // held: the node below lives in it
+    const Value* v = s->find("timeout");
     return v != nullptr && v->is_int() && v->as_int() == timeout;
   })) << "timeout "
       << timeout << " never served";
