@@ -133,6 +133,17 @@ struct RegisterOptions {
   std::uint64_t first_generation = 1;
 };
 
+struct PinOptions {
+  /// The pin ends by itself (as unpin() would) this long after it was set,
+  /// on the manager's clock. None: until unpin().
+  std::optional<std::chrono::milliseconds> ttl;
+  /// Why: "rollback by alice", "health check failed"; in status and logs.
+  std::string reason;
+  /// The generation `layers` were taken from (a journal's), for status,
+  /// events and history; 0 if they come from elsewhere.
+  std::uint64_t pinned_generation = 0;
+};
+
 struct UpdateOptions {
   /// Replace the override layer with `data` instead of deep-merging into it.
   bool replace = false;
@@ -183,6 +194,18 @@ struct DurationHistogram {
 };
 
 /// A config's state for `list()` and `status()`.
+/// A pinned config: what is served, and what waits behind the pin.
+struct PinStatus {
+  std::uint64_t pinned_generation = 0;  // the generation whose content is served
+  std::uint64_t served_generation = 0;  // the generation that published it
+  std::chrono::system_clock::time_point since;
+  std::optional<std::chrono::system_clock::time_point> expires;  // none: until unpin()
+  std::string reason;
+  /// The changes the sources hold that the pin keeps from being served
+  /// (secrets masked): what unpin() would publish.
+  std::vector<Change> pending;
+};
+
 struct ConfigStatus {
   std::string name;
   std::string type_name;  // "untyped" without a schema
@@ -195,6 +218,7 @@ struct ConfigStatus {
   std::optional<Error> last_error;    // cleared by the next successful rebuild
   std::vector<SourceStatus> sources;
   DurationHistogram reload_duration;  // source reloads that published
+  std::optional<PinStatus> pin;       // set while pinned (ConfigManager::pin)
 };
 
 struct ExportOptions {
@@ -450,6 +474,18 @@ class LIVECONF_API ConfigManager {
     }
     return Reader<T>(std::move(*cell));
   }
+
+  /// Serves `layers` (typically a generation restored from a journal) instead
+  /// of what the sources say, until unpin() or the pin's TTL. They are merged,
+  /// bound and validated like any stack and published as the next generation
+  /// (an invalid stack is refused and nothing changes). The sources keep
+  /// being watched and loaded; what they would publish waits behind the pin
+  /// (status().pin->pending) and is published by unpin(). Pinning again
+  /// replaces the pin. Errors: kNotFound, kType/kValidation from binding.
+  Status pin(std::string_view name, std::vector<Layer> layers, PinOptions options = {});
+  /// Ends the pin and publishes what the sources say now (one generation).
+  /// kNotFound if the config is not pinned.
+  Status unpin(std::string_view name);
 
   /// Applies `data` as a runtime override (the highest layer) and publishes.
   /// Returns once published, or with the error that refused it (then nothing

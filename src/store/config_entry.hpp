@@ -59,6 +59,11 @@ struct SourceSlot {
 };
 
 /// What the update thread keeps for a config.
+/// A pin's identity: a TTL timer ends only the pin it was set for.
+struct PinState {
+  std::uint64_t id = 0;
+};
+
 struct EntryState {
   // The last published snapshot, whose layers are the live stack (canonical
   // order): shared with it rather than copied, since only the update thread
@@ -77,6 +82,10 @@ struct EntryState {
   // Layer name -> position in layers(); built on first use, cleared whenever
   // the stack's order changes (see layer_positions()).
   std::unordered_map<std::string, std::size_t> positions;
+  // Set while pinned: the cell serves the pinned snapshot and `live` is the
+  // sources' stack, built and validated but not published (SnapshotBuilder::pin).
+  std::optional<PinState> pin;
+  std::uint64_t pin_counter = 0;
 };
 
 /// `st.positions`, built first if empty.
@@ -91,6 +100,7 @@ struct EntryStats {
   std::optional<Error> last_error;
   std::vector<SourceStatus> sources;
   DurationHistogram reload_duration;
+  std::optional<PinStatus> pin;
 };
 
 struct Entry {

@@ -191,6 +191,64 @@ Result<std::shared_ptr<const detail::SnapshotCell>> ConfigManager::cell_for(std:
   return std::shared_ptr<const detail::SnapshotCell>((*e)->cell);
 }
 
+Status ConfigManager::pin(std::string_view name, std::vector<Layer> layers, PinOptions options) {
+  return impl_->with_entry(name, [&](UpdateThread& t, Entry& e) -> Status {
+    std::vector<std::shared_ptr<const Layer>> prepared;
+    prepared.reserve(layers.size());
+    for (Layer& l : layers) {
+      prepared.push_back(detail::SnapshotBuilder::prepare_layer(std::move(l)));
+    }
+    PinStatus ps;
+    ps.pinned_generation = options.pinned_generation;
+    ps.since = std::chrono::system_clock::now();
+    ps.reason = options.reason;
+    if (options.ttl) {
+      ps.expires = ps.since + *options.ttl;
+    }
+    if (Status st = impl_->builder.pin(t, e, std::move(prepared), std::move(ps)); !st.ok()) {
+      return st;
+    }
+    const std::uint64_t id = e.state.get(t).pin->id;
+    const std::uint64_t served = e.cell->generation();
+    impl_->log(LogLevel::kWarning,
+               "config \"" + e.name + "\": pinned" +
+                   (options.pinned_generation != 0 ? " to the content of generation " +
+                                                         std::to_string(options.pinned_generation)
+                                                   : std::string()) +
+                   ", served as generation " + std::to_string(served) +
+                   (options.reason.empty() ? std::string() : " (" + options.reason + ")") +
+                   "; the sources' changes wait until unpinned");
+    if (options.ttl) {
+      std::weak_ptr<Entry> weak = impl_->registry.find(e.name);
+      Impl* impl = impl_.get();
+      impl_->executor.post_at(t.now() + *options.ttl, [impl, weak, id](UpdateThread& t2) {
+        std::shared_ptr<Entry> entry = weak.lock();
+        if (!entry) {
+          return;
+        }
+        const std::optional<detail::PinState>& pin = entry->state.get(t2).pin;
+        if (!pin || pin->id != id) {
+          return;  // unpinned, or pinned again since
+        }
+        const Status st = impl->builder.unpin(t2, *entry);
+        impl->log(st.ok() ? LogLevel::kWarning : LogLevel::kError,
+                  "config \"" + entry->name + "\": the pin expired; " +
+                      (st.ok() ? "the sources' configuration is published (generation " +
+                                     std::to_string(entry->cell->generation()) + ")"
+                               : "the sources' configuration is refused (" +
+                                     st.error().to_string() + "); generation " +
+                                     std::to_string(entry->cell->generation()) + " keeps serving"));
+      });
+    }
+    return ok_status();
+  });
+}
+
+Status ConfigManager::unpin(std::string_view name) {
+  return impl_->with_entry(
+      name, [&](UpdateThread& t, Entry& e) -> Status { return impl_->builder.unpin(t, e); });
+}
+
 Status ConfigManager::update(std::string_view name, Value data, UpdateOptions options) {
   return impl_->with_entry(name, [&](UpdateThread& t, Entry& e) -> Status {
     EntryState& st = e.state.get(t);
@@ -354,6 +412,7 @@ ConfigStatus status_of(const Entry& e) {
   st.callback_errors = e.stats.callback_errors;
   st.last_error = e.stats.last_error;
   st.sources = e.stats.sources;
+  st.pin = e.stats.pin;
   st.reload_duration = e.stats.reload_duration;
   return st;
 }

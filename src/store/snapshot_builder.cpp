@@ -113,6 +113,30 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
                                          bool same_order) {
   SnapshotPtr old = e.cell->load();
   Value merged = e.state.get(t).merge.merge(layers, *e.policies);
+  Result<SnapshotPtr> built = make_snapshot(e, old, std::move(merged), std::move(layers));
+  if (!built) {
+    return refuse(e, std::move(built).error());
+  }
+  // From here on nothing allocates (but the pin's pending list, which may
+  // fail alone), so the layers and the snapshot change together or not at all.
+  SnapshotPtr snapshot = std::move(*built);
+  EntryState& st = e.state.get(t);
+  st.live = snapshot;
+  if (!same_order) {
+    st.positions.clear();
+  }
+  if (st.pin) {
+    // Valid, and kept: the pin is served. unpin() publishes it.
+    note_pending(e, st, *old);
+    return ok_status();
+  }
+  publish(e, old, std::move(snapshot));
+  return ok_status();
+}
+
+Result<SnapshotPtr> SnapshotBuilder::make_snapshot(
+    Entry& e, const SnapshotPtr& old, Value merged,
+    std::vector<std::shared_ptr<const Layer>> layers) {
   std::vector<Change> pending;
   if (old) {
     pending = hold_restart_fields(e, *old, merged);
@@ -127,7 +151,7 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
     }
   }
   if (!report.ok()) {
-    return refuse(e, report.status().error());
+    return report.status().error();
   }
   for (const Error& w : report.warnings) {
     const bool known = old && std::any_of(old->warnings().begin(), old->warnings().end(),
@@ -149,14 +173,10 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   parts.warnings = std::move(report.warnings);
   parts.pending_restart = std::move(pending);
   parts.published_at = std::chrono::system_clock::now();
-  // The last step that can throw; from here on nothing allocates, so the
-  // layers and the snapshot change together or not at all.
-  auto snapshot = std::make_shared<const Snapshot>(std::move(parts));
-  EntryState& st = e.state.get(t);
-  st.live = snapshot;
-  if (!same_order) {
-    st.positions.clear();
-  }
+  return std::make_shared<const Snapshot>(std::move(parts));
+}
+
+void SnapshotBuilder::publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot) {
   e.cell->publish(snapshot);
   {
     MutexLock lk(e.stats_mu);
@@ -171,7 +191,67 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
     }
   }
   dispatcher_.mark_dirty(e);
-  return ok_status();
+}
+
+void SnapshotBuilder::note_pending(Entry& e, const EntryState& st, const Snapshot& served) {
+  std::vector<Change> pending;
+  try {
+    if (st.live) {
+      pending = diff(served.tree(), st.live->tree(), DiffOptions{&e.sensitive, nullptr}).changes();
+    }
+  } catch (...) {
+    log_(LogLevel::kWarning,
+         current_exception_error("listing what waits behind the pin").to_string());
+  }
+  MutexLock lk(e.stats_mu);
+  if (e.stats.pin) {
+    e.stats.pin->pending = std::move(pending);
+  }
+}
+
+Status SnapshotBuilder::pin(UpdateThread& t, Entry& e,
+                            std::vector<std::shared_ptr<const Layer>> layers, PinStatus pin) {
+  try {
+    SnapshotPtr old = e.cell->load();
+    std::vector<const Layer*> stack;
+    stack.reserve(layers.size());
+    for (const auto& l : layers) {
+      stack.push_back(l.get());
+    }
+    // Not the incremental merge: that one follows the sources' stack, which
+    // keeps changing behind the pin.
+    Value merged = merge_layers(std::span<const Layer* const>(stack), *e.policies);
+    Result<SnapshotPtr> built = make_snapshot(e, old, std::move(merged), std::move(layers));
+    if (!built) {
+      return refuse(e, std::move(built).error());
+    }
+    EntryState& st = e.state.get(t);
+    pin.served_generation = (*built)->generation();
+    st.pin = PinState{++st.pin_counter};
+    {
+      MutexLock lk(e.stats_mu);
+      e.stats.pin = std::move(pin);
+    }
+    publish(e, old, *built);
+    note_pending(e, st, **built);
+    return ok_status();
+  } catch (...) {
+    return refuse(e, current_exception_error("while pinning"));
+  }
+}
+
+Status SnapshotBuilder::unpin(UpdateThread& t, Entry& e) {
+  EntryState& st = e.state.get(t);
+  if (!st.pin) {
+    return Error(ErrorCode::kNotFound, "config \"" + e.name + "\" is not pinned");
+  }
+  st.pin.reset();
+  {
+    MutexLock lk(e.stats_mu);
+    e.stats.pin.reset();
+  }
+  std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
+  return rebuild(t, e, std::move(layers), /*same_order=*/true);
 }
 
 // Puts `layers` in the order a fresh load of the same sources gives:

@@ -45,10 +45,25 @@ class SnapshotBuilder {
   [[nodiscard]] Status rebuild(UpdateThread& t, Entry& e,
                                std::vector<std::shared_ptr<const Layer>> layers,
                                bool same_order = false);
+  /// Publishes `layers` (merged, bound, validated) as e's next generation and
+  /// pins it: later rebuilds keep their result in EntryState::live (listed
+  /// as `pending`) until unpin(). Refused like rebuild() if invalid.
+  [[nodiscard]] Status pin(UpdateThread& t, Entry& e,
+                           std::vector<std::shared_ptr<const Layer>> layers, PinStatus pin);
+  /// Ends e's pin and publishes the sources' stack. kNotFound if not pinned.
+  [[nodiscard]] Status unpin(UpdateThread& t, Entry& e);
 
  private:
   Status rebuild_or_throw(UpdateThread& t, Entry& e,
                           std::vector<std::shared_ptr<const Layer>> layers, bool same_order);
+  // Holds restart fields, binds and validates `merged` into the snapshot
+  // that would follow `old`; an error refuses it.
+  Result<SnapshotPtr> make_snapshot(Entry& e, const SnapshotPtr& old, Value merged,
+                                    std::vector<std::shared_ptr<const Layer>> layers);
+  // Swaps it in, counts it, calls on_publish, wakes the subscribers.
+  void publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot);
+  // What waits behind the pin: served -> st.live, into e's pin status.
+  void note_pending(Entry& e, const EntryState& st, const Snapshot& served);
   static bool replaces_in_place(EntryState& st, const LayerBatch& batch,
                                 const PendingNames& pending);
   Status refuse(Entry& e, Error error);
