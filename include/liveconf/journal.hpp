@@ -38,6 +38,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,6 +89,7 @@ struct JournalRecord {
   std::vector<LayerVersion> layers;  // lowest priority first
   std::vector<Change> changes;       // from the config's previous record; secrets masked
   bool secrets_restorable = true;    // false: secret values were left out (no key)
+  std::optional<PinInfo> pin;        // set when the generation was published by a pin
 };
 
 /// A generation rebuilt from the journal.
@@ -143,6 +145,27 @@ class LIVECONF_API Journal {
                                                    std::uint64_t generation,
                                                    bool masked = false) const;
   [[nodiscard]] JournalStats stats() const;
+
+  /// Pins `config` in `manager` to the content of `generation` (restored,
+  /// secrets unsealed): ConfigManager::pin with options.pinned_generation set.
+  /// The pinned publish is journaled like any other, with its pin, so a
+  /// restarted process can pin again (recorded_pin). Errors: restore's, pin's.
+  Status pin(ConfigManager& manager, std::string_view config, std::uint64_t generation,
+             PinOptions options = {}) const;
+  /// Pins the newest generation the journal holds older than the one
+  /// `manager` serves (or `generation`, if not 0). The reason defaults to
+  /// "rollback". kNotFound when there is none.
+  Status rollback(ConfigManager& manager, std::string_view config, std::uint64_t generation = 0,
+                  PinOptions options = {}) const;
+  /// The pin the newest record of `config` carries, rebuilt, unless it has
+  /// expired (then, or if unpinned: nullopt). A restarted process calls it
+  /// before its first publish of `config` (which journals an unpinned
+  /// generation) and re-applies it with repin() once the config is registered.
+  [[nodiscard]] Result<std::optional<RestoredGeneration>> recorded_pin(
+      std::string_view config) const;
+  /// Pins `config` to `recorded` for what remains of its TTL.
+  static Status repin(ConfigManager& manager, std::string_view config,
+                      const RestoredGeneration& recorded);
 
  private:
   struct Impl;

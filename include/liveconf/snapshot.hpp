@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <typeinfo>
@@ -65,6 +66,14 @@ struct LayerVersion {
   std::string version;
 };
 
+/// Set on a snapshot published by ConfigManager::pin(): what it serves and
+/// until when. The sources' changes wait behind it.
+struct PinInfo {
+  std::uint64_t pinned_generation = 0;  // whose content it serves (0: not from a journal)
+  std::optional<std::chrono::system_clock::time_point> expires;  // none: until unpin()
+  std::string reason;
+};
+
 class LIVECONF_API Snapshot {
  public:
   /// Everything a snapshot holds; filled by the store.
@@ -79,6 +88,7 @@ class LIVECONF_API Snapshot {
     std::shared_ptr<const MergePolicies> policies;  // null: none (every array replaced)
     std::vector<Error> warnings;                    // unknown keys and similar
     std::vector<Change> pending_restart;            // restart-required changes waiting (masked)
+    std::optional<PinInfo> pin;                     // set when ConfigManager::pin() published it
     std::chrono::system_clock::time_point published_at;
   };
 
@@ -113,6 +123,8 @@ class LIVECONF_API Snapshot {
   [[nodiscard]] const std::vector<Change>& pending_restart() const noexcept {
     return parts_.pending_restart;
   }
+  /// Set when this snapshot was published by ConfigManager::pin().
+  [[nodiscard]] const std::optional<PinInfo>& pin() const noexcept { return parts_.pin; }
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept {
     return parts_.published_at;
   }

@@ -38,7 +38,7 @@ constexpr std::size_t kFrameHeader = 12;
 constexpr std::uint64_t kMaxRecord = 1ull << 30;
 
 enum RecordKind : std::uint8_t { kPublish = 1 };
-enum RecordFlags : std::uint8_t { kSecretsLeftOut = 1, kFirstOfProcess = 2 };
+enum RecordFlags : std::uint8_t { kSecretsLeftOut = 1, kFirstOfProcess = 2, kPinned = 4 };
 enum ChangeFlags : std::uint8_t { kHasOld = 1, kHasNew = 2, kSensitive = 4, kRestart = 8 };
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -77,6 +77,10 @@ struct RecordHead {
   std::string config;
   std::uint64_t generation = 0;
   std::uint8_t flags = 0;
+  // With kPinned: the snapshot's PinInfo (expires_ms -1: no expiry).
+  std::uint64_t pinned_generation = 0;
+  std::int64_t expires_ms = -1;
+  std::string reason;
 };
 
 RecordHead read_head(ByteReader& in) {
@@ -86,7 +90,24 @@ RecordHead read_head(ByteReader& in) {
   h.config = std::string(in.str());
   h.generation = in.varint();
   h.flags = in.u8();
+  if ((h.flags & kPinned) != 0) {
+    h.pinned_generation = in.varint();
+    h.expires_ms = in.svarint();
+    h.reason = std::string(in.str());
+  }
   return h;
+}
+
+// Up to the year 2255: system_clock counts nanoseconds in 64 bits, so a
+// damaged record's time would overflow the conversion.
+constexpr std::int64_t kMaxTimeMs = 9'000'000'000'000;
+
+std::int64_t to_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::chrono::system_clock::time_point from_ms(std::int64_t ms) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(ms));
 }
 
 // Paths as their segments: exact for any key (dots, backslashes, empty keys).
@@ -397,10 +418,8 @@ struct Journal::Impl {
     DecodedRecord r;
     ByteReader in(payload);
     r.head = read_head(in);
-    // Up to the year 2255: system_clock counts nanoseconds in 64 bits, so a
-    // damaged record's time would overflow the conversion.
-    constexpr std::int64_t kMaxTimeMs = 9'000'000'000'000;
-    if (r.head.time_ms < 0 || r.head.time_ms > kMaxTimeMs) {
+    if (r.head.time_ms < 0 || r.head.time_ms > kMaxTimeMs || r.head.expires_ms < -1 ||
+        r.head.expires_ms > kMaxTimeMs) {
       return Error(ErrorCode::kParse, "journal record: time out of range");
     }
     if (!trees.read_origins(in)) {
@@ -460,7 +479,7 @@ struct Journal::Impl {
   static JournalRecord to_record(const IndexEntry& e, DecodedRecord&& d) {
     JournalRecord r;
     r.sequence = e.sequence;
-    r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(d.head.time_ms));
+    r.time = from_ms(d.head.time_ms);
     r.config = std::move(d.head.config);
     r.generation = d.head.generation;
     for (DecodedLayer& l : d.layers) {
@@ -468,6 +487,15 @@ struct Journal::Impl {
     }
     r.changes = std::move(d.changes);
     r.secrets_restorable = (d.head.flags & kSecretsLeftOut) == 0;
+    if ((d.head.flags & kPinned) != 0) {
+      PinInfo pin;
+      pin.pinned_generation = d.head.pinned_generation;
+      if (d.head.expires_ms >= 0) {
+        pin.expires = from_ms(d.head.expires_ms);
+      }
+      pin.reason = std::move(d.head.reason);
+      r.pin = std::move(pin);
+    }
     return r;
   }
 
@@ -525,14 +553,18 @@ struct Journal::Impl {
     }
     ByteWriter out;
     out.u8(kPublish);
-    out.svarint(
-        std::chrono::duration_cast<std::chrono::milliseconds>(s.published_at().time_since_epoch())
-            .count());
+    out.svarint(to_ms(s.published_at()));
     out.str(s.config_name());
     out.varint(s.generation());
     const bool first = configs_seen.insert(s.config_name()).second;
     out.u8(static_cast<std::uint8_t>((trees.left_out_secrets() ? kSecretsLeftOut : 0) |
-                                     (first || !old ? kFirstOfProcess : 0)));
+                                     (first || !old ? kFirstOfProcess : 0) |
+                                     (s.pin() ? kPinned : 0)));
+    if (const std::optional<PinInfo>& pin = s.pin()) {
+      out.varint(pin->pinned_generation);
+      out.svarint(pin->expires ? to_ms(*pin->expires) : -1);
+      out.str(pin->reason);
+    }
     trees.write_origins(out);
     out.buffer().append(body.buffer());
     return std::move(out.buffer());
@@ -841,6 +873,89 @@ Result<RestoredGeneration> Journal::restore(std::string_view config, std::uint64
     out.layers[k].data = std::move(*data[k]);
   }
   return out;
+}
+
+Status Journal::pin(ConfigManager& manager, std::string_view config, std::uint64_t generation,
+                    PinOptions options) const {
+  Result<RestoredGeneration> g = restore(config, generation);
+  if (!g) {
+    return g.error();
+  }
+  options.pinned_generation = generation;
+  return manager.pin(config, std::move(g->layers), std::move(options));
+}
+
+Status Journal::rollback(ConfigManager& manager, std::string_view config, std::uint64_t generation,
+                         PinOptions options) const {
+  if (generation == 0) {
+    Result<SnapshotPtr> served = manager.snapshot(config);
+    if (!served) {
+      return served.error();
+    }
+    const std::uint64_t now = (*served)->generation();
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    for (auto it = impl_->index.rbegin(); it != impl_->index.rend(); ++it) {
+      if (it->config == config && it->generation < now) {
+        generation = it->generation;
+        break;
+      }
+    }
+    if (generation == 0) {
+      return Error(ErrorCode::kNotFound, "no generation of " + std::string(config) +
+                                             " older than " + std::to_string(now) +
+                                             " is in the journal");
+    }
+  }
+  if (options.reason.empty()) {
+    options.reason = "rollback";
+  }
+  return pin(manager, config, generation, std::move(options));
+}
+
+Result<std::optional<RestoredGeneration>> Journal::recorded_pin(std::string_view config) const {
+  std::optional<IndexEntry> newest;
+  {
+    std::lock_guard<std::mutex> lk(impl_->mu);
+    for (auto it = impl_->index.rbegin(); it != impl_->index.rend(); ++it) {
+      if (it->config == config) {
+        newest = *it;
+        break;
+      }
+    }
+  }
+  if (!newest) {
+    return std::optional<RestoredGeneration>();
+  }
+  Result<std::string> payload = impl_->read_payload(*newest);
+  if (!payload) {
+    return payload.error();
+  }
+  ByteReader in(*payload);
+  const RecordHead head = read_head(in);
+  if (!in.ok() || (head.flags & kPinned) == 0 ||
+      (head.expires_ms >= 0 && from_ms(head.expires_ms) <= std::chrono::system_clock::now())) {
+    return std::optional<RestoredGeneration>();
+  }
+  Result<RestoredGeneration> g = restore(config, newest->generation);
+  if (!g) {
+    return g.error();
+  }
+  return std::optional<RestoredGeneration>(std::move(*g));
+}
+
+Status Journal::repin(ConfigManager& manager, std::string_view config,
+                      const RestoredGeneration& recorded) {
+  PinOptions options;
+  if (recorded.record.pin) {
+    options.pinned_generation = recorded.record.pin->pinned_generation;
+    options.reason = recorded.record.pin->reason;
+    if (recorded.record.pin->expires) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *recorded.record.pin->expires - std::chrono::system_clock::now());
+      options.ttl = std::max(left, std::chrono::milliseconds(1));
+    }
+  }
+  return manager.pin(config, recorded.layers, std::move(options));
 }
 
 JournalStats Journal::stats() const {

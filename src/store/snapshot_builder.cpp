@@ -134,9 +134,9 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
   return ok_status();
 }
 
-Result<SnapshotPtr> SnapshotBuilder::make_snapshot(
-    Entry& e, const SnapshotPtr& old, Value merged,
-    std::vector<std::shared_ptr<const Layer>> layers) {
+Result<SnapshotPtr> SnapshotBuilder::make_snapshot(Entry& e, const SnapshotPtr& old, Value merged,
+                                                   std::vector<std::shared_ptr<const Layer>> layers,
+                                                   std::optional<PinInfo> pin) {
   std::vector<Change> pending;
   if (old) {
     pending = hold_restart_fields(e, *old, merged);
@@ -172,6 +172,7 @@ Result<SnapshotPtr> SnapshotBuilder::make_snapshot(
   parts.policies = e.policies;
   parts.warnings = std::move(report.warnings);
   parts.pending_restart = std::move(pending);
+  parts.pin = std::move(pin);
   parts.published_at = std::chrono::system_clock::now();
   return std::make_shared<const Snapshot>(std::move(parts));
 }
@@ -221,7 +222,9 @@ Status SnapshotBuilder::pin(UpdateThread& t, Entry& e,
     // Not the incremental merge: that one follows the sources' stack, which
     // keeps changing behind the pin.
     Value merged = merge_layers(std::span<const Layer* const>(stack), *e.policies);
-    Result<SnapshotPtr> built = make_snapshot(e, old, std::move(merged), std::move(layers));
+    Result<SnapshotPtr> built =
+        make_snapshot(e, old, std::move(merged), std::move(layers),
+                      PinInfo{pin.pinned_generation, pin.expires, pin.reason});
     if (!built) {
       return refuse(e, std::move(built).error());
     }

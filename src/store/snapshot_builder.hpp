@@ -59,7 +59,8 @@ class SnapshotBuilder {
   // Holds restart fields, binds and validates `merged` into the snapshot
   // that would follow `old`; an error refuses it.
   Result<SnapshotPtr> make_snapshot(Entry& e, const SnapshotPtr& old, Value merged,
-                                    std::vector<std::shared_ptr<const Layer>> layers);
+                                    std::vector<std::shared_ptr<const Layer>> layers,
+                                    std::optional<PinInfo> pin = std::nullopt);
   // Swaps it in, counts it, calls on_publish, wakes the subscribers.
   void publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot);
   // What waits behind the pin: served -> st.live, into e's pin status.

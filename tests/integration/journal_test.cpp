@@ -363,6 +363,91 @@ TEST(JournalTest, ATornTailIsCutByAWriterAndSkippedByAReader) {
   EXPECT_TRUE(writer->restore("app", records).ok());
 }
 
+// Rollback through the journal pins the previous generation's content; the
+// pin is journaled with the publish, so a restarted process pins again (for
+// what remains of its TTL), and unpin publishes the sources.
+TEST(JournalTest, ARollbackPinSurvivesARestart) {
+  TempDir tmp;
+  const fs::path key = make_key(tmp);
+  auto update = [](ConfigManager& m, int n) {
+    Value v = Value::object();
+    v["n"] = n;
+    v["password"] = std::string(kMarker);
+    ASSERT_TRUE(m.update("app", v).ok());
+  };
+  RegisterOptions ro;
+  ro.sensitive.emplace_back("password");
+  std::uint64_t bad = 0;
+  {
+    auto journal = Journal::open(options_for(tmp / "journal", key)).value();
+    ConfigManager manager(manager_options(*journal));
+    ro.first_generation = journal->next_generation("app");
+    ASSERT_TRUE(manager.register_untyped("app", ro).ok());
+    update(manager, 1);
+    update(manager, 2);
+    bad = manager.snapshot("app").value()->generation();
+    ASSERT_TRUE(journal->rollback(manager, "app").ok());
+    SnapshotPtr s = manager.snapshot("app").value();
+    EXPECT_EQ(s->find("n")->as_int(), 1);
+    EXPECT_EQ(s->find("password")->as_string(), kMarker);  // unsealed
+    EXPECT_EQ(s->generation(), bad + 1);
+    ASSERT_TRUE(s->pin().has_value());
+    EXPECT_EQ(s->pin()->pinned_generation, bad - 1);
+    EXPECT_EQ(s->pin()->reason, "rollback");
+    // Behind the pin, the sources move on.
+    update(manager, 3);
+    EXPECT_EQ(manager.snapshot("app").value()->find("n")->as_int(), 1);
+    const std::vector<JournalRecord> newest = journal->records("app", 1);
+    ASSERT_TRUE(newest.front().pin.has_value());
+    EXPECT_EQ(newest.front().generation, bad + 1);
+  }
+  // A new process: the pin comes back before anything else is published.
+  auto journal = Journal::open(options_for(tmp / "journal", key)).value();
+  Result<std::optional<RestoredGeneration>> recorded = journal->recorded_pin("app");
+  ASSERT_TRUE(recorded.ok()) << recorded.error().to_string();
+  ASSERT_TRUE(recorded->has_value());
+  ConfigManager manager(manager_options(*journal));
+  ro.first_generation = journal->next_generation("app");
+  ASSERT_TRUE(manager.register_untyped("app", ro).ok());
+  update(manager, 4);
+  ASSERT_TRUE(Journal::repin(manager, "app", **recorded).ok());
+  SnapshotPtr s = manager.snapshot("app").value();
+  EXPECT_EQ(s->find("n")->as_int(), 1);
+  ASSERT_TRUE(s->pin().has_value());
+  EXPECT_EQ(s->pin()->pinned_generation, bad - 1);
+  ASSERT_TRUE(manager.status("app").value().pin.has_value());
+  // unpin: what the sources say now.
+  ASSERT_TRUE(manager.unpin("app").ok());
+  EXPECT_EQ(manager.snapshot("app").value()->find("n")->as_int(), 4);
+  EXPECT_FALSE(journal->records("app", 1).front().pin.has_value());
+  Result<std::optional<RestoredGeneration>> none = journal->recorded_pin("app");
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(all_bytes(tmp / "journal").find(kMarker), std::string::npos);
+}
+
+TEST(JournalTest, AnExpiredPinIsNotReappliedAfterARestart) {
+  TempDir tmp;
+  {
+    auto journal = Journal::open(options_for(tmp / "journal")).value();
+    ConfigManager manager(manager_options(*journal));
+    ASSERT_TRUE(manager.register_untyped("app").ok());
+    Value v = Value::object();
+    v["n"] = 1;
+    ASSERT_TRUE(manager.update("app", v).ok());
+    PinOptions po;
+    po.ttl = 50ms;
+    ASSERT_TRUE(journal->pin(manager, "app", 1, po).ok());
+    ASSERT_TRUE(journal->records("app", 1).front().pin->expires.has_value());
+  }
+  auto journal = Journal::open(options_for(tmp / "journal")).value();
+  // The manager that set it is gone; its expiry (recorded as a time) passes.
+  EXPECT_TRUE(wait_until([&] {
+    Result<std::optional<RestoredGeneration>> r = journal->recorded_pin("app");
+    return r.ok() && !r->has_value();
+  }));
+}
+
 // 500 (LIVECONF_JOURNAL_CRASH_TRIALS) kill -9 of journal_writer at random
 // points. After each, the journal opens, lists every record the writer had
 // reported written (and at most one more), and its newest generation
