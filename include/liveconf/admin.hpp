@@ -62,6 +62,15 @@ struct AdminOptions {
   std::size_t max_connections = 512;
   /// A connection idle (or sending its request slower) than this is closed.
   std::chrono::seconds connection_timeout{10};
+  /// What POST /pin/NAME?generation=G and POST /rollback/NAME[?generation=G]
+  /// call (with the bearer token): they need a generation's content, which a
+  /// liveconf::Journal keeps (bind them to Journal::pin and Journal::rollback;
+  /// the CLI does with --journal). Unset: those endpoints answer 501.
+  /// POST /unpin/NAME calls ConfigManager::unpin and needs nothing.
+  /// Query parameters: generation=G, ttl=DURATION (30m), reason=TEXT.
+  std::function<Status(std::string_view config, std::uint64_t generation, PinOptions options)> pin;
+  std::function<Status(std::string_view config, std::uint64_t generation, PinOptions options)>
+      rollback;
   /// Receives one line per refused request (bad token) and server errors.
   /// Default: stderr, as the manager logs.
   std::function<void(LogLevel, std::string_view)> log;

@@ -5,8 +5,11 @@
 // headers get 431/413 or a close), and runs requests on its one epoll thread.
 // Handlers only copy status and snapshot pointers, so a request never waits
 // for the update thread and a flood of them never stalls it.
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
+#include <charconv>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +17,7 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -24,6 +28,7 @@
 #include <utility>
 
 #include "liveconf/admin.hpp"
+#include "liveconf/bind.hpp"
 #include "liveconf/format.hpp"
 
 namespace liveconf {
@@ -326,15 +331,18 @@ class AdminServer::Impl {
   Reply route(MHD_Connection* connection, std::string_view url, std::string_view method) {
     const bool read = method == MHD_HTTP_METHOD_GET || method == MHD_HTTP_METHOD_HEAD;
     if (!read) {
-      // Nothing changes state through this endpoint yet; a write is still
-      // authenticated first, so a probe learns nothing without the token.
+      // Every write is authenticated first, so a probe learns nothing
+      // (not even which paths exist) without the token.
       if (token_.empty()) {
         return error_reply(MHD_HTTP_FORBIDDEN, "no admin token configured (token_file)");
       }
       if (!authorized(connection, url)) {
         return error_reply(MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
       }
-      return error_reply(MHD_HTTP_METHOD_NOT_ALLOWED, std::string(method) + " is not supported");
+      if (method != MHD_HTTP_METHOD_POST) {
+        return error_reply(MHD_HTTP_METHOD_NOT_ALLOWED, std::string(method) + " is not supported");
+      }
+      return write(connection, url);
     }
     if (url == "/healthz") {
       return Reply{MHD_HTTP_OK, "ok\n", "text/plain; charset=utf-8"};
@@ -384,6 +392,82 @@ class AdminServer::Impl {
                        "no such endpoint: " + std::string(url) +
                            " (try /status, /metrics, /readyz, /healthz, /config/NAME, "
                            "/explain/NAME/KEY)");
+  }
+
+  // POST /pin/NAME, /unpin/NAME, /rollback/NAME (authorized already).
+  Reply write(MHD_Connection* connection, std::string_view url) {
+    auto arg = [&](const char* name) -> std::optional<std::string> {
+      const char* v = MHD_lookup_connection_value(connection, MHD_GET_ARGUMENT_KIND, name);
+      return v != nullptr ? std::optional<std::string>(v) : std::nullopt;
+    };
+    std::string_view action;
+    std::string_view name;
+    for (std::string_view a : {"pin", "unpin", "rollback"}) {
+      const std::string prefix = "/" + std::string(a) + "/";
+      if (url.starts_with(prefix)) {
+        action = a;
+        name = url.substr(prefix.size());
+      }
+    }
+    if (action.empty() || name.empty()) {
+      return error_reply(MHD_HTTP_NOT_FOUND, "no such endpoint: POST " + std::string(url) +
+                                                 " (try /pin/NAME, /unpin/NAME, /rollback/NAME)");
+    }
+    std::uint64_t generation = 0;
+    if (std::optional<std::string> g = arg("generation")) {
+      const auto [end, ec] = std::from_chars(g->data(), g->data() + g->size(), generation);
+      if (ec != std::errc() || end != g->data() + g->size() || generation == 0) {
+        return error_reply(MHD_HTTP_BAD_REQUEST, "generation: expected a positive integer");
+      }
+    }
+    PinOptions po;
+    if (std::optional<std::string> ttl = arg("ttl")) {
+      std::optional<long double> ns = detail::parse_duration_ns(*ttl);
+      if (!ns || *ns <= 0) {
+        return error_reply(MHD_HTTP_BAD_REQUEST, "ttl: expected a duration such as 30m");
+      }
+      po.ttl = std::chrono::milliseconds(
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(*ns / 1e6L)));
+    }
+    po.reason = arg("reason").value_or("");
+    Status st;
+    if (action == "unpin") {
+      st = manager_.unpin(name);
+    } else if (action == "pin" && generation == 0) {
+      return error_reply(MHD_HTTP_BAD_REQUEST, "pin needs ?generation=G");
+    } else {
+      const auto& hook = action == "pin" ? options_.pin : options_.rollback;
+      if (!hook) {
+        return error_reply(
+            MHD_HTTP_NOT_IMPLEMENTED,
+            std::string(action) + " needs stored generations: start with a journal (--journal)");
+      }
+      if (po.reason.empty()) {
+        po.reason = std::string(action) + " through the admin endpoint";
+      }
+      st = hook(name, generation, po);
+    }
+    if (!st.ok()) {
+      const ErrorCode code = st.error().code();
+      return error_reply(
+          code == ErrorCode::kNotFound ? MHD_HTTP_NOT_FOUND
+          : code == ErrorCode::kType || code == ErrorCode::kValidation || code == ErrorCode::kParse
+              ? MHD_HTTP_CONFLICT
+              : MHD_HTTP_INTERNAL_SERVER_ERROR,
+          st.error().to_string());
+    }
+    log(LogLevel::kWarning,
+        std::string(action) + " " + std::string(name) + " done" +
+            (generation != 0 ? " (generation " + std::to_string(generation) + ")" : std::string()));
+    Value out = Value::object();
+    out["config"] = std::string(name);
+    if (Result<SnapshotPtr> snap = manager_.snapshot(name); snap && *snap) {
+      out["generation"] = (*snap)->generation();
+      if ((*snap)->pin()) {
+        out["pinned_generation"] = (*snap)->pin()->pinned_generation;
+      }
+    }
+    return json_reply(out);
   }
 
   ConfigManager& manager_;

@@ -99,6 +99,22 @@ Value admin_status_value(const ConfigManager& manager) {
       sources.push_back(source_value(s, now));
     }
     v["sources"] = std::move(sources);
+    if (c.pin) {
+      Value pin = Value::object();
+      pin["pinned_generation"] = c.pin->pinned_generation;
+      pin["served_generation"] = c.pin->served_generation;
+      pin["since"] = unix_seconds(c.pin->since);
+      pin["expires"] = c.pin->expires ? Value(unix_seconds(*c.pin->expires)) : Value();
+      pin["reason"] = c.pin->reason;
+      Value waiting = Value::array();
+      for (const Change& ch : c.pin->pending) {
+        waiting.push_back(ch.to_string());  // masked by the manager for secrets
+      }
+      pin["pending"] = std::move(waiting);
+      v["pin"] = std::move(pin);
+    } else {
+      v["pin"] = Value();
+    }
     configs.push_back(std::move(v));
   }
   Value out = Value::object();
@@ -193,6 +209,10 @@ std::string admin_metrics_text(const ConfigManager& manager) {
   MetricFamily pending =
       family("liveconf_pending_restart", "Restart-required changes waiting for a restart",
              MetricType::Gauge);
+  MetricFamily pinned =
+      family("liveconf_config_pinned",
+             "1 while a pin (a rollback) serves a stored generation instead of the sources",
+             MetricType::Gauge);
   MetricFamily callbacks =
       family("liveconf_subscriber_callbacks_total", "Subscriber calls made", MetricType::Counter);
   MetricFamily callback_errors = family("liveconf_subscriber_callback_errors_total",
@@ -231,6 +251,7 @@ std::string admin_metrics_text(const ConfigManager& manager) {
       waiting = (*snap)->pending_restart().size();
     }
     pending.metric.push_back(sample(config, static_cast<double>(waiting), MetricType::Gauge));
+    pinned.metric.push_back(sample(config, c.pin ? 1 : 0, MetricType::Gauge));
 
     ClientMetric h;
     h.label = config;
@@ -276,8 +297,9 @@ std::string admin_metrics_text(const ConfigManager& manager) {
   rss.metric.push_back(sample({}, resident_bytes(), MetricType::Gauge));
 
   std::vector<MetricFamily> all;
-  for (MetricFamily* f : {&generation, &publishes, &refused, &pending, &callbacks, &callback_errors,
-                          &reloads, &signals, &state, &last_success, &duration, &fds, &rss}) {
+  for (MetricFamily* f :
+       {&generation, &publishes, &refused, &pending, &pinned, &callbacks, &callback_errors,
+        &reloads, &signals, &state, &last_success, &duration, &fds, &rss}) {
     if (!f->metric.empty()) {
       all.push_back(std::move(*f));
     }

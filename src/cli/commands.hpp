@@ -54,6 +54,18 @@ struct StatusOptions {
 };
 int run_status(const StatusOptions& options);
 
+// pin, unpin, rollback (pin_commands.cpp): POST to a running admin endpoint.
+struct PinCommandOptions {
+  std::string admin;        // --admin ADDR
+  std::string admin_token;  // --admin-token FILE (required: these change what is served)
+  std::string config = "cli";
+  std::uint64_t generation = 0;  // pin: required; rollback: 0 = the one before the served one
+  std::string ttl;               // --ttl DURATION
+  std::string reason;            // --reason TEXT
+  std::string format = "text";
+};
+int run_pin_command(std::string_view action, const PinCommandOptions& options);
+
 // history (history_command.cpp): what a journal (`liveconf watch --journal
 // DIR`, or any program keeping a liveconf::Journal) remembers.
 struct HistoryOptions {

@@ -19,19 +19,6 @@
 namespace liveconf::cli {
 namespace {
 
-// "2026-12-05T23:14:03.123Z".
-std::string iso_time(std::chrono::system_clock::time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
-  const std::time_t secs = static_cast<std::time_t>(ms.count() / 1000);
-  std::tm utc{};
-  ::gmtime_r(&secs, &utc);
-  char buf[40];
-  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms.count() % 1000));
-  return std::string(buf, n) + frac;
-}
-
 std::string layers_json(const std::vector<LayerVersion>& layers) {
   std::string out = "[";
   for (const LayerVersion& l : layers) {
@@ -47,7 +34,13 @@ std::string record_head_json(const JournalRecord& r) {
          json_text(Value(iso_time(r.time))) + R"(,"config":)" + json_text(Value(r.config)) +
          R"(,"generation":)" + std::to_string(r.generation) + R"(,"layers":)" +
          layers_json(r.layers) + R"(,"secrets_restorable":)" +
-         (r.secrets_restorable ? "true" : "false");
+         (r.secrets_restorable ? "true" : "false") + R"(,"pin":)" +
+         (r.pin ? R"({"pinned_generation":)" + std::to_string(r.pin->pinned_generation) +
+                      R"(,"expires":)" +
+                      (r.pin->expires ? json_text(Value(iso_time(*r.pin->expires)))
+                                      : std::string("null")) +
+                      R"(,"reason":)" + json_text(Value(r.pin->reason)) + "}"
+                : std::string("null"));
 }
 
 void print_record_text(const JournalRecord& r, bool color) {
@@ -60,6 +53,16 @@ void print_record_text(const JournalRecord& r, bool color) {
   }
   std::printf("  %s\n",
               paint("sources: " + (layers.empty() ? "(none)" : layers), "2", color).c_str());
+  if (r.pin) {
+    std::printf(
+        "  %s\n",
+        paint("pinned: the content of generation " + std::to_string(r.pin->pinned_generation) +
+                  (r.pin->reason.empty() ? std::string() : " (" + r.pin->reason + ")") +
+                  (r.pin->expires ? ", until " + iso_time(*r.pin->expires)
+                                  : std::string(", until unpinned")),
+              "1;35", color)
+            .c_str());
+  }
   if (r.changes.empty()) {
     std::printf("  %s\n", paint("(no change recorded: the first publish of a process, or "
                                 "only positions moved)",

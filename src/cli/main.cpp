@@ -104,6 +104,40 @@ int run(int argc, char** argv) {
   st->add_option("--format", status.format, "Output: text (a table) or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  // pin / unpin / rollback: through a running admin endpoint.
+  PinCommandOptions pin_options;
+  auto add_pin_options = [&](CLI::App* cmd) {
+    cmd->add_option("--admin", pin_options.admin, "HOST:PORT or unix:/PATH of the admin endpoint")
+        ->type_name("ADDR")
+        ->required();
+    cmd->add_option("--admin-token", pin_options.admin_token,
+                    "File with the endpoint's bearer token")
+        ->type_name("FILE")
+        ->required();
+    cmd->add_option("--config", pin_options.config, "The config (default: cli)");
+    cmd->add_option("--format", pin_options.format, "Output: text or json")
+        ->check(CLI::IsMember({"text", "json"}));
+  };
+  CLI::App* pin_cmd = app.add_subcommand(
+      "pin", "Serve the content of generation GEN (from the process's journal) until unpin");
+  add_pin_options(pin_cmd);
+  pin_cmd->add_option("GEN", pin_options.generation, "The generation to serve")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  pin_cmd->add_option("--ttl", pin_options.ttl, "End the pin by itself after DURATION (e.g. 30m)")
+      ->type_name("DURATION");
+  pin_cmd->add_option("--reason", pin_options.reason, "Why (shown in status and history)");
+  CLI::App* unpin_cmd = app.add_subcommand("unpin", "End a pin: serve what the sources say now");
+  add_pin_options(unpin_cmd);
+  CLI::App* rollback_cmd =
+      app.add_subcommand("rollback", "Pin the generation before the served one (or GEN)");
+  add_pin_options(rollback_cmd);
+  rollback_cmd->add_option("GEN", pin_options.generation, "The generation to go back to")
+      ->check(CLI::PositiveNumber);
+  rollback_cmd->add_option("--ttl", pin_options.ttl, "End the pin by itself after DURATION")
+      ->type_name("DURATION");
+  rollback_cmd->add_option("--reason", pin_options.reason, "Why (shown in status and history)");
+
 #ifdef LIVECONF_CLI_WITH_JOURNAL
   HistoryOptions history;
   CLI::App* hi = app.add_subcommand(
@@ -156,6 +190,15 @@ int run(int argc, char** argv) {
     }
     if (st->parsed()) {
       return run_status(status);
+    }
+    if (pin_cmd->parsed()) {
+      return run_pin_command("pin", pin_options);
+    }
+    if (unpin_cmd->parsed()) {
+      return run_pin_command("unpin", pin_options);
+    }
+    if (rollback_cmd->parsed()) {
+      return run_pin_command("rollback", pin_options);
     }
 #ifdef LIVECONF_CLI_WITH_JOURNAL
     if (hi->parsed()) {

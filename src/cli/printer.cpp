@@ -1,6 +1,7 @@
 #include "cli/printer.hpp"
 
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <unistd.h>
 
@@ -91,6 +92,18 @@ std::string changes_json(std::span<const Change> changes) {
   return out + "]";
 }
 
+std::string iso_time(std::chrono::system_clock::time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch());
+  const auto secs = static_cast<std::time_t>(ms.count() / 1000);
+  std::tm utc{};
+  ::gmtime_r(&secs, &utc);
+  char buf[40];
+  const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &utc);
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms.count() % 1000));
+  return std::string(buf, n) + frac;
+}
+
 std::string change_line(const Change& c, bool color) {
   std::string line;
   if (!c.old_value) {
@@ -153,6 +166,43 @@ void Printer::changed(std::uint64_t generation, std::uint64_t snapshot, const Ch
   }
   write_line(paint("changed", "1;33") + " generation " + std::to_string(generation) + ": " +
              std::to_string(changes.size()) + (changes.size() == 1 ? " change" : " changes"));
+  for (const Change& c : changes) {
+    write_line("  " + change_line(c, color_));
+  }
+}
+
+void Printer::pinned(std::uint64_t generation, std::uint64_t snapshot, const PinInfo& pin,
+                     const ChangeSet& changes, const Value& config) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"pinned","generation":)" + std::to_string(generation) +
+               R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"pinned_generation":)" +
+               std::to_string(pin.pinned_generation) + R"(,"expires":)" +
+               (pin.expires ? json_text(Value(iso_time(*pin.expires))) : std::string("null")) +
+               R"(,"reason":)" + json_text(Value(pin.reason)) + R"(,"changes":)" +
+               changes_json(changes) + R"(,"config":)" + json_text(config) + "}");
+    return;
+  }
+  write_line(paint("pinned", "1;35") + " generation " + std::to_string(generation) +
+             ": the content of generation " + std::to_string(pin.pinned_generation) +
+             (pin.reason.empty() ? std::string() : " (" + pin.reason + ")") +
+             (pin.expires ? ", until " + iso_time(*pin.expires) : std::string(", until unpinned")));
+  for (const Change& c : changes) {
+    write_line("  " + change_line(c, color_));
+  }
+}
+
+void Printer::unpinned(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
+                       const Value& config) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"unpinned","generation":)" + std::to_string(generation) +
+               R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":)" +
+               changes_json(changes) + R"(,"config":)" + json_text(config) + "}");
+    return;
+  }
+  write_line(paint("unpinned", "1;35") + " generation " + std::to_string(generation) +
+             ": the sources are served again");
   for (const Change& c : changes) {
     write_line("  " + change_line(c, color_));
   }

@@ -3,6 +3,7 @@
 // line, flushed at once. Secrets arrive here already masked.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "liveconf/diff.hpp"
+#include "liveconf/snapshot.hpp"
 #include "liveconf/source.hpp"
 #include "liveconf/status.hpp"
 #include "liveconf/value.hpp"
@@ -35,6 +37,13 @@ class Printer {
               const std::vector<std::string>& sources);
   void changed(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
                const Value& config);
+  /// A pin (rollback) published `snapshot`: it serves the content of
+  /// pin.pinned_generation; `changes` from what was printed before.
+  void pinned(std::uint64_t generation, std::uint64_t snapshot, const PinInfo& pin,
+              const ChangeSet& changes, const Value& config);
+  /// The pin ended (unpin, or its TTL): the sources are served again.
+  void unpinned(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
+                const Value& config);
   /// A refused reload; `generation` and `snapshot` are the ones still served.
   void error(std::string_view source, const Error& error, std::uint64_t generation,
              std::uint64_t snapshot);
@@ -57,6 +66,8 @@ class Printer {
 /// The changes as the JSON-lines events give them: [{"path", "old", "new",
 /// "old_source", "new_source"}] (old/new absent when the key appeared/went).
 [[nodiscard]] std::string changes_json(std::span<const Change> changes);
+/// "2026-12-05T23:14:03.123Z".
+[[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point t);
 /// One change for a person: "~ timeout: 30 -> 60  (app.json:2:14)".
 [[nodiscard]] std::string change_line(const Change& c, bool color);
 /// Value as compact JSON text.

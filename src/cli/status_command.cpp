@@ -8,58 +8,15 @@
 #include <iostream>
 #include <string>
 
-#include <curl/curl.h>
-
 #include "liveconf/format.hpp"
 
+#include "cli/admin_client.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/printer.hpp"
 
 namespace liveconf::cli {
 namespace {
-
-std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-// The body of GET `path` from the admin endpoint at `admin`.
-Result<std::string> http_get(const std::string& admin, const std::string& path) {
-  CURL* curl = ::curl_easy_init();
-  if (curl == nullptr) {
-    return Error(ErrorCode::kInternal, "libcurl could not start");
-  }
-  std::string url;
-  if (admin.starts_with("unix:")) {
-    ::curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, admin.substr(5).c_str());
-    url = "http://localhost" + path;
-  } else {
-    url = "http://" + admin + path;
-  }
-  std::string body;
-  char message[CURL_ERROR_SIZE] = {};
-  ::curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  ::curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &append_body);
-  ::curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  ::curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, message);
-  ::curl_easy_setopt(curl, CURLOPT_TIMEOUT, 10L);
-  ::curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-  const CURLcode rc = ::curl_easy_perform(curl);
-  long status = 0;
-  ::curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  ::curl_easy_cleanup(curl);
-  if (rc != CURLE_OK) {
-    return Error(ErrorCode::kUnavailable,
-                 "admin endpoint " + admin + ": " +
-                     (message[0] != '\0' ? std::string(message) : ::curl_easy_strerror(rc)));
-  }
-  if (status != 200) {
-    return Error(ErrorCode::kUnavailable, "admin endpoint " + admin + path + ": HTTP " +
-                                              std::to_string(status) + ": " + body);
-  }
-  return body;
-}
 
 std::string text_of(const Value* v) {
   if (v == nullptr || v->is_null()) {
@@ -81,6 +38,14 @@ std::string age_text(const Value* seconds) {
     return std::to_string(s / 60) + "m" + std::to_string(s % 60) + "s";
   }
   return std::to_string(s / 3600) + "h" + std::to_string((s % 3600) / 60) + "m";
+}
+
+// The time left until the Unix time `when`: "4m10s".
+std::string age_text_until(double when) {
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const Value left(when - now);
+  return age_text(&left);
 }
 
 std::string pad(std::string s, std::size_t width) {
@@ -115,6 +80,26 @@ void print_table(const Value& status, bool color) {
         std::cout << "  pending restart: " << text_of(&change) << "\n";
       }
     }
+    if (const Value* pin = c.find_member("pin"); pin != nullptr && pin->is_object()) {
+      const Value* reason = pin->find_member("reason");
+      const Value* expires = pin->find_member("expires");
+      const Value* pending = pin->find_member("pending");
+      std::cout << "  " << paint("stale", "pinned") << " to the content of generation "
+                << text_of(pin->find_member("pinned_generation"))
+                << (reason != nullptr && reason->is_string() && !reason->as_string().empty()
+                        ? " (" + reason->as_string() + ")"
+                        : std::string())
+                << (expires != nullptr && expires->is_number()
+                        ? ", for " + age_text_until(expires->as_double()) + " more"
+                        : std::string(", until unpinned"))
+                << "; " << (pending != nullptr ? pending->size() : 0)
+                << " source changes wait\n";
+      if (pending != nullptr) {
+        for (const Value& change : pending->as_array()) {
+          std::cout << "    waiting: " << text_of(&change) << "\n";
+        }
+      }
+    }
     const Value* sources = c.find_member("sources");
     if (sources == nullptr || sources->size() == 0) {
       continue;
@@ -142,7 +127,7 @@ void print_table(const Value& status, bool color) {
 }  // namespace
 
 int run_status(const StatusOptions& options) {
-  Result<std::string> body = http_get(options.admin, "/status");
+  Result<std::string> body = admin_request(options.admin, "/status");
   if (!body) {
     return fail(body.error());
   }

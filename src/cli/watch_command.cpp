@@ -121,6 +121,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   // The journal outlives the session (the manager's last publish records
   // into it), so it is opened first and destroyed last.
   std::unique_ptr<Journal> journal;
+  std::optional<RestoredGeneration> recorded_pin;
   if (!w.journal.empty()) {
     Result<JournalOptions> jo = watch_journal_options(w);
     if (!jo) {
@@ -136,6 +137,14 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     journal = std::move(*opened);
     so->manager.on_publish = journal->publish_hook();
     so->first_generation = journal->next_generation(kConfigName);
+    // A pin recorded before a restart, read before this run journals its
+    // own (unpinned) first generations, and applied once the sources load.
+    Result<std::optional<RestoredGeneration>> pin = journal->recorded_pin(kConfigName);
+    if (!pin) {
+      printer.warning("journal: the recorded pin cannot be restored: " + pin.error().to_string());
+    } else {
+      recorded_pin = std::move(*pin);
+    }
   }
 #endif
   Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
@@ -150,6 +159,19 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   } stop_systemd_first{systemd};
 #endif
   ConfigManager& manager = (*session)->manager();
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+  if (recorded_pin && recorded_pin->record.pin) {
+    const PinInfo& was = *recorded_pin->record.pin;
+    if (Status st = Journal::repin(manager, kConfigName, *recorded_pin); !st.ok()) {
+      printer.warning("journal: the recorded pin cannot be restored: " + st.error().to_string());
+    } else {
+      printer.warning(
+          "journal: pinned again, as before the restart, to the content of generation " +
+          std::to_string(was.pinned_generation) +
+          (was.reason.empty() ? std::string() : " (" + was.reason + ")"));
+    }
+  }
+#endif
   // Subscribe before printing "loaded": a change made right after the
   // watches were armed is then delivered, never lost between the two.
   auto sub = manager.subscribe(
@@ -161,11 +183,19 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
         const ChangeSet changes =
             diff(Session::config_of(last_printed, true), Session::config_of(current, true),
                  DiffOptions{&current->sensitive(), nullptr});
+        const bool was_pinned = last_printed->pin().has_value();
         last_printed = current;
-        if (changes.empty()) {
+        if (current->pin()) {
+          // Every pin is said, even one to the content already served.
+          printer.pinned(++shown, current->generation(), *current->pin(), changes,
+                         Session::config_of(current));
+        } else if (was_pinned) {
+          printer.unpinned(++shown, current->generation(), changes, Session::config_of(current));
+        } else if (changes.empty()) {
           return;  // the merged config is as it was: nothing to say
+        } else {
+          printer.changed(++shown, current->generation(), changes, Session::config_of(current));
         }
-        printer.changed(++shown, current->generation(), changes, Session::config_of(current));
         const std::uint64_t one = 1;
         (void)!::write(efd, &one, sizeof one);
       });
@@ -214,6 +244,17 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       options.ready_grace = std::chrono::milliseconds(static_cast<std::int64_t>(*ns / 1e6L));
     }
     options.log = [&](LogLevel, std::string_view message) { printer.warning(message); };
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+    if (journal) {
+      // Pins and rollbacks need the generations the journal keeps.
+      options.pin = [&](std::string_view config, std::uint64_t generation, PinOptions po) {
+        return journal->pin(manager, config, generation, std::move(po));
+      };
+      options.rollback = [&](std::string_view config, std::uint64_t generation, PinOptions po) {
+        return journal->rollback(manager, config, generation, std::move(po));
+      };
+    }
+#endif
     Result<std::unique_ptr<AdminServer>> started = AdminServer::start(manager, std::move(options));
     if (!started) {
       return fail(started.error());

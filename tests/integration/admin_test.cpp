@@ -296,7 +296,11 @@ TEST_F(AdminTest, WritesNeedTheBearerTokenAndTheLogNeverShowsIt) {
             401);
   EXPECT_EQ(http_request(server_->address(), "/status", "POST", {"Authorization: Bearer " + token})
                 .status,
-            405);  // authenticated; nothing is writable yet
+            404);  // authenticated; /status is not a write
+  EXPECT_EQ(
+      http_request(server_->address(), "/unpin/app", "PUT", {"Authorization: Bearer " + token})
+          .status,
+      405);
   EXPECT_NE(log().find("wrong bearer token"), std::string::npos) << log();
   EXPECT_NE(log().find("no bearer token"), std::string::npos) << log();
   EXPECT_EQ(log().find(token), std::string::npos) << log();
@@ -312,6 +316,69 @@ TEST_F(AdminTest, WritesNeedTheBearerTokenAndTheLogNeverShowsIt) {
   Result<std::unique_ptr<AdminServer>> bad = AdminServer::start(*manager_, o);
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code(), ErrorCode::kIo);
+}
+
+// POST /pin, /rollback (through the hooks a journal would fill; here a
+// stored stack by hand) and /unpin: token first, then the pin shows in
+// /status, /metrics and the served config, and unpin brings the file back.
+TEST_F(AdminTest, PinRollbackAndUnpinThroughTheEndpoint) {
+  const std::string token = "pin-token";
+  const std::filesystem::path token_file = dir_.write("token", token);
+  const std::vector<std::string> auth = {"Authorization: Bearer " + token};
+  AdminOptions o;
+  o.token_file = token_file.string();
+  std::vector<std::uint64_t> asked;
+  o.pin = [&](std::string_view config, std::uint64_t gen, PinOptions po) {
+    asked.push_back(gen);
+    Value stored = Value::object();
+    stored["port"] = 1000 + static_cast<std::int64_t>(gen);
+    po.pinned_generation = gen;
+    return manager_->pin(config, {Layer{"stored", 10, stored, "v"}}, std::move(po));
+  };
+  o.rollback = o.pin;
+  start(o);
+  const std::string addr = server_->address();
+  EXPECT_EQ(http_request(addr, "/pin/app?generation=1", "POST").status, 401);
+  EXPECT_EQ(http_request(addr, "/pin/app", "POST", auth).status, 400);  // no generation
+  EXPECT_EQ(http_request(addr, "/pin/app?generation=x", "POST", auth).status, 400);
+  EXPECT_EQ(http_request(addr, "/pin/app?generation=1&ttl=soon", "POST", auth).status, 400);
+  EXPECT_EQ(http_request(addr, "/pin/nope?generation=1", "POST", auth).status, 404);
+  testing::HttpReply r =
+      http_request(addr, "/pin/app?generation=3&ttl=30m&reason=bad%20deploy", "POST", auth);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(parse_json(r.body).find_member("pinned_generation")->as_int(), 3);
+  EXPECT_EQ(manager_->snapshot("app").value()->find("port")->as_int(), 1003);
+  const Value status = parse_json(http_get(addr, "/status").body);
+  const Value* pin = status.find_member("configs")->as_array()[0].find_member("pin");
+  ASSERT_TRUE(pin != nullptr && pin->is_object()) << http_get(addr, "/status").body;
+  EXPECT_EQ(pin->find_member("pinned_generation")->as_int(), 3);
+  EXPECT_EQ(pin->find_member("reason")->as_string(), "bad deploy");
+  EXPECT_TRUE(pin->find_member("expires")->is_number());
+  EXPECT_NE(http_get(addr, "/metrics").body.find("liveconf_config_pinned{config=\"app\"} 1"),
+            std::string::npos);
+  // The file changes behind the pin: listed as pending, not served.
+  const std::filesystem::path temp = dir_.write(".tmp", R"({"port": 9090})");
+  std::filesystem::rename(temp, file_);
+  ASSERT_TRUE(wait_until([&] {
+    const Value s = parse_json(http_get(addr, "/status").body);
+    const Value* p = s.find_member("configs")->as_array()[0].find_member("pin");
+    return p != nullptr && p->is_object() && p->find_member("pending")->size() >= 1;
+  }));
+  EXPECT_EQ(manager_->snapshot("app").value()->find("port")->as_int(), 1003);
+  // Rollback with no generation: the hook decides (a journal: the one before).
+  ASSERT_EQ(http_request(addr, "/rollback/app", "POST", auth).status, 200);
+  EXPECT_EQ(asked.back(), 0u);
+  ASSERT_EQ(http_request(addr, "/unpin/app", "POST", auth).status, 200);
+  EXPECT_EQ(manager_->snapshot("app").value()->find("port")->as_int(), 9090);
+  EXPECT_EQ(http_request(addr, "/unpin/app", "POST", auth).status, 404);  // not pinned
+  EXPECT_NE(http_get(addr, "/metrics").body.find("liveconf_config_pinned{config=\"app\"} 0"),
+            std::string::npos);
+  // Without the hooks (no journal), pin and rollback cannot be served.
+  server_.reset();
+  AdminOptions bare;
+  bare.token_file = token_file.string();
+  start(bare);
+  EXPECT_EQ(http_request(server_->address(), "/rollback/app", "POST", auth).status, 501);
 }
 
 // A connected socket, or -1 when the connection is not accepted within

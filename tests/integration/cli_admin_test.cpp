@@ -1,16 +1,15 @@
 // `liveconf watch --admin`, `liveconf status` and systemd notification from
 // the real binary; a real Prometheus server (Debian's `prometheus`) scraping it.
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
+#include <netinet/in.h>
 #include <optional>
+#include <poll.h>
 #include <regex>
 #include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -54,8 +53,8 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
   TempDir dir;
   const auto file = dir.write("app.json", R"({"port": 1, "db": {"password": "marker-pw"}})");
   const std::string sock = "unix:" + (dir / "admin.sock").string();
-  WatchProcess watch({"watch", "--file", file.string(), "--secret", "db.password",
-                      "--format", "json", "--admin", sock});
+  WatchProcess watch({"watch", "--file", file.string(), "--secret", "db.password", "--format",
+                      "json", "--admin", sock});
   std::optional<std::string> loaded =
       watch.wait_line([](const std::string& l) { return is_json_line_of(l, "loaded"); });
   ASSERT_TRUE(loaded);
@@ -90,8 +89,7 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
   ASSERT_TRUE(refused);
   EXPECT_EQ(snapshot_of(*refused), status_generation());
   ASSERT_TRUE(wait_until([&] {
-    return run_cli({"status", "--admin", sock}).out.find(" error ") !=
-           std::string::npos;
+    return run_cli({"status", "--admin", sock}).out.find(" error ") != std::string::npos;
   }));
   testing::CliResult json = run_cli({"status", "--admin", sock, "--format", "json"});
   ASSERT_EQ(json.exit_code, 0);
@@ -108,11 +106,9 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
   CliOptions tty;
   tty.stdout_tty = true;
   tty.env = {"TERM=xterm"};
-  EXPECT_NE(run_cli({"status", "--admin", sock}, tty).out.find("\033[31m"),
-            std::string::npos);
+  EXPECT_NE(run_cli({"status", "--admin", sock}, tty).out.find("\033[31m"), std::string::npos);
   tty.env.push_back("NO_COLOR=1");
-  EXPECT_EQ(run_cli({"status", "--admin", sock}, tty).out.find("\033["),
-            std::string::npos);
+  EXPECT_EQ(run_cli({"status", "--admin", sock}, tty).out.find("\033["), std::string::npos);
 
   watch.signal(SIGTERM);
   EXPECT_EQ(watch.wait_exit(), 0);
@@ -125,12 +121,11 @@ TEST(CliAdminTest, WatchServesTheEndpointAndStatusPrintsIt) {
 TEST(CliAdminTest, BadAdminAddressesAreUsageErrors) {
   TempDir dir;
   const auto file = dir.write("app.json", R"({"a": 1})");
-  testing::CliResult remote =
-      run_cli({"watch", "--file", file.string(), "--admin", "0.0.0.0:0"});
+  testing::CliResult remote = run_cli({"watch", "--file", file.string(), "--admin", "0.0.0.0:0"});
   EXPECT_NE(remote.exit_code, 0);
   EXPECT_NE(remote.err.find("--admin-allow-remote"), std::string::npos) << remote.err;
-  testing::CliResult token = run_cli({"watch", "--file", file.string(), "--admin",
-                                      "127.0.0.1:0", "--admin-token", (dir / "none").string()});
+  testing::CliResult token = run_cli({"watch", "--file", file.string(), "--admin", "127.0.0.1:0",
+                                      "--admin-token", (dir / "none").string()});
   EXPECT_NE(token.exit_code, 0);
   EXPECT_NE(token.err.find("admin token file"), std::string::npos) << token.err;
 }
@@ -200,15 +195,16 @@ TEST(CliAdminTest, ARealPrometheusScrapesTheGenerationAfterAChange) {
   }
   TempDir dir;
   const auto file = dir.write("app.json", R"({"a": 1})");
-  WatchProcess watch({"watch", "--file", file.string(), "--format", "json",
-                      "--admin", "127.0.0.1:0"});
+  WatchProcess watch(
+      {"watch", "--file", file.string(), "--format", "json", "--admin", "127.0.0.1:0"});
   ASSERT_TRUE(watch.wait_line([](const std::string& l) { return is_json_line_of(l, "loaded"); }));
   const std::string target = admin_address(watch);
   const std::string web = "127.0.0.1:" + std::to_string(free_port());
-  const auto config = dir.write("prometheus.yml", "global:\n  scrape_interval: 1s\n"
-                                                  "scrape_configs:\n  - job_name: liveconf\n"
-                                                  "    static_configs:\n      - targets: ['" +
-                                                      target + "']\n");
+  const auto config = dir.write("prometheus.yml",
+                                "global:\n  scrape_interval: 1s\n"
+                                "scrape_configs:\n  - job_name: liveconf\n"
+                                "    static_configs:\n      - targets: ['" +
+                                    target + "']\n");
   const std::filesystem::path log = dir / "prometheus.log";
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   ASSERT_GE(log_fd, 0);

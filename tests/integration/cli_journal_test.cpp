@@ -1,9 +1,11 @@
 // `liveconf watch --journal` and `liveconf history` (issue 14), the real
 // binary: records as changes happen, history in text and JSON, --show, a
 // restart continuing the generations, and no secret on disk or in output.
+#include <csignal>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -102,6 +104,81 @@ TEST(CliJournalTest, WatchRecordsAndHistoryShowsEveryGeneration) {
   testing::CliResult missing = run_cli({"history", "--journal", (dir / "nope").string()});
   EXPECT_EQ(missing.exit_code, 4);
   EXPECT_NE(missing.err.find("no journal at"), std::string::npos) << missing.err;
+}
+
+// `liveconf rollback` through the admin endpoint of a `watch --journal`:
+// the generation before is served ("pinned" event), a save waits behind the
+// pin (status lists it), a restart pins again, `liveconf unpin` serves the
+// file ("unpinned" event).
+TEST(CliJournalTest, RollbackPinsThroughTheEndpointAndSurvivesARestart) {
+  TempDir dir;
+  const std::filesystem::path file = dir.write("app.json", R"({"timeout": 1})");
+  const std::filesystem::path token = dir.write("token", "rollback-token\n");
+  const std::string sock = "unix:" + (dir / "admin.sock").string();
+  const std::vector<std::string> args = {"watch",
+                                         "--file",
+                                         file.string(),
+                                         "--format",
+                                         "json",
+                                         "--journal",
+                                         (dir / "journal").string(),
+                                         "--admin",
+                                         sock,
+                                         "--admin-token",
+                                         token.string(),
+                                         "--debounce",
+                                         "5ms"};
+  auto save = [&](int timeout) {
+    dir.write(".tmp", R"({"timeout": )" + std::to_string(timeout) + "}");
+    std::filesystem::rename(dir / ".tmp", file);
+  };
+  const std::vector<std::string> admin = {"--admin", sock, "--admin-token", token.string()};
+  auto cli = [&](std::vector<std::string> a) {
+    a.insert(a.end(), admin.begin(), admin.end());
+    return run_cli(a);
+  };
+  {
+    WatchProcess watch(args);
+    ASSERT_TRUE(watch.wait_line([](const std::string& l) { return is_event(l, "loaded"); }));
+    save(2);
+    ASSERT_TRUE(watch.wait_line([](const std::string& l) { return is_event(l, "changed"); }));
+    testing::CliResult r = cli({"rollback", "--reason", "bad deploy"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("cli: pinned to the content of generation 2"), std::string::npos) << r.out;
+    std::optional<std::string> pinned =
+        watch.wait_line([](const std::string& l) { return is_event(l, "pinned"); });
+    ASSERT_TRUE(pinned);
+    EXPECT_NE(pinned->find(R"("pinned_generation":2)"), std::string::npos) << *pinned;
+    EXPECT_NE(pinned->find(R"("reason":"bad deploy")"), std::string::npos) << *pinned;
+    EXPECT_NE(pinned->find(R"("config":{"timeout":1})"), std::string::npos) << *pinned;
+    // Behind the pin: loaded, not served, listed by status.
+    save(3);
+    ASSERT_TRUE(testing::wait_until([&] {
+      return run_cli({"status", "--admin", sock}).out.find("1 source changes wait") !=
+             std::string::npos;
+    })) << run_cli({"status", "--admin", sock}).out;
+    EXPECT_TRUE(watch.no_pending_line());
+    watch.signal(SIGTERM);
+    ASSERT_EQ(watch.wait_exit(), 0);
+  }
+  {
+    WatchProcess watch(args);
+    std::optional<std::string> loaded =
+        watch.wait_line([](const std::string& l) { return is_event(l, "loaded"); });
+    ASSERT_TRUE(loaded);
+    EXPECT_NE(loaded->find(R"("config":{"timeout":1})"), std::string::npos) << *loaded;
+    testing::CliResult r = cli({"unpin"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::optional<std::string> unpinned =
+        watch.wait_line([](const std::string& l) { return is_event(l, "unpinned"); });
+    ASSERT_TRUE(unpinned);
+    EXPECT_NE(unpinned->find(R"("config":{"timeout":3})"), std::string::npos) << *unpinned;
+    EXPECT_EQ(cli({"unpin"}).exit_code, 4);  // not pinned: the endpoint's 404
+  }
+  // history shows the pin.
+  testing::CliResult h = run_cli({"history", "--journal", (dir / "journal").string()});
+  EXPECT_NE(h.out.find("pinned: the content of generation 2 (bad deploy)"), std::string::npos)
+      << h.out;
 }
 
 TEST(CliJournalTest, BadJournalOptionsAreUsageErrors) {
