@@ -154,8 +154,9 @@ TEST(CliJournalTest, RollbackPinsThroughTheEndpointAndSurvivesARestart) {
     // Behind the pin: loaded, not served, listed by status.
     save(3);
     ASSERT_TRUE(testing::wait_until([&] {
-      return run_cli({"status", "--admin", sock}).out.find("1 source changes wait") !=
-             std::string::npos;
+      const std::string out = run_cli({"status", "--admin", sock}).out;
+      return out.find("1 source changes wait") != std::string::npos &&
+             out.find("waiting: timeout: 1 -> 3") != std::string::npos;
     })) << run_cli({"status", "--admin", sock}).out;
     EXPECT_TRUE(watch.no_pending_line());
     watch.signal(SIGTERM);
