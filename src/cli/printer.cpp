@@ -180,7 +180,7 @@ void Printer::pinned(std::uint64_t generation, std::uint64_t snapshot, const Pin
                std::to_string(pin.pinned_generation) + R"(,"expires":)" +
                (pin.expires ? json_text(Value(iso_time(*pin.expires))) : std::string("null")) +
                R"(,"reason":)" + json_text(Value(pin.reason)) + R"(,"changes":)" +
-               changes_json(changes) + R"(,"config":)" + json_text(config) + "}");
+               changes_json(changes.changes()) + R"(,"config":)" + json_text(config) + "}");
     return;
   }
   write_line(paint("pinned", "1;35") + " generation " + std::to_string(generation) +
@@ -198,7 +198,7 @@ void Printer::unpinned(std::uint64_t generation, std::uint64_t snapshot, const C
   if (json_) {
     write_line(R"({"event":"unpinned","generation":)" + std::to_string(generation) +
                R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"changes":)" +
-               changes_json(changes) + R"(,"config":)" + json_text(config) + "}");
+               changes_json(changes.changes()) + R"(,"config":)" + json_text(config) + "}");
     return;
   }
   write_line(paint("unpinned", "1;35") + " generation " + std::to_string(generation) +
