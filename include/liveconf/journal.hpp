@@ -90,6 +90,7 @@ struct JournalRecord {
   std::vector<Change> changes;       // from the config's previous record; secrets masked
   bool secrets_restorable = true;    // false: secret values were left out (no key)
   std::optional<PinInfo> pin;        // set when the generation was published by a pin
+  std::optional<RevertInfo> revert;  // set when it was published by a health revert
 };
 
 /// A generation rebuilt from the journal.

@@ -11,6 +11,7 @@
 #include "liveconf/env.hpp"
 #include "liveconf/fake_watcher.hpp"
 #include "liveconf/format.hpp"
+#include "liveconf/health.hpp"
 #include "liveconf/memory_source.hpp"
 #include "liveconf/merge.hpp"
 #include "liveconf/path.hpp"

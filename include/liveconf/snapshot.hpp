@@ -74,6 +74,16 @@ struct PinInfo {
   std::string reason;
 };
 
+/// Set on a snapshot published by ConfigManager::revert(): generation `from`
+/// turned unhealthy within its bake time and this one serves the content of
+/// `to`, the last generation that passed its bake (liveconf::HealthGate).
+struct RevertInfo {
+  std::uint64_t from = 0;
+  std::uint64_t to = 0;
+  std::string reason;                    // the failed check's message
+  std::vector<std::string> quarantined;  // the sources whose content was set aside
+};
+
 class LIVECONF_API Snapshot {
  public:
   /// Everything a snapshot holds; filled by the store.
@@ -89,6 +99,7 @@ class LIVECONF_API Snapshot {
     std::vector<Error> warnings;                    // unknown keys and similar
     std::vector<Change> pending_restart;            // restart-required changes waiting (masked)
     std::optional<PinInfo> pin;                     // set when ConfigManager::pin() published it
+    std::optional<RevertInfo> revert;               // set when ConfigManager::revert() published it
     std::chrono::system_clock::time_point published_at;
   };
 
@@ -125,6 +136,8 @@ class LIVECONF_API Snapshot {
   }
   /// Set when this snapshot was published by ConfigManager::pin().
   [[nodiscard]] const std::optional<PinInfo>& pin() const noexcept { return parts_.pin; }
+  /// Set when this snapshot was published by ConfigManager::revert().
+  [[nodiscard]] const std::optional<RevertInfo>& revert() const noexcept { return parts_.revert; }
   [[nodiscard]] std::chrono::system_clock::time_point published_at() const noexcept {
     return parts_.published_at;
   }

@@ -39,6 +39,9 @@ enum class ErrorCode : std::uint8_t {
   kUnavailable,  // transient: a remote source unreachable, EIO, out of memory (may pass if retried)
   kCancelled,    // the operation was stopped (shutdown)
   kInternal,     // a broken invariant or misuse; a bug report is in order
+  // The config's state does not allow it now: pinned, nothing healthy to go
+  // back to, or a newer generation is served than the one named.
+  kFailedPrecondition,
 };
 
 /// "not_found", "parse", ... for messages and JSON output.

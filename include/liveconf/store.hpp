@@ -142,6 +142,26 @@ struct PinOptions {
   /// The generation `layers` were taken from (a journal's), for status,
   /// events and history; 0 if they come from elsewhere.
   std::uint64_t pinned_generation = 0;
+  /// The pin is an operator's rollback (Journal::rollback sets it): counted
+  /// in status().rollbacks.by_operator (liveconf_rollbacks_total{reason="operator"}).
+  bool rollback = false;
+};
+
+/// ConfigManager::revert: going back to the last healthy generation.
+struct RevertOptions {
+  /// The generation found unhealthy. The revert happens only while it is
+  /// still served: if a newer one was published since, kFailedPrecondition (that one
+  /// gets its own bake). 0: whatever is served.
+  std::uint64_t from_generation = 0;
+  /// Why (the failed check's message): in logs, status, the snapshot's
+  /// RevertInfo and the journal. Must not contain secret values.
+  std::string reason;
+};
+
+/// How often a config went back, by who decided it.
+struct RollbackCounts {
+  std::uint64_t by_health = 0;    // ConfigManager::revert (the health gate)
+  std::uint64_t by_operator = 0;  // pins marked PinOptions::rollback
 };
 
 struct UpdateOptions {
@@ -219,6 +239,10 @@ struct ConfigStatus {
   std::vector<SourceStatus> sources;
   DurationHistogram reload_duration;  // source reloads that published
   std::optional<PinStatus> pin;       // set while pinned (ConfigManager::pin)
+  /// The newest generation that passed its health bake (mark_healthy), which
+  /// revert() goes back to; 0 if none has.
+  std::uint64_t healthy_generation = 0;
+  RollbackCounts rollbacks;
 };
 
 struct ExportOptions {
@@ -486,6 +510,22 @@ class LIVECONF_API ConfigManager {
   /// Ends the pin and publishes what the sources say now (one generation).
   /// kNotFound if the config is not pinned.
   Status unpin(std::string_view name);
+
+  /// Records that `generation` passed its health bake: revert() goes back to
+  /// it (liveconf::HealthGate calls this). Errors: kFailedPrecondition if it is no
+  /// longer the one served or while pinned, kNotFound.
+  Status mark_healthy(std::string_view name, std::uint64_t generation);
+  /// Goes back to the last generation marked healthy, as a new generation
+  /// (one publish, one diff for subscribers, Snapshot::revert() set). Each
+  /// source whose content differs from what it had then is quarantined: its
+  /// current content (by layer versions: content hash, env content, etcd
+  /// revision) is not applied again; the source is kError with the reason
+  /// until its content changes to something else, which is applied as usual.
+  /// Layers set by update()/apply() go back too (they are not quarantined).
+  /// Returns the generation published. Errors: kFailedPrecondition (nothing
+  /// healthy to go back to, pinned, or see RevertOptions::from_generation),
+  /// kNotFound, or the build's error (then nothing changed).
+  Result<std::uint64_t> revert(std::string_view name, RevertOptions options);
 
   /// Applies `data` as a runtime override (the highest layer) and publishes.
   /// Returns once published, or with the error that refused it (then nothing

@@ -115,6 +115,11 @@ Value admin_status_value(const ConfigManager& manager) {
     } else {
       v["pin"] = Value();
     }
+    v["healthy_generation"] = c.healthy_generation;
+    Value rollbacks = Value::object();
+    rollbacks["health_check"] = c.rollbacks.by_health;
+    rollbacks["operator"] = c.rollbacks.by_operator;
+    v["rollbacks"] = std::move(rollbacks);
     configs.push_back(std::move(v));
   }
   Value out = Value::object();
@@ -213,6 +218,15 @@ std::string admin_metrics_text(const ConfigManager& manager) {
       family("liveconf_config_pinned",
              "1 while a pin (a rollback) serves a stored generation instead of the sources",
              MetricType::Gauge);
+  MetricFamily rollbacks =
+      family("liveconf_rollbacks_total",
+             "Times a config went back: reason health_check (a health gate's revert) or "
+             "operator (a rollback pin)",
+             MetricType::Counter);
+  MetricFamily healthy =
+      family("liveconf_config_healthy_generation",
+             "The newest generation that passed its health bake (0: none, or no health gate)",
+             MetricType::Gauge);
   MetricFamily callbacks =
       family("liveconf_subscriber_callbacks_total", "Subscriber calls made", MetricType::Counter);
   MetricFamily callback_errors = family("liveconf_subscriber_callback_errors_total",
@@ -252,6 +266,14 @@ std::string admin_metrics_text(const ConfigManager& manager) {
     }
     pending.metric.push_back(sample(config, static_cast<double>(waiting), MetricType::Gauge));
     pinned.metric.push_back(sample(config, c.pin ? 1 : 0, MetricType::Gauge));
+    rollbacks.metric.push_back(sample({{"config", c.name}, {"reason", "health_check"}},
+                                      static_cast<double>(c.rollbacks.by_health),
+                                      MetricType::Counter));
+    rollbacks.metric.push_back(sample({{"config", c.name}, {"reason", "operator"}},
+                                      static_cast<double>(c.rollbacks.by_operator),
+                                      MetricType::Counter));
+    healthy.metric.push_back(
+        sample(config, static_cast<double>(c.healthy_generation), MetricType::Gauge));
 
     ClientMetric h;
     h.label = config;
@@ -298,8 +320,8 @@ std::string admin_metrics_text(const ConfigManager& manager) {
 
   std::vector<MetricFamily> all;
   for (MetricFamily* f :
-       {&generation, &publishes, &refused, &pending, &pinned, &callbacks, &callback_errors,
-        &reloads, &signals, &state, &last_success, &duration, &fds, &rss}) {
+       {&generation, &publishes, &refused, &pending, &pinned, &rollbacks, &healthy, &callbacks,
+        &callback_errors, &reloads, &signals, &state, &last_success, &duration, &fds, &rss}) {
     if (!f->metric.empty()) {
       all.push_back(std::move(*f));
     }

@@ -34,6 +34,11 @@ struct WatchOptions {
   std::string journal_key;       // --journal-key FILE
   std::string journal_max_size;  // --journal-max-size SIZE
   std::string journal_sync = "every";
+  // Health-gated apply (liveconf::HealthGate).
+  std::string health_cmd;       // --health-cmd CMD
+  std::string health_bake;      // --health-bake DURATION (default 30s)
+  std::string health_interval;  // --health-interval DURATION (default 5s)
+  std::string health_timeout;   // --health-timeout DURATION (default: the interval)
 };
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w);

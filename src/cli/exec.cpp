@@ -165,8 +165,14 @@ Status ChildSupervisor::start() {
   // would race liveconf::set_env() on another thread.
   std::vector<std::string> env_entries;
   for (const auto& [name, value] : environment_snapshot()) {
-    env_entries.push_back(name + "=" + value);
+    const bool replaced =
+        std::any_of(options_.extra_env.begin(), options_.extra_env.end(),
+                    [&](const std::string& e) { return e.starts_with(name + "="); });
+    if (!replaced) {
+      env_entries.push_back(name + "=" + value);
+    }
   }
+  env_entries.insert(env_entries.end(), options_.extra_env.begin(), options_.extra_env.end());
   std::vector<char*> envp;
   envp.reserve(env_entries.size() + 1);
   for (std::string& entry : env_entries) {
@@ -279,6 +285,29 @@ int ChildSupervisor::terminate() {
   exited_code_.reset();
   asked_to_stop_ = false;
   return code;
+}
+
+Status run_health_command(const std::string& command, std::uint64_t generation,
+                          std::chrono::milliseconds timeout) {
+  ExecOptions options;
+  options.command = command;
+  options.grace = std::chrono::milliseconds(1000);
+  options.extra_env.push_back("LIVECONF_GENERATION=" + std::to_string(generation));
+  ChildSupervisor child(options);
+  if (Status st = child.start(); !st.ok()) {
+    return Error(ErrorCode::kUnavailable, "--health-cmd: " + st.error().message());
+  }
+  if (!wait_exit(child.pid(), std::chrono::steady_clock::now() + timeout)) {
+    (void)child.stop();
+    return Error(ErrorCode::kUnavailable,
+                 "--health-cmd did not finish within " + std::to_string(timeout.count()) + " ms");
+  }
+  const std::optional<int> code = child.reap();
+  if (code && *code != 0) {
+    return Error(ErrorCode::kUnavailable,
+                 "--health-cmd exited with status " + std::to_string(*code));
+  }
+  return ok_status();
 }
 
 }  // namespace liveconf::cli

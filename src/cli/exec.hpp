@@ -28,6 +28,7 @@
 #include <string>
 #include <string_view>
 #include <sys/types.h>
+#include <vector>
 
 #include "liveconf/status.hpp"
 
@@ -47,7 +48,18 @@ struct ExecOptions {
   std::chrono::milliseconds grace{10000};  // restart/stop: SIGTERM, then SIGKILL after this
   /// The shell that runs `command` (tests point it at a missing file to make spawning fail).
   std::string shell = "/bin/sh";
+  /// "NAME=value" entries set in the command's environment (over liveconf's own).
+  std::vector<std::string> extra_env;
 };
+
+/// `liveconf watch --health-cmd CMD`: runs `/bin/sh -c CMD` once with
+/// LIVECONF_GENERATION=`generation` in its environment, in its own process
+/// group. ok if it exits 0 within `timeout`; otherwise kUnavailable saying
+/// "exited with status N" or "did not finish within T" (then its group is
+/// stopped: SIGTERM, up to one second, SIGKILL). Its output goes where
+/// liveconf's goes. Thread-safe (a ChildSupervisor of its own per call).
+[[nodiscard]] Status run_health_command(const std::string& command, std::uint64_t generation,
+                                        std::chrono::milliseconds timeout);
 
 /// Parses "restart", "signal:HUP", "signal:SIGUSR1", "signal:10"; errors name the bad text.
 /// Accepted signal names: HUP, INT, QUIT, USR1, USR2, TERM, ALRM, WINCH, CONT (with or

@@ -13,6 +13,7 @@ int exit_code_for(const Error& e) {
     case ErrorCode::kParse:
     case ErrorCode::kType:
     case ErrorCode::kValidation:
+    case ErrorCode::kFailedPrecondition:
       return kExitConfig;
     case ErrorCode::kNotFound:
     case ErrorCode::kIo:

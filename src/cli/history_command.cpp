@@ -40,7 +40,8 @@ std::string record_head_json(const JournalRecord& r) {
                       (r.pin->expires ? json_text(Value(iso_time(*r.pin->expires)))
                                       : std::string("null")) +
                       R"(,"reason":)" + json_text(Value(r.pin->reason)) + "}"
-                : std::string("null"));
+                : std::string("null")) +
+         R"(,"revert":)" + (r.revert ? revert_json(*r.revert) : std::string("null"));
 }
 
 void print_record_text(const JournalRecord& r, bool color) {
@@ -62,6 +63,9 @@ void print_record_text(const JournalRecord& r, bool color) {
                                   : std::string(", until unpinned")),
               "1;35", color)
             .c_str());
+  }
+  if (r.revert) {
+    std::printf("  %s\n", paint("reverted: " + revert_text(*r.revert), "1;31", color).c_str());
   }
   if (r.changes.empty()) {
     std::printf("  %s\n", paint("(no change recorded: the first publish of a process, or "

@@ -59,6 +59,19 @@ int run(int argc, char** argv) {
                 "How long /readyz tolerates a missing or failing source (e.g. 30s)")
       ->type_name("DURATION");
 #endif
+  w->add_option("--health-cmd", watch.health_cmd,
+                "Probe each new generation with /bin/sh -c CMD (LIVECONF_GENERATION set, after "
+                "--render); non-zero or a timeout reverts it")
+      ->type_name("CMD");
+  w->add_option("--health-bake", watch.health_bake,
+                "How long a new generation must stay healthy (default 30s)")
+      ->type_name("DURATION");
+  w->add_option("--health-interval", watch.health_interval,
+                "Time between probes during the bake (default 5s)")
+      ->type_name("DURATION");
+  w->add_option("--health-timeout", watch.health_timeout,
+                "A probe running longer fails (default: the interval)")
+      ->type_name("DURATION");
 #ifdef LIVECONF_CLI_WITH_JOURNAL
   w->add_option("--journal", watch.journal,
                 "Record every published generation in DIR (liveconf history reads it)")

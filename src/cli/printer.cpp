@@ -192,6 +192,56 @@ void Printer::pinned(std::uint64_t generation, std::uint64_t snapshot, const Pin
   }
 }
 
+std::string revert_json(const RevertInfo& r) {
+  std::string q = "[";
+  for (const std::string& name : r.quarantined) {
+    q += (q.size() == 1 ? "" : ",") + json_text(Value(name));
+  }
+  return R"({"from":)" + std::to_string(r.from) + R"(,"to":)" + std::to_string(r.to) +
+         R"(,"reason":)" + json_text(Value(r.reason)) + R"(,"quarantined":)" + q + "]}";
+}
+
+std::string revert_text(const RevertInfo& r) {
+  std::string out = "generation " + std::to_string(r.from) + " turned unhealthy (" + r.reason +
+                    "); back to the content of generation " + std::to_string(r.to);
+  if (!r.quarantined.empty()) {
+    out += "; quarantined until they change:";
+    for (const std::string& q : r.quarantined) {
+      out += " " + q;
+    }
+  }
+  return out;
+}
+
+void Printer::reverted(std::uint64_t generation, std::uint64_t snapshot, const RevertInfo& revert,
+                       const ChangeSet& changes, const Value& config) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"reverted","generation":)" + std::to_string(generation) +
+               R"(,"snapshot":)" + std::to_string(snapshot) + R"(,"from":)" +
+               std::to_string(revert.from) + R"(,"to":)" + std::to_string(revert.to) +
+               R"(,"reason":)" + json_text(Value(revert.reason)) + R"(,"revert":)" +
+               revert_json(revert) + R"(,"changes":)" + changes_json(changes.changes()) +
+               R"(,"config":)" + json_text(config) + "}");
+    return;
+  }
+  write_line(paint("reverted", "1;31") + " generation " + std::to_string(generation) + ": " +
+             revert_text(revert));
+  for (const Change& c : changes) {
+    write_line("  " + change_line(c, color_));
+  }
+}
+
+void Printer::healthy(std::uint64_t snapshot) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (json_) {
+    write_line(R"({"event":"healthy","snapshot":)" + std::to_string(snapshot) + "}");
+    return;
+  }
+  write_line(paint("healthy", "1;32") + " snapshot " + std::to_string(snapshot) +
+             " passed its health bake");
+}
+
 void Printer::unpinned(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
                        const Value& config) {
   std::lock_guard<std::mutex> lk(mu_);

@@ -42,6 +42,11 @@ class Printer {
   void pinned(std::uint64_t generation, std::uint64_t snapshot, const PinInfo& pin,
               const ChangeSet& changes, const Value& config);
   /// The pin ended (unpin, or its TTL): the sources are served again.
+  /// A health revert (Snapshot::revert): `changes` from what was printed before.
+  void reverted(std::uint64_t generation, std::uint64_t snapshot, const RevertInfo& revert,
+                const ChangeSet& changes, const Value& config);
+  /// A generation (the library's) passed its health bake.
+  void healthy(std::uint64_t snapshot);
   void unpinned(std::uint64_t generation, std::uint64_t snapshot, const ChangeSet& changes,
                 const Value& config);
   /// A refused reload; `generation` and `snapshot` are the ones still served.
@@ -67,6 +72,10 @@ class Printer {
 /// "old_source", "new_source"}] (old/new absent when the key appeared/went).
 [[nodiscard]] std::string changes_json(std::span<const Change> changes);
 /// "2026-12-05T23:14:03.123Z".
+/// {"from":..,"to":..,"reason":..,"quarantined":[..]} (history and the event stream).
+[[nodiscard]] std::string revert_json(const RevertInfo& r);
+/// "reverted from generation F to the content of T (reason); quarantined: ..."
+[[nodiscard]] std::string revert_text(const RevertInfo& r);
 [[nodiscard]] std::string iso_time(std::chrono::system_clock::time_point t);
 /// One change for a person: "~ timeout: 30 -> 60  (app.json:2:14)".
 [[nodiscard]] std::string change_line(const Change& c, bool color);

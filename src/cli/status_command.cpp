@@ -80,6 +80,19 @@ void print_table(const Value& status, bool color) {
         std::cout << "  pending restart: " << text_of(&change) << "\n";
       }
     }
+    if (const Value* h = c.find_member("healthy_generation");
+        h != nullptr && h->is_int() && h->as_int() != 0) {
+      std::cout << "  healthy: generation " << h->as_int() << " passed its health bake\n";
+    }
+    if (const Value* r = c.find_member("rollbacks"); r != nullptr && r->is_object()) {
+      const Value* health = r->find_member("health_check");
+      const Value* op = r->find_member("operator");
+      if ((health != nullptr && health->is_int() && health->as_int() != 0) ||
+          (op != nullptr && op->is_int() && op->as_int() != 0)) {
+        std::cout << "  rollbacks: " << text_of(health) << " by the health gate, " << text_of(op)
+                  << " by an operator\n";
+      }
+    }
     if (const Value* pin = c.find_member("pin"); pin != nullptr && pin->is_object()) {
       const Value* reason = pin->find_member("reason");
       const Value* expires = pin->find_member("expires");
@@ -92,8 +105,7 @@ void print_table(const Value& status, bool color) {
                 << (expires != nullptr && expires->is_number()
                         ? ", for " + age_text_until(expires->as_double()) + " more"
                         : std::string(", until unpinned"))
-                << "; " << (pending != nullptr ? pending->size() : 0)
-                << " source changes wait\n";
+                << "; " << (pending != nullptr ? pending->size() : 0) << " source changes wait\n";
       if (pending != nullptr) {
         for (const Value& change : pending->as_array()) {
           std::cout << "    waiting: " << text_of(&change) << "\n";

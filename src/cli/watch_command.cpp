@@ -1,6 +1,7 @@
 // `liveconf watch`: signals through a signalfd, reloads, --render and --exec.
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -28,6 +29,25 @@
 #include "cli/session.hpp"
 
 namespace liveconf::cli {
+namespace {
+
+// A --health-* duration, or a usage error naming the flag.
+Result<std::chrono::milliseconds> health_duration(const char* flag, const std::string& text,
+                                                  std::chrono::milliseconds fallback) {
+  if (text.empty()) {
+    return fallback;
+  }
+  std::optional<long double> ns = detail::parse_duration_ns(text);
+  if (!ns || *ns < 1e6L) {
+    return Error(ErrorCode::kValidation, std::string(flag) +
+                                             ": expected a duration of at least 1ms such as "
+                                             "30s, got \"" +
+                                             text + "\"");
+  }
+  return std::chrono::milliseconds(static_cast<std::int64_t>(*ns / 1e6L));
+}
+
+}  // namespace
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) {
   Result<SessionOptions> so = common.session_options(app, !w.once);
@@ -44,6 +64,32 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
   std::optional<ExecOptions> exec;
   if (!w.exec.empty()) {
     exec = std::move(*parsed);
+  }
+  // Health-gated apply: parsed up front, so a typo is a usage error.
+  const bool health_flags =
+      !w.health_bake.empty() || !w.health_interval.empty() || !w.health_timeout.empty();
+  if (health_flags && w.health_cmd.empty()) {
+    return usage(Error(ErrorCode::kValidation,
+                       "--health-bake, --health-interval and --health-timeout need --health-cmd"));
+  }
+  Result<std::chrono::milliseconds> health_bake =
+      health_duration("--health-bake", w.health_bake, std::chrono::seconds(30));
+  Result<std::chrono::milliseconds> health_interval =
+      health_duration("--health-interval", w.health_interval, std::chrono::seconds(5));
+  for (const auto* r : {&health_bake, &health_interval}) {
+    if (!*r) {
+      return usage(r->error());
+    }
+  }
+  Result<std::chrono::milliseconds> health_timeout =
+      health_duration("--health-timeout", w.health_timeout, *health_interval);
+  if (!health_timeout) {
+    return usage(health_timeout.error());
+  }
+  if (*health_bake < *health_interval) {
+    return usage(
+        Error(ErrorCode::kValidation, "--health-bake must be at least --health-interval (bake " +
+                                          w.health_bake + ", interval " + w.health_interval + ")"));
   }
   std::string render_format;
   if (!w.render.empty()) {
@@ -185,7 +231,10 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
                  DiffOptions{&current->sensitive(), nullptr});
         const bool was_pinned = last_printed->pin().has_value();
         last_printed = current;
-        if (current->pin()) {
+        if (current->revert()) {
+          printer.reverted(++shown, current->generation(), *current->revert(), changes,
+                           Session::config_of(current));
+        } else if (current->pin()) {
           // Every pin is said, even one to the content already served.
           printer.pinned(++shown, current->generation(), *current->pin(), changes,
                          Session::config_of(current));
@@ -210,16 +259,27 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     printer.loaded(shown, last_printed->generation(), Session::config_of(last_printed),
                    (*session)->source_names());
   }
+  // The newest generation --render has written: a --health-cmd probe of
+  // generation G waits for it to reach G, so the command sees what it checks.
+  std::mutex rendered_mu;
+  std::condition_variable rendered_cv;
+  std::uint64_t rendered = 0;
   auto render_now = [&]() -> Status {
     if (w.render.empty()) {
       return ok_status();
     }
-    Result<std::string> text =
-        render_text(Session::config_of((*session)->snapshot(), true), render_format);
+    SnapshotPtr snap = (*session)->snapshot();
+    Result<std::string> text = render_text(Session::config_of(snap, true), render_format);
     if (!text) {
       return text.error();
     }
-    return write_atomic(w.render, *text);
+    if (Status st = write_atomic(w.render, *text); !st.ok()) {
+      return st;
+    }
+    std::lock_guard<std::mutex> lk(rendered_mu);
+    rendered = std::max(rendered, snap->generation());
+    rendered_cv.notify_all();
+    return ok_status();
   };
   if (Status st = render_now(); !st.ok()) {
     return fail(st.error());
@@ -270,6 +330,44 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       return fail(st.error());
     }
   }
+  std::unique_ptr<HealthGate> gate;
+  if (!w.health_cmd.empty()) {
+    HealthGateOptions options;
+    options.bake = *health_bake;
+    options.interval = *health_interval;
+    const std::chrono::milliseconds timeout = *health_timeout;
+    options.checks.push_back(
+        {"--health-cmd", [&, timeout](const Snapshot& s) -> Status {
+           const auto deadline = std::chrono::steady_clock::now() + timeout;
+           if (!w.render.empty()) {
+             std::unique_lock<std::mutex> lk(rendered_mu);
+             if (!rendered_cv.wait_until(lk, deadline,
+                                         [&] { return rendered >= s.generation(); })) {
+               return Error(ErrorCode::kUnavailable, "--render has not written snapshot " +
+                                                         std::to_string(s.generation()) +
+                                                         " within the probe's timeout");
+             }
+           }
+           const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+               deadline - std::chrono::steady_clock::now());
+           return run_health_command(w.health_cmd, s.generation(),
+                                     std::max(left, std::chrono::milliseconds(1)));
+         }});
+    options.on_event = [&](const HealthEvent& e) {
+      if (e.kind == HealthEvent::Kind::kHealthy) {
+        printer.healthy(e.generation);
+      } else if (e.kind == HealthEvent::Kind::kRevertFailed) {
+        printer.warning(e.to_string());
+      }
+      // kReverted: the revert's publish prints the "reverted" event.
+    };
+    Result<std::unique_ptr<HealthGate>> started =
+        HealthGate::start(manager, std::string(kConfigName), std::move(options));
+    if (!started) {
+      return fail(started.error());
+    }
+    gate = std::move(*started);
+  }
 #ifdef LIVECONF_CLI_WITH_ADMIN
   if (systemd) {
     systemd->ready(manager);  // loaded, rendered, the command started
@@ -316,6 +414,17 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       if (sig == SIGCHLD && child) {
         if (std::optional<int> code = child->reap()) {
           std::fprintf(stderr, "liveconf: the command exited with status %d\n", *code);
+          // During a bake, the command's death is the new generation's fault:
+          // revert it, and the revert's render starts the command again.
+          if (gate) {
+            Result<std::uint64_t> reverted =
+                gate->fail(0, "the command exited with status " + std::to_string(*code) +
+                                  " during the health bake");
+            if (reverted) {
+              continue;
+            }
+            printer.warning("health gate: " + reverted.error().to_string());
+          }
           return *code;
         }
       }

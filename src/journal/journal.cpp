@@ -38,7 +38,12 @@ constexpr std::size_t kFrameHeader = 12;
 constexpr std::uint64_t kMaxRecord = 1ull << 30;
 
 enum RecordKind : std::uint8_t { kPublish = 1 };
-enum RecordFlags : std::uint8_t { kSecretsLeftOut = 1, kFirstOfProcess = 2, kPinned = 4 };
+enum RecordFlags : std::uint8_t {
+  kSecretsLeftOut = 1,
+  kFirstOfProcess = 2,
+  kPinned = 4,
+  kReverted = 8
+};
 enum ChangeFlags : std::uint8_t { kHasOld = 1, kHasNew = 2, kSensitive = 4, kRestart = 8 };
 
 std::string errno_text(int err) { return std::strerror(err); }
@@ -81,6 +86,8 @@ struct RecordHead {
   std::uint64_t pinned_generation = 0;
   std::int64_t expires_ms = -1;
   std::string reason;
+  // With kReverted: the snapshot's RevertInfo.
+  std::optional<RevertInfo> revert;
 };
 
 RecordHead read_head(ByteReader& in) {
@@ -94,6 +101,17 @@ RecordHead read_head(ByteReader& in) {
     h.pinned_generation = in.varint();
     h.expires_ms = in.svarint();
     h.reason = std::string(in.str());
+  }
+  if ((h.flags & kReverted) != 0) {
+    RevertInfo r;
+    r.from = in.varint();
+    r.to = in.varint();
+    r.reason = std::string(in.str());
+    const std::uint64_t n = in.varint();
+    for (std::uint64_t i = 0; i < n && in.ok(); ++i) {
+      r.quarantined.emplace_back(in.str());
+    }
+    h.revert = std::move(r);
   }
   return h;
 }
@@ -496,6 +514,7 @@ struct Journal::Impl {
       pin.reason = std::move(d.head.reason);
       r.pin = std::move(pin);
     }
+    r.revert = std::move(d.head.revert);
     return r;
   }
 
@@ -559,11 +578,20 @@ struct Journal::Impl {
     const bool first = configs_seen.insert(s.config_name()).second;
     out.u8(static_cast<std::uint8_t>((trees.left_out_secrets() ? kSecretsLeftOut : 0) |
                                      (first || !old ? kFirstOfProcess : 0) |
-                                     (s.pin() ? kPinned : 0)));
+                                     (s.pin() ? kPinned : 0) | (s.revert() ? kReverted : 0)));
     if (const std::optional<PinInfo>& pin = s.pin()) {
       out.varint(pin->pinned_generation);
       out.svarint(pin->expires ? to_ms(*pin->expires) : -1);
       out.str(pin->reason);
+    }
+    if (const std::optional<RevertInfo>& revert = s.revert()) {
+      out.varint(revert->from);
+      out.varint(revert->to);
+      out.str(revert->reason);
+      out.varint(revert->quarantined.size());
+      for (const std::string& q : revert->quarantined) {
+        out.str(q);
+      }
     }
     trees.write_origins(out);
     out.buffer().append(body.buffer());
@@ -909,6 +937,7 @@ Status Journal::rollback(ConfigManager& manager, std::string_view config, std::u
   if (options.reason.empty()) {
     options.reason = "rollback";
   }
+  options.rollback = true;
   return pin(manager, config, generation, std::move(options));
 }
 

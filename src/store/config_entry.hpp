@@ -56,7 +56,18 @@ struct SourceSlot {
   std::uint64_t retry_token = 0;  // a scheduled retry runs only if unchanged
   Clock::TimePoint first_signal;
   Clock::TimePoint last_signal;
+  // Set by ConfigManager::revert: this content (each layer's name and
+  // version) made the config unhealthy. A load with exactly these layers is
+  // not applied; any other load clears it.
+  struct Quarantine {
+    std::vector<std::pair<std::string, std::string>> layers;
+    Error error;
+  };
+  std::optional<Quarantine> quarantine;
 };
+
+/// The layers of a load, as a quarantine compares them.
+std::vector<std::pair<std::string, std::string>> layer_identities(const std::vector<Layer>& layers);
 
 /// What the update thread keeps for a config.
 /// A pin's identity: a TTL timer ends only the pin it was set for.
@@ -86,6 +97,13 @@ struct EntryState {
   // sources' stack, built and validated but not published (SnapshotBuilder::pin).
   std::optional<PinState> pin;
   std::uint64_t pin_counter = 0;
+  // The last generation that passed its health bake (ConfigManager::mark_healthy),
+  // and which of its layers each source (by SourceSlot::id) had then.
+  struct Healthy {
+    SnapshotPtr snapshot;
+    std::unordered_map<std::uint64_t, std::vector<std::string>> source_layers;
+  };
+  std::optional<Healthy> healthy;
 };
 
 /// `st.positions`, built first if empty.
@@ -101,6 +119,8 @@ struct EntryStats {
   std::vector<SourceStatus> sources;
   DurationHistogram reload_duration;
   std::optional<PinStatus> pin;
+  std::uint64_t healthy_generation = 0;
+  RollbackCounts rollbacks;
 };
 
 struct Entry {

@@ -208,6 +208,10 @@ Status ConfigManager::pin(std::string_view name, std::vector<Layer> layers, PinO
     if (Status st = impl_->builder.pin(t, e, std::move(prepared), std::move(ps)); !st.ok()) {
       return st;
     }
+    if (options.rollback) {
+      detail::MutexLock lk(e.stats_mu);
+      ++e.stats.rollbacks.by_operator;
+    }
     const std::uint64_t id = e.state.get(t).pin->id;
     const std::uint64_t served = e.cell->generation();
     impl_->log(LogLevel::kWarning,
@@ -247,6 +251,28 @@ Status ConfigManager::pin(std::string_view name, std::vector<Layer> layers, PinO
 Status ConfigManager::unpin(std::string_view name) {
   return impl_->with_entry(
       name, [&](UpdateThread& t, Entry& e) -> Status { return impl_->builder.unpin(t, e); });
+}
+
+Status ConfigManager::mark_healthy(std::string_view name, std::uint64_t generation) {
+  return impl_->with_entry(name, [&](UpdateThread& t, Entry& e) -> Status {
+    return detail::SourceScheduler::mark_healthy(t, e, generation);
+  });
+}
+
+Result<std::uint64_t> ConfigManager::revert(std::string_view name, RevertOptions options) {
+  std::uint64_t published = 0;
+  Status st = impl_->with_entry(name, [&](UpdateThread& t, Entry& e) -> Status {
+    Result<std::uint64_t> r = impl_->scheduler.revert(t, e, options);
+    if (!r) {
+      return std::move(r).error();
+    }
+    published = *r;
+    return ok_status();
+  });
+  if (!st.ok()) {
+    return st.error();
+  }
+  return published;
 }
 
 Status ConfigManager::update(std::string_view name, Value data, UpdateOptions options) {
@@ -413,6 +439,8 @@ ConfigStatus status_of(const Entry& e) {
   st.last_error = e.stats.last_error;
   st.sources = e.stats.sources;
   st.pin = e.stats.pin;
+  st.healthy_generation = e.stats.healthy_generation;
+  st.rollbacks = e.stats.rollbacks;
   st.reload_duration = e.stats.reload_duration;
   return st;
 }

@@ -15,6 +15,16 @@ const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& 
   return st.positions;
 }
 
+std::vector<std::pair<std::string, std::string>> layer_identities(
+    const std::vector<Layer>& layers) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.reserve(layers.size());
+  for (const Layer& l : layers) {
+    out.emplace_back(l.name, l.version);
+  }
+  return out;
+}
+
 std::shared_ptr<Entry> Registry::find(std::string_view name) const {
   std::shared_lock<std::shared_mutex> lk(mu_);
   auto it = entries_.find(name);

@@ -110,10 +110,11 @@ Status SnapshotBuilder::refuse(Entry& e, Error error) {
 
 Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
                                          std::vector<std::shared_ptr<const Layer>> layers,
-                                         bool same_order) {
+                                         bool same_order, std::optional<RevertInfo> revert) {
   SnapshotPtr old = e.cell->load();
   Value merged = e.state.get(t).merge.merge(layers, *e.policies);
-  Result<SnapshotPtr> built = make_snapshot(e, old, std::move(merged), std::move(layers));
+  Result<SnapshotPtr> built =
+      make_snapshot(e, old, std::move(merged), std::move(layers), std::nullopt, std::move(revert));
   if (!built) {
     return refuse(e, std::move(built).error());
   }
@@ -136,7 +137,8 @@ Status SnapshotBuilder::rebuild_or_throw(UpdateThread& t, Entry& e,
 
 Result<SnapshotPtr> SnapshotBuilder::make_snapshot(Entry& e, const SnapshotPtr& old, Value merged,
                                                    std::vector<std::shared_ptr<const Layer>> layers,
-                                                   std::optional<PinInfo> pin) {
+                                                   std::optional<PinInfo> pin,
+                                                   std::optional<RevertInfo> revert) {
   std::vector<Change> pending;
   if (old) {
     pending = hold_restart_fields(e, *old, merged);
@@ -173,6 +175,7 @@ Result<SnapshotPtr> SnapshotBuilder::make_snapshot(Entry& e, const SnapshotPtr& 
   parts.warnings = std::move(report.warnings);
   parts.pending_restart = std::move(pending);
   parts.pin = std::move(pin);
+  parts.revert = std::move(revert);
   parts.published_at = std::chrono::system_clock::now();
   return std::make_shared<const Snapshot>(std::move(parts));
 }
@@ -255,6 +258,16 @@ Status SnapshotBuilder::unpin(UpdateThread& t, Entry& e) {
   }
   std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
   return rebuild(t, e, std::move(layers), /*same_order=*/true);
+}
+
+Status SnapshotBuilder::revert(UpdateThread& t, Entry& e,
+                               std::vector<std::shared_ptr<const Layer>> layers, RevertInfo info) {
+  try {
+    canonical_order(e.state.get(t), layers, {});
+    return rebuild_or_throw(t, e, std::move(layers), /*same_order=*/false, std::move(info));
+  } catch (...) {
+    return refuse(e, current_exception_error("while reverting"));
+  }
 }
 
 // Puts `layers` in the order a fresh load of the same sources gives:

@@ -52,15 +52,21 @@ class SnapshotBuilder {
                            std::vector<std::shared_ptr<const Layer>> layers, PinStatus pin);
   /// Ends e's pin and publishes the sources' stack. kNotFound if not pinned.
   [[nodiscard]] Status unpin(UpdateThread& t, Entry& e);
+  /// Publishes `layers` (in canonical order) as e's new stack with
+  /// Snapshot::revert() set; refused like rebuild(). Not while pinned.
+  [[nodiscard]] Status revert(UpdateThread& t, Entry& e,
+                              std::vector<std::shared_ptr<const Layer>> layers, RevertInfo info);
 
  private:
   Status rebuild_or_throw(UpdateThread& t, Entry& e,
-                          std::vector<std::shared_ptr<const Layer>> layers, bool same_order);
+                          std::vector<std::shared_ptr<const Layer>> layers, bool same_order,
+                          std::optional<RevertInfo> revert = std::nullopt);
   // Holds restart fields, binds and validates `merged` into the snapshot
   // that would follow `old`; an error refuses it.
   Result<SnapshotPtr> make_snapshot(Entry& e, const SnapshotPtr& old, Value merged,
                                     std::vector<std::shared_ptr<const Layer>> layers,
-                                    std::optional<PinInfo> pin = std::nullopt);
+                                    std::optional<PinInfo> pin = std::nullopt,
+                                    std::optional<RevertInfo> revert = std::nullopt);
   // Swaps it in, counts it, calls on_publish, wakes the subscribers.
   void publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot);
   // What waits behind the pin: served -> st.live, into e's pin status.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "base/backoff.hpp"
@@ -219,6 +220,14 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
       // Unreachable: the last good layers keep serving (BEHAVIOUR 43).
       Transition::enter_state(*s, SourceState::kStale, std::move(r->problem), transitions);
       continue;
+    }
+    if (s->quarantine) {
+      // Content that made the config unhealthy is not applied again (a touch,
+      // a resync, the same ConfigMap again); anything else ends the quarantine.
+      if (layer_identities(r->layers) == s->quarantine->layers) {
+        continue;  // still kError with the quarantine's reason: no news
+      }
+      s->quarantine.reset();
     }
     // A stale source may still hand over the newest state it knows (a remote
     // mirror that was current when the connection dropped).
@@ -572,6 +581,166 @@ Status SourceScheduler::remove(UpdateThread& t, Entry& e, std::string_view name)
   }
   refresh_status(t, e);
   return applied;
+}
+
+Status SourceScheduler::mark_healthy(UpdateThread& t, Entry& e, std::uint64_t generation) {
+  EntryState& st = e.state.get(t);
+  if (st.pin) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 "config \"" + e.name + "\" is pinned: a pinned generation is not health-checked");
+  }
+  SnapshotPtr served = e.cell->load();
+  if (!served || served->generation() != generation) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 "config \"" + e.name + "\": generation " + std::to_string(generation) +
+                     " is no longer served (generation " +
+                     std::to_string(served ? served->generation() : 0) + " is)");
+  }
+  EntryState::Healthy healthy;
+  healthy.snapshot = std::move(served);
+  for (const auto& s : st.sources) {
+    healthy.source_layers.emplace(s->id, s->layer_names);
+  }
+  st.healthy = std::move(healthy);
+  MutexLock lk(e.stats_mu);
+  e.stats.healthy_generation = generation;
+  return ok_status();
+}
+
+Result<std::uint64_t> SourceScheduler::revert(UpdateThread& t, Entry& e,
+                                              const RevertOptions& options) {
+  EntryState& st = e.state.get(t);
+  const std::string config = "config \"" + e.name + "\"";
+  if (st.pin) {
+    return Error(ErrorCode::kFailedPrecondition, config + " is pinned: unpin it first");
+  }
+  if (!st.healthy) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 config + ": no generation has passed its health bake yet, nothing to go back to");
+  }
+  SnapshotPtr served = e.cell->load();
+  const std::uint64_t from = served->generation();
+  if (options.from_generation != 0 && options.from_generation != from) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 config + ": generation " + std::to_string(options.from_generation) +
+                     " is no longer served (generation " + std::to_string(from) + " is)");
+  }
+  const Snapshot& healthy = *st.healthy->snapshot;
+  if (from == healthy.generation()) {
+    return Error(ErrorCode::kFailedPrecondition,
+                 config + ": generation " + std::to_string(from) +
+                     " is the last healthy one, nothing to go back to");
+  }
+  std::unordered_map<std::string_view, const std::shared_ptr<const Layer>*> healthy_layers;
+  for (const auto& l : healthy.layers()) {
+    healthy_layers.emplace(l->name, &l);
+  }
+  std::unordered_map<std::string_view, const Layer*> live_layers;
+  for (const auto& l : st.layers()) {
+    live_layers.emplace(l->name, l.get());
+  }
+  // Which sources changed since, and what each had then (a source added since
+  // had nothing). Layers of sources removed since stay out.
+  struct Reverted {
+    SourceSlot* slot;
+    std::vector<std::string> names;                            // its layers then
+    std::vector<std::pair<std::string, std::string>> content;  // its layers now
+  };
+  std::vector<Reverted> reverted;
+  std::unordered_set<std::string_view> owned_then;
+  for (const auto& [id, names] : st.healthy->source_layers) {
+    owned_then.insert(names.begin(), names.end());
+  }
+  for (auto& s : st.sources) {
+    auto then = st.healthy->source_layers.find(s->id);
+    std::vector<std::string> names =
+        then == st.healthy->source_layers.end() ? std::vector<std::string>() : then->second;
+    bool same = names == s->layer_names;
+    for (std::size_t i = 0; same && i < names.size(); ++i) {
+      auto h = healthy_layers.find(names[i]);
+      auto l = live_layers.find(names[i]);
+      same = h != healthy_layers.end() && l != live_layers.end() &&
+             (*h->second)->version == l->second->version && (*h->second)->data == l->second->data;
+    }
+    if (!same) {
+      Reverted r{s.get(), std::move(names), {}};
+      for (const std::string& n : s->layer_names) {
+        auto l = live_layers.find(n);
+        r.content.emplace_back(n, l == live_layers.end() ? std::string() : l->second->version);
+      }
+      reverted.push_back(std::move(r));
+    }
+  }
+  std::vector<std::shared_ptr<const Layer>> layers;
+  for (const auto& l : healthy.layers()) {
+    // A layer a source had then comes back only if that source still exists.
+    const bool removed_source = owned_then.count(l->name) != 0 && [&] {
+      for (const auto& s : st.sources) {
+        auto then = st.healthy->source_layers.find(s->id);
+        if (then != st.healthy->source_layers.end() &&
+            std::find(then->second.begin(), then->second.end(), l->name) != then->second.end()) {
+          return false;
+        }
+      }
+      return true;
+    }();
+    if (!removed_source) {
+      layers.push_back(l);
+    }
+  }
+  RevertInfo info;
+  info.from = from;
+  info.to = healthy.generation();
+  info.reason = options.reason;
+  for (const Reverted& r : reverted) {
+    info.quarantined.push_back(r.slot->source->name());
+  }
+  // The sources' layer names as they were then (canonical order reads them);
+  // put back if the build is refused.
+  std::vector<std::vector<std::string>> before;
+  before.reserve(reverted.size());
+  for (Reverted& r : reverted) {
+    before.push_back(r.slot->layer_names);
+    r.slot->layer_names = r.names;
+  }
+  Status built = builder_.revert(t, e, std::move(layers), info);
+  if (!built.ok()) {
+    for (std::size_t i = 0; i < reverted.size(); ++i) {
+      reverted[i].slot->layer_names = std::move(before[i]);
+    }
+    return built.error();
+  }
+  const std::uint64_t to_generation = e.cell->generation();
+  // The revert serves the healthy content: it is the healthy generation now
+  // (with the sources that remain).
+  st.healthy->snapshot = e.cell->load();
+  st.healthy->source_layers.clear();
+  for (const auto& s : st.sources) {
+    st.healthy->source_layers.emplace(s->id, s->layer_names);
+  }
+  std::vector<Transition> transitions;
+  for (Reverted& r : reverted) {
+    Error why(ErrorCode::kFailedPrecondition,
+              r.slot->source->name() + ": its content made generation " + std::to_string(from) +
+                  " unhealthy (" + options.reason + "); reverted to the content of generation " +
+                  std::to_string(info.to) +
+                  ", and this content is not applied again until it changes");
+    r.slot->quarantine = SourceSlot::Quarantine{std::move(r.content), why};
+    r.slot->refused.reset();
+    Transition::enter_state(*r.slot, SourceState::kError, std::move(why), transitions);
+  }
+  {
+    MutexLock lk(e.stats_mu);
+    ++e.stats.rollbacks.by_health;
+    e.stats.healthy_generation = to_generation;
+  }
+  log_(LogLevel::kError, config + ": generation " + std::to_string(from) + " turned unhealthy (" +
+                             options.reason + "); reverted to the content of generation " +
+                             std::to_string(info.to) + " as generation " +
+                             std::to_string(to_generation));
+  refresh_status(t, e);
+  announce(t, e, transitions);
+  return to_generation;
 }
 
 Status SourceScheduler::reload_all(UpdateThread& t, Entry& e) {

@@ -47,6 +47,12 @@ class SourceScheduler {
   /// Marks every source of every config due now and reloads them (identical
   /// content publishes nothing): the recovery after a failed update task.
   void resync(UpdateThread& t);
+  /// ConfigManager::mark_healthy: remembers what e serves and which layers
+  /// each source had, for revert().
+  [[nodiscard]] static Status mark_healthy(UpdateThread& t, Entry& e, std::uint64_t generation);
+  /// ConfigManager::revert: back to the healthy stack, quarantining the
+  /// content of every source that changed since.
+  [[nodiscard]] Result<std::uint64_t> revert(UpdateThread& t, Entry& e, const RevertOptions& options);
   /// Cancels every watch (before the executor stops: no watcher posts again).
   static void stop_watching(UpdateThread& t, Entry& e);
 

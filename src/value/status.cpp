@@ -26,6 +26,8 @@ std::string_view error_code_name(ErrorCode code) noexcept {
       return "cancelled";
     case ErrorCode::kInternal:
       return "internal";
+    case ErrorCode::kFailedPrecondition:
+      return "failed_precondition";
   }
   return "unknown";
 }
