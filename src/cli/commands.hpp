@@ -38,7 +38,7 @@ struct WatchOptions {
   std::string health_cmd;       // --health-cmd CMD
   std::string health_bake;      // --health-bake DURATION (default 30s)
   std::string health_interval;  // --health-interval DURATION (default 5s)
-  std::string health_timeout;   // --health-timeout DURATION (default: the interval)
+  std::string health_timeout;   // --health-timeout DURATION (default 10s)
 };
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w);

@@ -70,7 +70,7 @@ int run(int argc, char** argv) {
                 "Time between probes during the bake (default 5s)")
       ->type_name("DURATION");
   w->add_option("--health-timeout", watch.health_timeout,
-                "A probe running longer fails (default: the interval)")
+                "A probe running longer fails (default 10s)")
       ->type_name("DURATION");
 #ifdef LIVECONF_CLI_WITH_JOURNAL
   w->add_option("--journal", watch.journal,

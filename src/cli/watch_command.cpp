@@ -82,7 +82,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     }
   }
   Result<std::chrono::milliseconds> health_timeout =
-      health_duration("--health-timeout", w.health_timeout, *health_interval);
+      health_duration("--health-timeout", w.health_timeout, std::chrono::seconds(10));
   if (!health_timeout) {
     return usage(health_timeout.error());
   }

@@ -381,6 +381,24 @@ TEST_F(AdminTest, PinRollbackAndUnpinThroughTheEndpoint) {
   EXPECT_EQ(http_request(addr, "/unpin/app", "POST", auth).status, 404);  // not pinned
   EXPECT_NE(http_get(addr, "/metrics").body.find("liveconf_config_pinned{config=\"app\"} 0"),
             std::string::npos);
+  // A health revert: counted by reason, the healthy generation shown.
+  const std::uint64_t healthy = manager_->snapshot("app").value()->generation();
+  ASSERT_TRUE(manager_->mark_healthy("app", healthy).ok());
+  Value patch = Value::object();
+  patch["port"] = 7;
+  ASSERT_TRUE(manager_->update("app", patch).ok());
+  ASSERT_TRUE(manager_->revert("app", RevertOptions{0, "probe failed"}).ok());
+  const std::string metrics = http_get(addr, "/metrics").body;
+  EXPECT_NE(metrics.find("liveconf_rollbacks_total{config=\"app\",reason=\"health_check\"} 1"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("liveconf_rollbacks_total{config=\"app\",reason=\"operator\"} 0"),
+            std::string::npos);
+  const Value after = parse_json(http_get(addr, "/status").body);
+  const Value& config = after.find_member("configs")->as_array()[0];
+  EXPECT_EQ(config.find_member("healthy_generation")->as_int(),
+            static_cast<std::int64_t>(healthy) + 2);  // the revert serves healthy content
+  EXPECT_EQ(config.find_member("rollbacks")->find_member("health_check")->as_int(), 1);
   // Without the hooks (no journal), pin and rollback cannot be served.
   server_.reset();
   AdminOptions bare;

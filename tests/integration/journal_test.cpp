@@ -426,6 +426,33 @@ TEST(JournalTest, ARollbackPinSurvivesARestart) {
   EXPECT_EQ(all_bytes(tmp / "journal").find(kMarker), std::string::npos);
 }
 
+TEST(JournalTest, AHealthRevertIsRecordedAndCountedApartFromOperatorRollbacks) {
+  TempDir tmp;
+  auto journal = Journal::open(options_for(tmp / "journal", make_key(tmp))).value();
+  const fs::path file = tmp.write("app.json", file_text(1, kMarker));
+  Fixture f(*journal, file);
+  const std::uint64_t healthy = f.now()->generation();
+  ASSERT_TRUE(f.manager.mark_healthy("app", healthy).ok());
+  save_and_wait(tmp, file, f, 2, kMarker);
+  const std::uint64_t bad = f.now()->generation();
+  Result<std::uint64_t> reverted = f.manager.revert("app", RevertOptions{bad, "probe failed"});
+  ASSERT_TRUE(reverted.ok()) << reverted.error().to_string();
+  const std::vector<JournalRecord> newest = journal->records("app", 1);
+  ASSERT_EQ(newest.size(), 1u);
+  EXPECT_EQ(newest[0].generation, *reverted);
+  ASSERT_TRUE(newest[0].revert.has_value());
+  EXPECT_EQ(newest[0].revert->from, bad);
+  EXPECT_EQ(newest[0].revert->to, healthy);
+  EXPECT_EQ(newest[0].revert->reason, "probe failed");
+  EXPECT_EQ(newest[0].revert->quarantined, std::vector<std::string>{"file:" + file.string()});
+  // An operator's rollback is counted apart.
+  const Status rolled = journal->rollback(f.manager, "app", healthy);
+  ASSERT_TRUE(rolled.ok()) << rolled.to_string();
+  const ConfigStatus st = f.manager.status("app").value();
+  EXPECT_EQ(st.rollbacks.by_health, 1u);
+  EXPECT_EQ(st.rollbacks.by_operator, 1u);
+}
+
 TEST(JournalTest, AnExpiredPinIsNotReappliedAfterARestart) {
   TempDir tmp;
   {
