@@ -10,4 +10,4 @@ cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null
 cmake --build --preset release --target health_gate_test liveconf_cli
 LIVECONF_HEALTH_TRIALS="${1:-1000}" ./build/release/tests/integration/health_gate_test \
-  --gtest_filter='HealthGateTest.RevertsWithinBakePlusIntervalQuarantinesAndAppliesNewContent'
+  --gtest_filter='HealthGateTest.B54_RevertsWithinBakePlusIntervalQuarantinesAndAppliesNewContent'

@@ -1,4 +1,4 @@
-// Health-gated apply (issue 14): a generation that fails its health check
+// Health-gated apply (issue 14; BEHAVIOUR.md item 54): a generation that fails its health check
 // within the bake time is reverted to the last one that passed, within bake +
 // one probe interval; the content that caused it is quarantined (a touch does
 // not apply it again) until it changes; new good content is applied; the
@@ -94,7 +94,7 @@ std::int64_t level_of(const Snapshot& s) {
   return v != nullptr && v->is_int() ? v->as_int() : -1;
 }
 
-TEST(HealthGateTest, RevertsWithinBakePlusIntervalQuarantinesAndAppliesNewContent) {
+TEST(HealthGateTest, B54_RevertsWithinBakePlusIntervalQuarantinesAndAppliesNewContent) {
   constexpr auto kBake = 200ms;
   constexpr auto kInterval = 20ms;
   Fixture f(app_text(0, false));
