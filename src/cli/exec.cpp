@@ -164,12 +164,14 @@ Status ChildSupervisor::start() {
   // The environment as liveconf's lock sees it: reading `environ` directly
   // would race liveconf::set_env() on another thread.
   std::vector<std::string> env_entries;
-  for (const auto& [name, value] : environment_snapshot()) {
-    const bool replaced =
-        std::any_of(options_.extra_env.begin(), options_.extra_env.end(),
-                    [&](const std::string& e) { return e.starts_with(name + "="); });
+  // (No structured binding: clang 14, the libc++ build's compiler, cannot
+  // capture one in a lambda.)
+  for (const auto& entry : environment_snapshot()) {
+    const std::string prefix = entry.first + "=";
+    const bool replaced = std::any_of(options_.extra_env.begin(), options_.extra_env.end(),
+                                      [&](const std::string& e) { return e.starts_with(prefix); });
     if (!replaced) {
-      env_entries.push_back(name + "=" + value);
+      env_entries.push_back(prefix + entry.second);
     }
   }
   env_entries.insert(env_entries.end(), options_.extra_env.begin(), options_.extra_env.end());
