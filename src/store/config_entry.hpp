@@ -56,18 +56,18 @@ struct SourceSlot {
   std::uint64_t retry_token = 0;  // a scheduled retry runs only if unchanged
   Clock::TimePoint first_signal;
   Clock::TimePoint last_signal;
-  // Set by ConfigManager::revert: this content (each layer's name and
-  // version) made the config unhealthy. A load with exactly these layers is
-  // not applied; any other load clears it.
+  // Set by ConfigManager::revert: this content made the config unhealthy. A
+  // load with the same content is not applied; any other load clears it.
   struct Quarantine {
-    std::vector<std::pair<std::string, std::string>> layers;
+    std::vector<std::shared_ptr<const Layer>> layers;  // the source's layers then
     Error error;
+    /// Same layer names, and each layer the same version (file content hash,
+    /// environment) or, failing that, the same data: an etcd put of the same
+    /// value again has a new revision and is still the same content.
+    [[nodiscard]] bool matches(const std::vector<Layer>& load) const;
   };
   std::optional<Quarantine> quarantine;
 };
-
-/// The layers of a load, as a quarantine compares them.
-std::vector<std::pair<std::string, std::string>> layer_identities(const std::vector<Layer>& layers);
 
 /// What the update thread keeps for a config.
 /// A pin's identity: a TTL timer ends only the pin it was set for.

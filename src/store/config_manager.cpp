@@ -427,11 +427,13 @@ ConfigStatus status_of(const Entry& e) {
   ConfigStatus st;
   st.name = e.name;
   st.type_name = e.binding.type_name;
+  // Under stats_mu, as SnapshotBuilder::publish swaps: the generation and
+  // the counters are read together.
+  detail::MutexLock lk(e.stats_mu);
   if (SnapshotPtr s = e.cell->load()) {
     st.generation = s->generation();
     st.layers = s->layer_versions();
   }
-  detail::MutexLock lk(e.stats_mu);
   st.publishes = e.stats.publishes;
   st.failures = e.stats.failures;
   st.callbacks = e.stats.callbacks;

@@ -15,14 +15,18 @@ const std::unordered_map<std::string, std::size_t>& layer_positions(EntryState& 
   return st.positions;
 }
 
-std::vector<std::pair<std::string, std::string>> layer_identities(
-    const std::vector<Layer>& layers) {
-  std::vector<std::pair<std::string, std::string>> out;
-  out.reserve(layers.size());
-  for (const Layer& l : layers) {
-    out.emplace_back(l.name, l.version);
+bool SourceSlot::Quarantine::matches(const std::vector<Layer>& load) const {
+  if (load.size() != layers.size()) {
+    return false;
   }
-  return out;
+  for (std::size_t i = 0; i < load.size(); ++i) {
+    const Layer& was = *layers[i];
+    if (load[i].name != was.name ||
+        (load[i].version != was.version && !(load[i].data == was.data))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::shared_ptr<Entry> Registry::find(std::string_view name) const {

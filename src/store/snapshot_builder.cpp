@@ -181,11 +181,19 @@ Result<SnapshotPtr> SnapshotBuilder::make_snapshot(Entry& e, const SnapshotPtr& 
 }
 
 void SnapshotBuilder::publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot) {
-  e.cell->publish(snapshot);
   {
+    // The swap happens under stats_mu, and status() reads the cell under it
+    // too: whoever sees a generation served sees the counters that go with
+    // it (a revert's healthy generation and rollback count).
     MutexLock lk(e.stats_mu);
     ++e.stats.publishes;
     e.stats.last_error.reset();
+    if (snapshot->revert()) {
+      // A revert serves the healthy content: it is the healthy generation.
+      ++e.stats.rollbacks.by_health;
+      e.stats.healthy_generation = snapshot->generation();
+    }
+    e.cell->publish(snapshot);  // `old` holds the previous tree: nothing is freed here
   }
   if (on_publish_) {
     try {

@@ -224,8 +224,12 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
     if (s->quarantine) {
       // Content that made the config unhealthy is not applied again (a touch,
       // a resync, the same ConfigMap again); anything else ends the quarantine.
-      if (layer_identities(r->layers) == s->quarantine->layers) {
-        continue;  // still kError with the quarantine's reason: no news
+      if (s->quarantine->matches(r->layers)) {
+        if (s->state != SourceState::kError) {
+          // Back from missing or stale with that content: refused again.
+          Transition::enter_state(*s, SourceState::kError, s->quarantine->error, transitions);
+        }
+        continue;  // otherwise still kError with the quarantine's reason: no news
       }
       s->quarantine.reset();
     }
@@ -635,16 +639,16 @@ Result<std::uint64_t> SourceScheduler::revert(UpdateThread& t, Entry& e,
   for (const auto& l : healthy.layers()) {
     healthy_layers.emplace(l->name, &l);
   }
-  std::unordered_map<std::string_view, const Layer*> live_layers;
+  std::unordered_map<std::string_view, const std::shared_ptr<const Layer>*> live_layers;
   for (const auto& l : st.layers()) {
-    live_layers.emplace(l->name, l.get());
+    live_layers.emplace(l->name, &l);
   }
   // Which sources changed since, and what each had then (a source added since
   // had nothing). Layers of sources removed since stay out.
   struct Reverted {
     SourceSlot* slot;
-    std::vector<std::string> names;                            // its layers then
-    std::vector<std::pair<std::string, std::string>> content;  // its layers now
+    std::vector<std::string> names;                     // its layers then
+    std::vector<std::shared_ptr<const Layer>> content;  // its layers now
   };
   std::vector<Reverted> reverted;
   std::unordered_set<std::string_view> owned_then;
@@ -660,13 +664,15 @@ Result<std::uint64_t> SourceScheduler::revert(UpdateThread& t, Entry& e,
       auto h = healthy_layers.find(names[i]);
       auto l = live_layers.find(names[i]);
       same = h != healthy_layers.end() && l != live_layers.end() &&
-             (*h->second)->version == l->second->version && (*h->second)->data == l->second->data;
+             (*h->second)->version == (*l->second)->version &&
+             (*h->second)->data == (*l->second)->data;
     }
     if (!same) {
       Reverted r{s.get(), std::move(names), {}};
       for (const std::string& n : s->layer_names) {
-        auto l = live_layers.find(n);
-        r.content.emplace_back(n, l == live_layers.end() ? std::string() : l->second->version);
+        if (auto l = live_layers.find(n); l != live_layers.end()) {
+          r.content.push_back(*l->second);
+        }
       }
       reverted.push_back(std::move(r));
     }
@@ -728,11 +734,6 @@ Result<std::uint64_t> SourceScheduler::revert(UpdateThread& t, Entry& e,
     r.slot->quarantine = SourceSlot::Quarantine{std::move(r.content), why};
     r.slot->refused.reset();
     Transition::enter_state(*r.slot, SourceState::kError, std::move(why), transitions);
-  }
-  {
-    MutexLock lk(e.stats_mu);
-    ++e.stats.rollbacks.by_health;
-    e.stats.healthy_generation = to_generation;
   }
   log_(LogLevel::kError, config + ": generation " + std::to_string(from) + " turned unhealthy (" +
                              options.reason + "); reverted to the content of generation " +

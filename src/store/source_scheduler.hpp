@@ -52,7 +52,8 @@ class SourceScheduler {
   [[nodiscard]] static Status mark_healthy(UpdateThread& t, Entry& e, std::uint64_t generation);
   /// ConfigManager::revert: back to the healthy stack, quarantining the
   /// content of every source that changed since.
-  [[nodiscard]] Result<std::uint64_t> revert(UpdateThread& t, Entry& e, const RevertOptions& options);
+  [[nodiscard]] Result<std::uint64_t> revert(UpdateThread& t, Entry& e,
+                                             const RevertOptions& options);
   /// Cancels every watch (before the executor stops: no watcher posts again).
   static void stop_watching(UpdateThread& t, Entry& e);
 

@@ -707,6 +707,32 @@ TEST_F(EtcdSourceTest, B44_APrefixThatStaysEmptyIsPublishedEmptyAfterTheGrace) {
 
 // --- Mapping and provenance ----------------------------------------------------
 
+// --- 54. Health gate: quarantined content stays out however it comes back --
+
+TEST_F(EtcdSourceTest, B54_AQuarantinedValuePutAgainStaysOut) {
+  put("/app/level", "1");
+  ASSERT_TRUE(add(options()).ok());
+  ASSERT_TRUE(manager->mark_healthy(kConfig, snapshot()->generation()).ok());
+  put("/app/level", "2");
+  ASSERT_TRUE(wait_value("level", "2"));
+  Result<std::uint64_t> r = manager->revert(kConfig, RevertOptions{0, "level 2 broke it"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(value("level"), "1");
+  ASSERT_TRUE(wait_state(SourceState::kError));
+
+  // The same value put again has a new revision and is the same content.
+  const std::uint64_t loads = source_status()->loads;
+  put("/app/level", "2");
+  ASSERT_TRUE(wait_until([&] { return source_status()->loads > loads; }));
+  EXPECT_EQ(value("level"), "1");
+  EXPECT_EQ(snapshot()->generation(), *r);
+  EXPECT_EQ(source_status()->state, SourceState::kError);
+
+  put("/app/level", "3");
+  ASSERT_TRUE(wait_value("level", "3"));
+  EXPECT_TRUE(wait_state(SourceState::kOk));
+}
+
 TEST_F(EtcdSourceTest, KeysBecomePathsValuesAreJsonElseStringsWithKeyAndRevision) {
   put("/app/db/port", "5432");
   put("/app/db/host", "db.internal");

@@ -310,5 +310,34 @@ TEST(RevertTest, OverridesGoBackButAreNotQuarantined) {
   EXPECT_EQ(level_of(*f.served()), 9);
 }
 
+TEST(RevertTest, QuarantinedContentBackAfterTheFileWasMissingStaysOut) {
+  Fixture f(app_text(1, false));
+  ConfigManager& m = *f.manager;
+  ASSERT_TRUE(m.mark_healthy("app", f.first).ok());
+  save(f.tmp, f.file, app_text(2, false));
+  ASSERT_TRUE(wait_until([&] { return level_of(*f.served()) == 2; }));
+  Result<std::uint64_t> r = m.revert("app", RevertOptions{0, "level 2 broke it"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(level_of(*f.served()), 1);
+  ASSERT_EQ(f.status().sources.at(0).state, SourceState::kError);
+
+  // The file goes away (the source is missing, the last good content serves)
+  // and comes back with the quarantined content: refused again, and said so.
+  fs::remove(f.file);
+  ASSERT_TRUE(wait_until([&] { return f.status().sources.at(0).state == SourceState::kMissing; }));
+  save(f.tmp, f.file, app_text(2, false));
+  ASSERT_TRUE(wait_until([&] { return f.status().sources.at(0).state == SourceState::kError; }));
+  const ConfigStatus st = f.status();
+  ASSERT_TRUE(st.sources.at(0).last_error.has_value());
+  EXPECT_NE(st.sources.at(0).last_error->message().find("not applied again"), std::string::npos);
+  EXPECT_EQ(st.generation, *r);
+  EXPECT_EQ(level_of(*f.served()), 1);
+
+  // Other content ends the quarantine.
+  save(f.tmp, f.file, app_text(3, false));
+  ASSERT_TRUE(wait_until([&] { return level_of(*f.served()) == 3; }));
+  EXPECT_EQ(f.status().sources.at(0).state, SourceState::kOk);
+}
+
 }  // namespace
 }  // namespace liveconf::testing
