@@ -115,11 +115,17 @@ struct EtcdSourceOptions {
   std::chrono::milliseconds empty_grace{2000};
   /// Keys per Range page while listing.
   std::int64_t page_size = 1000;
-  /// Reconnect backoff: doubles from `backoff_initial` up to `backoff_max`,
-  /// each wait multiplied by a random factor in [1 - jitter, 1 + jitter].
+  /// Reconnects spread over time, so a fleet that loses etcd at once does not
+  /// come back at once (docs/fleet.md). When a stream that was up ends, the
+  /// first attempt waits `reconnect_delay`; each failed attempt then waits its
+  /// backoff, doubling from `backoff_initial` up to `backoff_max`. Every wait
+  /// is that nominal value times a random factor in [1 - backoff_jitter, 1]:
+  /// 1 (the default) is "full jitter", a wait anywhere from 0 to the nominal;
+  /// 0 is none.
+  std::chrono::milliseconds reconnect_delay{1000};
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{5000};
-  double backoff_jitter = 0.5;
+  double backoff_jitter = 1.0;
   /// A progress request goes out on the watch stream after this long without
   /// a response; no answer within `progress_timeout` ends the stream (a
   /// frozen server) and the session reconnects.
@@ -141,11 +147,14 @@ struct EtcdSourceOptions {
 
 /// One wait before a reconnect attempt (EtcdSourceStats::recent_backoffs).
 struct EtcdBackoff {
-  /// The schedule's value: backoff_initial doubled once per failed attempt
-  /// since the last stream whose watch the server created, at most backoff_max.
+  /// The first wait after a stream that was up (its watch created by the
+  /// server) ended: `nominal` is reconnect_delay.
+  bool after_lost_stream = false;
+  /// Otherwise the schedule's value: backoff_initial doubled once per failed
+  /// attempt since that first one, at most backoff_max.
   std::chrono::milliseconds nominal{0};
   /// What the session waited: `nominal` times a random factor in
-  /// [1 - backoff_jitter, 1 + backoff_jitter], truncated to milliseconds.
+  /// [1 - backoff_jitter, 1], truncated to milliseconds.
   std::chrono::milliseconds wait{0};
 };
 

@@ -87,6 +87,7 @@ class EtcdSourceTest : public ::testing::Test {
     o.connection = connection();
     o.prefix = std::move(prefix);
     o.priority = 10;
+    o.reconnect_delay = 50ms;
     o.backoff_initial = 50ms;
     o.backoff_max = 400ms;
     o.progress_interval = 200ms;
@@ -100,6 +101,7 @@ class EtcdSourceTest : public ::testing::Test {
   /// about 4 s to change the server before the source reconnects.
   [[nodiscard]] EtcdSourceOptions slow_reconnect_options() const {
     EtcdSourceOptions o = options();
+    o.reconnect_delay = 4s;
     o.backoff_initial = 4s;
     o.backoff_jitter = 0;
     o.backoff_max = 4s;
@@ -403,12 +405,13 @@ TEST_F(EtcdSourceTest, B39_SigtermRestartResumesFromLastSeenAndSeesWritesMadeMea
   EXPECT_EQ(after.connects, 2u);
 }
 
-TEST_F(EtcdSourceTest, B39_ReconnectWaitsDoubleToTheCapWithJitterAndResetAfterAHealthyStream) {
+TEST_F(EtcdSourceTest, B39_ReconnectsWaitAJitteredDelayThenDoubleToTheCapWithFullJitter) {
   put("/app/a", "1");
   EtcdSourceOptions o = options();
+  o.reconnect_delay = 200ms;
   o.backoff_initial = 40ms;
   o.backoff_max = 320ms;
-  o.backoff_jitter = 0.5;
+  o.backoff_jitter = 1.0;  // full jitter: anywhere in [0, nominal]
   // Each attempt against the dead server fails within this (requests wait
   // for a connection up to their deadline).
   o.connection.request_timeout = 300ms;
@@ -416,51 +419,82 @@ TEST_F(EtcdSourceTest, B39_ReconnectWaitsDoubleToTheCapWithJitterAndResetAfterAH
   ASSERT_EQ(stats().backoffs, 0u);
   ASSERT_TRUE(stats().recent_backoffs.empty());
 
-  // The nominal wait after `failed` failed attempts since a healthy stream.
+  // The nominal wait of the `failed`-th failed attempt after the lost stream.
   auto nominal = [&](std::size_t failed) {
     std::chrono::milliseconds n = o.backoff_initial;
-    for (std::size_t i = 0; i < failed; ++i) {
+    for (std::size_t i = 1; i < failed; ++i) {
       n = std::min(n * 2, o.backoff_max);
     }
     return n;
   };
 
   etcd->kill();
-  constexpr std::size_t kWaits = 8;  // nominal 40, 80, 160, 320, 320, 320, 320, 320 ms
+  // The lost stream's delay, then nominal 40, 80, 160, 320, 320, 320, 320 ms.
+  constexpr std::size_t kWaits = 8;
   ASSERT_TRUE(wait_until([&] { return stats().backoffs >= kWaits; }, 30s));
   const EtcdSourceStats s = stats();
   ASSERT_LE(s.backoffs, EtcdSourceStats::kRecentBackoffs);
   ASSERT_EQ(s.recent_backoffs.size(), s.backoffs);
+  EXPECT_TRUE(s.recent_backoffs[0].after_lost_stream);
+  EXPECT_EQ(s.recent_backoffs[0].nominal, o.reconnect_delay);
   std::set<double> factors;
   for (std::size_t i = 0; i < kWaits; ++i) {
     const EtcdBackoff& b = s.recent_backoffs[i];
-    // Growth: doubling from backoff_initial (the killed stream had been
-    // healthy), then held at the cap.
-    EXPECT_EQ(b.nominal, nominal(i)) << "wait " << i;
-    EXPECT_LE(b.nominal, o.backoff_max) << "wait " << i;
-    // Jitter within [1 - 0.5, 1 + 0.5] of the nominal wait.
-    EXPECT_GE(2 * b.wait, b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
-    EXPECT_LE(2 * b.wait, 3 * b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
+    if (i > 0) {
+      EXPECT_FALSE(b.after_lost_stream) << "wait " << i;
+      EXPECT_EQ(b.nominal, nominal(i)) << "wait " << i;
+    }
+    EXPECT_LE(b.nominal, std::max(o.backoff_max, o.reconnect_delay)) << "wait " << i;
+    // Full jitter: anywhere in [0, nominal].
+    EXPECT_GE(b.wait.count(), 0) << "wait " << i;
+    EXPECT_LE(b.wait, b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
     factors.insert(static_cast<double>(b.wait.count()) / static_cast<double>(b.nominal.count()));
   }
   EXPECT_EQ(s.recent_backoffs[kWaits - 1].nominal, o.backoff_max) << "the cap is reached";
-  // Jitter: not one fixed factor. (All eight alike by chance: ~1e-10.)
+  // Jitter: not one fixed factor. (All eight alike by chance: ~1e-15.)
   EXPECT_GT(factors.size(), 1u) << "every wait was " << *factors.begin() << " x nominal";
   EXPECT_FALSE(s.connected);
 
-  // After a healthy stream the schedule starts again from backoff_initial.
+  // After a healthy stream the schedule starts again: the delay, then
+  // backoff_initial.
   const std::uint64_t connects = s.connects;
   ASSERT_TRUE(etcd->start());
   ASSERT_TRUE(wait_until([&] { return stats().connects > connects; }, 15s));
   const std::uint64_t healthy_at = stats().backoffs;
   etcd->kill();
-  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= healthy_at + 2; }, 15s));
+  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= healthy_at + 3; }, 15s));
   const EtcdSourceStats t = stats();
   const std::size_t first =
       t.recent_backoffs.size() - static_cast<std::size_t>(t.backoffs - healthy_at);
-  EXPECT_EQ(t.recent_backoffs[first].nominal, o.backoff_initial)
-      << "not reset after a healthy stream";
-  EXPECT_EQ(t.recent_backoffs[first + 1].nominal, nominal(1));
+  EXPECT_TRUE(t.recent_backoffs[first].after_lost_stream) << "not reset after a healthy stream";
+  EXPECT_EQ(t.recent_backoffs[first + 1].nominal, o.backoff_initial);
+  EXPECT_EQ(t.recent_backoffs[first + 2].nominal, nominal(2));
+}
+
+TEST_F(EtcdSourceTest, B56_WithoutJitterEveryWaitIsItsNominalValue) {
+  put("/app/a", "1");
+  EtcdSourceOptions o = options();
+  o.reconnect_delay = 30ms;
+  o.backoff_initial = 20ms;
+  o.backoff_max = 80ms;
+  o.backoff_jitter = 0;
+  o.connection.request_timeout = 300ms;
+  ASSERT_TRUE(add(o).ok());
+  etcd->kill();
+  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= 5; }, 30s));
+  const EtcdSourceStats s = stats();
+  const std::vector<std::chrono::milliseconds> expected{30ms, 20ms, 40ms, 80ms, 80ms};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(s.recent_backoffs[i].nominal, expected[i]) << "wait " << i;
+    EXPECT_EQ(s.recent_backoffs[i].wait, expected[i]) << "wait " << i;
+  }
+  // Out-of-range settings are refused up front.
+  EtcdSourceOptions bad = options();
+  bad.backoff_jitter = 1.5;
+  EXPECT_EQ(make_etcd_source(bad).error().code(), ErrorCode::kValidation);
+  bad = options();
+  bad.reconnect_delay = -1ms;
+  EXPECT_EQ(make_etcd_source(bad).error().code(), ErrorCode::kValidation);
 }
 
 TEST_F(EtcdSourceTest, B40_SigkillMidStreamIsADisconnectResumedTheSameWay) {

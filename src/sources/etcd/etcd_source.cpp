@@ -273,13 +273,23 @@ class EtcdSource final : public Source {
         // quiet instead of logging a warning every backoff period.
         signal();
       }
+      // A stream that was up: every client of the fleet lost it at the same
+      // moment, so the first attempt is spread over [0, reconnect_delay]
+      // (etcd's Go client retries after a flat 25 ms, etcd#20717); the
+      // doubling schedule starts again after it. Each failed attempt waits
+      // its nominal backoff with (by default full) jitter.
+      EtcdBackoff b;
       if (end.watch_created) {
+        b.after_lost_stream = true;
+        b.nominal = options_.reconnect_delay;
         backoff = options_.backoff_initial;
+      } else {
+        b.nominal = backoff;
+        backoff = std::min(backoff * 2, options_.backoff_max);
       }
-      std::uniform_real_distribution<double> jitter(1.0 - options_.backoff_jitter,
-                                                    1.0 + options_.backoff_jitter);
-      const auto wait = std::chrono::milliseconds(
-          static_cast<std::int64_t>(static_cast<double>(backoff.count()) * jitter(rng)));
+      std::uniform_real_distribution<double> jitter(1.0 - options_.backoff_jitter, 1.0);
+      b.wait = std::chrono::milliseconds(
+          static_cast<std::int64_t>(static_cast<double>(b.nominal.count()) * jitter(rng)));
       {
         MutexLock lk(mu_);
         ++stats_.backoffs;
@@ -287,12 +297,11 @@ class EtcdSource final : public Source {
         if (recent.size() == EtcdSourceStats::kRecentBackoffs) {
           recent.erase(recent.begin());
         }
-        recent.push_back(EtcdBackoff{backoff, wait});
+        recent.push_back(b);
         // On the source's clock: a ManualClock's advance() ends it.
-        backoff_wake_.wait_until(lk, clock_->now() + wait,
+        backoff_wake_.wait_until(lk, clock_->now() + b.wait,
                                  [this]() LIVECONF_REQUIRES(mu_) { return stopping_; });
       }
-      backoff = std::min(backoff * 2, options_.backoff_max);
     }
   }
 
@@ -853,11 +862,11 @@ Result<std::unique_ptr<Source>> make_etcd_source(EtcdSourceOptions options) {
   }
   if (options.page_size <= 0 || options.backoff_initial.count() <= 0 ||
       options.backoff_max < options.backoff_initial || options.backoff_jitter < 0 ||
-      options.backoff_jitter >= 1 || options.progress_interval.count() <= 0 ||
-      options.progress_timeout.count() <= 0) {
+      options.backoff_jitter > 1 || options.reconnect_delay.count() < 0 ||
+      options.progress_interval.count() <= 0 || options.progress_timeout.count() <= 0) {
     return Error(ErrorCode::kValidation,
                  "etcd source: page_size, backoff and progress settings must be positive "
-                 "(jitter in [0, 1), backoff_max >= backoff_initial)");
+                 "(jitter in [0, 1], backoff_max >= backoff_initial, reconnect_delay >= 0)");
   }
   const Format* format = nullptr;
   if (options.layout == EtcdLayout::kDocument) {
