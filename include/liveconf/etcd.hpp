@@ -36,6 +36,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -131,6 +132,18 @@ struct EtcdSourceOptions {
   /// frozen server) and the session reconnects.
   std::chrono::milliseconds progress_interval{1000};
   std::chrono::milliseconds progress_timeout{3000};
+  /// Offline boot (docs/fleet.md). After each revision the config takes in,
+  /// the source's layer is written to `cache_file` (atomically, by a thread of
+  /// its own), sealed with the key in `cache_key_file` (32 raw bytes or 64 hex
+  /// digits, mode 0600; required: the cache is never written in plaintext).
+  /// When the source starts and etcd cannot be reached, it serves the cache at
+  /// once, reported stale with the cache's revision, instead of waiting
+  /// `initial_timeout`; when etcd answers, the listing replaces it in one
+  /// reload. A cache that fails its MAC (altered, truncated, another key) or
+  /// was written for another prefix is refused, said in the source's error,
+  /// and treated as absent.
+  std::filesystem::path cache_file;
+  std::filesystem::path cache_key_file;
   /// Limits for each parsed value or document.
   ParseOptions parse;
   /// The clock `empty_grace` and the reconnect backoff are measured on; null:
@@ -182,6 +195,11 @@ struct EtcdSourceStats {
   /// source has been holding off, and that a fleet is not in lockstep.
   std::vector<EtcdBackoff> recent_backoffs;
   bool connected = false;  // up, and the mirror known current (listed, probed or replaying)
+  /// The offline cache (EtcdSourceOptions::cache_file), if any.
+  bool serving_cache = false;       // nothing listed yet: load() returns the cache's layer
+  std::int64_t cache_revision = 0;  // the revision the cache file holds (read or written)
+  std::uint64_t cache_writes = 0;
+  std::string cache_error;  // why the file was refused at start, or the newest write failed
 };
 /// The stats of a source made by make_etcd_source; nullopt for another source.
 [[nodiscard]] LIVECONF_API std::optional<EtcdSourceStats> etcd_source_stats(const Source& source);

@@ -27,6 +27,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -80,6 +81,8 @@ struct SourceLoad {
   SourceState state = SourceState::kOk;
   /// Why the source is stale (kUnavailable with the endpoint and cause).
   std::optional<Error> problem;
+  /// Call Source::applied() once these layers are taken into the config.
+  bool report_applied = false;
 };
 
 class LIVECONF_API Source {
@@ -127,6 +130,13 @@ class LIVECONF_API Source {
   /// closed). The manager then holds the reload, never longer than the
   /// source's max_wait, so a slow writer is never read half-way.
   [[nodiscard]] virtual bool busy() const { return false; }
+  /// For a load that asked for it (SourceLoad::report_applied): called on the
+  /// update thread once that load was taken into the config (validated and
+  /// made live; published, unless a pin holds it back), with its layers as the
+  /// config holds them. A source that keeps a last-good copy (the etcd
+  /// source's offline cache) takes it here. Must not block: hand any I/O to a
+  /// thread of its own.
+  virtual void applied(std::span<const std::shared_ptr<const Layer>> layers) { (void)layers; }
 };
 
 /// A file, or a conf.d-style directory whose files merge in lexical order.

@@ -37,6 +37,13 @@ void Common::add_to(CLI::App* app) {
       ->type_name("USER");
   app->add_option("--etcd-ca", etcd_ca, "PEM file of the CA that signed etcd's certificate (TLS)")
       ->type_name("FILE");
+  app->add_option("--etcd-cache", etcd_cache,
+                  "Keep the last applied etcd state in FILE (encrypted) and start from it when "
+                  "etcd is down")
+      ->type_name("FILE");
+  app->add_option("--etcd-cache-key", etcd_cache_key,
+                  "The --etcd-cache key: 32 raw bytes or 64 hex digits, mode 0600")
+      ->type_name("FILE");
   app->add_option("--format", format, "Output: text or json (one JSON object per line)")
       ->check(CLI::IsMember({"text", "json"}));
   app->add_option("--debounce", debounce, "Quiet period before a reload (e.g. 100ms, 1s)")
@@ -80,6 +87,17 @@ Result<SessionOptions> Common::session_options(const CLI::App* app, bool watch) 
   so.etcd_user = etcd_user;
   so.etcd_ca = etcd_ca;
   so.etcd_document = etcd_document;
+  so.etcd_cache = etcd_cache;
+  so.etcd_cache_key = etcd_cache_key;
+  if ((!etcd_cache.empty() || !etcd_cache_key.empty()) && etcds.size() != 1) {
+    return Error(ErrorCode::kValidation,
+                 "--etcd-cache and --etcd-cache-key are for one --etcd source");
+  }
+  if (etcd_cache.empty() != etcd_cache_key.empty()) {
+    return Error(ErrorCode::kValidation,
+                 "--etcd-cache needs --etcd-cache-key and the other way round (the cache is "
+                 "always encrypted)");
+  }
   if (!etcd_user.empty()) {
     // Never on the command line: argv is visible to every user in ps.
     so.etcd_password = get_env("LIVECONF_ETCD_PASSWORD").value_or("");

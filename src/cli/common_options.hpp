@@ -19,7 +19,7 @@ namespace liveconf::cli {
 // order (CLI11's parse_order), which is their priority order.
 struct Common {
   std::vector<std::string> files, dirs, envs, dotenvs, sets, secrets, etcds;
-  std::string etcd_prefix, etcd_user, etcd_ca;
+  std::string etcd_prefix, etcd_user, etcd_ca, etcd_cache, etcd_cache_key;
   bool etcd_document = false;
   std::string format = "text";
   std::string debounce;

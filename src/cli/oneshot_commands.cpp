@@ -17,6 +17,7 @@
 
 #include "liveconf/liveconf.hpp"
 
+#include "base/atomic_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/exec.hpp"
 #include "cli/exit_codes.hpp"
@@ -133,7 +134,7 @@ int run_render(const Common& common, const CLI::App* app, const std::string& out
     std::cout << *text << std::flush;
     return kExitOk;
   }
-  if (Status st = write_atomic(output, *text); !st.ok()) {
+  if (Status st = detail::write_file_atomically(output, *text); !st.ok()) {
     return fail(st.error());
   }
   return kExitOk;

@@ -273,16 +273,23 @@ void Printer::error(std::string_view source, const Error& error, std::uint64_t g
   std::fflush(stderr);
 }
 
-void Printer::source_state(std::string_view source, SourceState state) {
+void Printer::source_state(std::string_view source, SourceState state,
+                           const std::optional<Error>& why) {
   std::lock_guard<std::mutex> lk(mu_);
   if (json_) {
-    write_line(R"({"event":"source","source":)" + json_text(Value(source)) + R"(,"state":")" +
-               std::string(source_state_name(state)) + "\"}");
+    std::string line = R"({"event":"source","source":)" + json_text(Value(source)) +
+                       R"(,"state":")" + std::string(source_state_name(state)) + "\"";
+    if (why) {
+      line += R"(,"message":)" + json_text(Value(why->to_string()));
+    }
+    write_line(line + "}");
     return;
   }
   std::string line = paint("source", "36") + " " + std::string(source) + ": " +
                      std::string(source_state_name(state));
-  if (state != SourceState::kOk) {
+  if (why) {
+    line += ": " + why->to_string();
+  } else if (state != SourceState::kOk) {
     line += " (its last good content keeps serving)";
   }
   write_line(line);

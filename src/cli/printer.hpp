@@ -52,7 +52,10 @@ class Printer {
   /// A refused reload; `generation` and `snapshot` are the ones still served.
   void error(std::string_view source, const Error& error, std::uint64_t generation,
              std::uint64_t snapshot);
-  void source_state(std::string_view source, SourceState state);
+  /// `why`: the reason, for a source that starts out not ok (an etcd source
+  /// serving its offline cache, an optional file that is missing).
+  void source_state(std::string_view source, SourceState state,
+                    const std::optional<Error>& why = std::nullopt);
   /// A warning (unknown keys): stderr in both formats.
   void warning(std::string_view message);
   [[nodiscard]] bool json() const noexcept { return json_; }

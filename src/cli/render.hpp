@@ -20,8 +20,4 @@ namespace liveconf::cli {
 /// The config as text in `format`, ending with a newline.
 [[nodiscard]] Result<std::string> render_text(const Value& config, std::string_view format);
 
-/// Replaces `path` with `content` atomically; the file gets mode 0600 (it may
-/// hold secrets). Errors: kIo naming the path.
-[[nodiscard]] Status write_atomic(const std::filesystem::path& path, std::string_view content);
-
 }  // namespace liveconf::cli

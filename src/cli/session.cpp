@@ -87,6 +87,8 @@ Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority
     if (options.debounce) {
       etcd.debounce.quiet = *options.debounce;
     }
+    etcd.cache_file = options.etcd_cache;
+    etcd.cache_key_file = options.etcd_cache_key;
     return make_etcd_source(std::move(etcd));
 #else
     return Error(ErrorCode::kValidation,

@@ -38,6 +38,8 @@ struct SessionOptions {
   std::string etcd_password;
   std::string etcd_ca;                 // --etcd-ca FILE (TLS)
   bool etcd_document = false;          // --etcd-document: the prefix is one key holding a document
+  std::string etcd_cache;              // --etcd-cache FILE: offline boot
+  std::string etcd_cache_key;          // --etcd-cache-key FILE
   ManagerOptions manager;              // log and source events
   std::uint64_t first_generation = 1;  // continues a journal's numbering (watch --journal)
 };

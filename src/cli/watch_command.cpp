@@ -21,6 +21,7 @@
 #include "liveconf/systemd.hpp"
 #endif
 
+#include "base/atomic_file.hpp"
 #include "cli/commands.hpp"
 #include "cli/exec.hpp"
 #include "cli/exit_codes.hpp"
@@ -258,6 +259,17 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     loaded = true;
     printer.loaded(shown, last_printed->generation(), Session::config_of(last_printed),
                    (*session)->source_names());
+    // Sources that start out not ok (an etcd source serving its offline
+    // cache, an optional file not there yet) are said now, with the reason;
+    // their later changes come as source events.
+    if (Result<ConfigStatus> cs = manager.status(kConfigName)) {
+      for (const SourceStatus& s : cs->sources) {
+        if (s.state != SourceState::kOk) {
+          states[s.name] = s.state;
+          printer.source_state(s.name, s.state, s.last_error);
+        }
+      }
+    }
   }
   // The newest generation --render has written: a --health-cmd probe of
   // generation G waits for it to reach G, so the command sees what it checks.
@@ -273,7 +285,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     if (!text) {
       return text.error();
     }
-    if (Status st = write_atomic(w.render, *text); !st.ok()) {
+    if (Status st = detail::write_file_atomically(w.render, *text); !st.ok()) {
       return st;
     }
     std::lock_guard<std::mutex> lk(rendered_mu);

@@ -272,6 +272,9 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
     r.slot->refused.reset();
     r.slot->last_success = std::chrono::system_clock::now();
     Transition::enter_state(*r.slot, r.load.state, std::move(r.load.problem), transitions);
+    if (r.load.report_applied) {
+      report_applied(t, e, *r.slot);
+    }
   };
   auto reject = [&](PendingLoad& r, const Error& error) {
     const bool same =
@@ -338,6 +341,25 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
   }
   for (PendingLoad* r : left) {
     reject(*r, *why[static_cast<std::size_t>(r - ready.data())]);
+  }
+}
+
+// Source::applied with the slot's layers as the live stack holds them.
+void SourceScheduler::report_applied(UpdateThread& t, Entry& e, SourceSlot& s) {
+  EntryState& st = e.state.get(t);
+  const auto& positions = layer_positions(st);
+  std::vector<std::shared_ptr<const Layer>> layers;
+  layers.reserve(s.layer_names.size());
+  for (const std::string& name : s.layer_names) {
+    if (auto it = positions.find(name); it != positions.end()) {
+      layers.push_back(st.layers()[it->second]);
+    }
+  }
+  try {
+    s.source->applied(layers);
+  } catch (...) {
+    log_(LogLevel::kWarning,
+         current_exception_error("from " + s.source->name() + " applied()").to_string());
   }
 }
 
@@ -528,10 +550,14 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
     }
     if (loaded->state == SourceState::kMissing || loaded->state == SourceState::kStale) {
       // An optional source that is not there (or, remote, not reachable yet)
-      // contributes nothing until a later load succeeds.
+      // contributes nothing until a later load succeeds; a remote one that
+      // has a last-good copy (the etcd source's offline cache) serves it,
+      // stale.
       slot->state = loaded->state;
       slot->last_error = std::move(loaded->problem);
-      loaded->layers.clear();
+      if (loaded->state == SourceState::kMissing) {
+        loaded->layers.clear();
+      }
     }
     loads.push_back(std::move(*loaded));
   }
@@ -560,6 +586,9 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
     slot.layer_names = std::move(names[i]);
     if (slot.state == SourceState::kOk) {
       slot.last_success = now;
+    }
+    if (loads[i].report_applied) {
+      report_applied(t, e, slot);
     }
   }
   refresh_status(t, e);

@@ -68,6 +68,7 @@ class SourceScheduler {
   void apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
                      std::vector<Transition>& transitions);
   void after_round(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
+  void report_applied(UpdateThread& t, Entry& e, SourceSlot& s);
   void schedule_retry(UpdateThread& t, Entry& e, SourceSlot& s);
   void announce(UpdateThread& t, Entry& e, std::vector<Transition>& transitions);
   static void refresh_status(UpdateThread& t, Entry& e,

@@ -3,6 +3,7 @@
 // writes through etcdctl and through liveconf::EtcdClient.
 #include <arpa/inet.h>
 #include <atomic>
+#include <cstdio>
 #include <dirent.h>
 #include <future>
 #include <map>
@@ -765,6 +766,104 @@ TEST_F(EtcdSourceTest, B54_AQuarantinedValuePutAgainStaysOut) {
   put("/app/level", "3");
   ASSERT_TRUE(wait_value("level", "3"));
   EXPECT_TRUE(wait_state(SourceState::kOk));
+}
+
+// --- 56. Offline boot from the encrypted last-good cache -------------------
+
+constexpr std::string_view kCacheMarker = "ETCDCACHESECRETQZ";
+
+TEST_F(EtcdSourceTest, B56_OfflineBootServesTheCacheAtOnceStaleThenConvergesWithOneDiff) {
+  EtcdSourceOptions o = options();
+  o.cache_file = tmp / "app.cache";
+  o.cache_key_file = write_key_file(tmp / "cache.key");
+  put("/app/a", "1");
+  put("/app/password", std::string(kCacheMarker));
+  ASSERT_TRUE(add(o).ok());
+  const std::int64_t first = stats().revision;
+  ASSERT_TRUE(wait_until([&] { return stats().cache_revision == first; }));
+  EXPECT_GE(stats().cache_writes, 1u);
+  const std::int64_t second = put("/app/a", "2");
+  ASSERT_TRUE(wait_value("a", "2"));
+  ASSERT_TRUE(wait_until([&] { return stats().cache_revision == second; }));
+  EXPECT_EQ(all_bytes(o.cache_file).find(kCacheMarker), std::string::npos);
+  EXPECT_TRUE(stats().cache_error.empty()) << stats().cache_error;
+
+  // The process goes, etcd changes, then etcd goes too.
+  start_manager();
+  put("/app/a", "3");
+  etcd->kill();
+
+  // A new process with etcd down starts from the cache at once, stale.
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(add(o).ok());
+  const auto took = std::chrono::steady_clock::now() - started;
+  std::printf("offline boot: add_source returned in %.1f ms\n",
+              std::chrono::duration<double, std::milli>(took).count());
+  EXPECT_LT(took, 100ms) << "waited for etcd instead of serving the cache";
+  EXPECT_EQ(value("a"), "2");
+  EXPECT_EQ(value("password"), std::string(kCacheMarker));
+  std::optional<SourceStatus> st = source_status();
+  ASSERT_TRUE(st.has_value());
+  EXPECT_EQ(st->state, SourceState::kStale);
+  ASSERT_TRUE(st->last_error.has_value());
+  EXPECT_NE(st->last_error->message().find("serving the cache " + o.cache_file.string() +
+                                           " of revision " + std::to_string(second)),
+            std::string::npos)
+      << st->last_error->message();
+  EXPECT_TRUE(stats().serving_cache);
+
+  // etcd returns: one diff, to what etcd holds now.
+  subscription = manager->subscribe(kConfig, KeyPath(), changes.fn()).value();
+  ASSERT_TRUE(etcd->start());
+  ASSERT_TRUE(wait_value("a", "3", 20s));
+  ASSERT_TRUE(wait_state(SourceState::kOk));
+  EXPECT_EQ(changes.count(), 1u);
+  EXPECT_EQ(changes.at(0).size(), 1u);
+  EXPECT_FALSE(stats().serving_cache);
+  const std::int64_t now_at = stats().revision;
+  EXPECT_TRUE(wait_until([&] { return stats().cache_revision == now_at; }));
+}
+
+TEST_F(EtcdSourceTest, B56_ATamperedCacheIsRefusedWithTheReasonAndTreatedAsAbsent) {
+  EtcdSourceOptions o = options();
+  o.cache_file = tmp / "app.cache";
+  o.cache_key_file = write_key_file(tmp / "cache.key");
+  put("/app/a", "1");
+  ASSERT_TRUE(add(o).ok());
+  ASSERT_TRUE(wait_until([&] { return stats().cache_writes >= 1; }));
+  start_manager();
+  etcd->kill();
+  std::string bytes = *read_file(o.cache_file);
+  bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 1);
+  write_file(o.cache_file, bytes);
+
+  // Optional: stale with nothing, and the reason names the cache.
+  o.optional = true;
+  o.initial_timeout = 500ms;
+  ASSERT_TRUE(add(o).ok());
+  EXPECT_EQ(value("a"), std::nullopt);
+  std::optional<SourceStatus> st = source_status();
+  ASSERT_TRUE(st.has_value() && st->last_error.has_value());
+  EXPECT_EQ(st->state, SourceState::kStale);
+  EXPECT_NE(st->last_error->message().find("cache " + o.cache_file.string() + " is refused"),
+            std::string::npos)
+      << st->last_error->message();
+  EXPECT_NE(stats().cache_error.find("fails authentication"), std::string::npos);
+
+  // Required: add_source fails, saying why the cache did not help.
+  start_manager();
+  o.optional = false;
+  Status required = add(o);
+  ASSERT_FALSE(required.ok());
+  EXPECT_NE(required.error().message().find("is refused"), std::string::npos)
+      << required.error().message();
+
+  // Without a key there is no cache at all: never plaintext.
+  EtcdSourceOptions no_key = options();
+  no_key.cache_file = tmp / "app.cache";
+  Result<std::unique_ptr<Source>> refused = make_etcd_source(no_key);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), ErrorCode::kValidation);
 }
 
 TEST_F(EtcdSourceTest, KeysBecomePathsValuesAreJsonElseStringsWithKeyAndRevision) {

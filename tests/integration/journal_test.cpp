@@ -31,28 +31,7 @@ using namespace std::chrono_literals;
 
 constexpr std::string_view kMarker = "JOURNALSECRETQZ";
 
-// Every byte of every file under `dir`.
-std::string all_bytes(const fs::path& dir) {
-  std::string out;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) {
-      out += read_file(e.path()).value_or("");
-    }
-  }
-  return out;
-}
-
-fs::path make_key(const TempDir& tmp) {
-  const fs::path key = tmp / "journal.key";
-  std::string bytes(32, '\0');
-  std::random_device rd;
-  for (char& c : bytes) {
-    c = static_cast<char>(rd());
-  }
-  write_file(key, bytes);
-  fs::permissions(key, fs::perms::owner_read | fs::perms::owner_write);
-  return key;
-}
+fs::path make_key(const TempDir& tmp) { return write_key_file(tmp / "journal.key"); }
 
 JournalOptions options_for(const fs::path& dir, const fs::path& key = {}) {
   JournalOptions o;

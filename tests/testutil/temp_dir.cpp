@@ -110,6 +110,30 @@ std::optional<std::string> read_file(const fs::path& path) {
   return ss.str();
 }
 
+std::string all_bytes(const fs::path& dir) {
+  if (fs::is_regular_file(dir)) {
+    return read_file(dir).value_or("");
+  }
+  std::string out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) {
+      out += read_file(e.path()).value_or("");
+    }
+  }
+  return out;
+}
+
+fs::path write_key_file(const fs::path& path) {
+  std::string bytes(32, '\0');
+  std::random_device rd;
+  for (char& c : bytes) {
+    c = static_cast<char>(rd());
+  }
+  write_file(path, bytes);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+  return path;
+}
+
 ScopedEnv::ScopedEnv(std::string name, std::optional<std::string> value)
     : name_(std::move(name)), saved_(get_env(name_)) {
   // Through liveconf's lock: env watchers may be reading the environment.

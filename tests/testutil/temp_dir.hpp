@@ -37,6 +37,11 @@ class TempDir {
 void write_file(const std::filesystem::path& path, std::string_view content);
 /// Reads a whole file; empty optional if it cannot be read.
 std::optional<std::string> read_file(const std::filesystem::path& path);
+/// Every byte of every regular file under `dir` (or of `dir`, a file), for
+/// grepping what reached a disk.
+std::string all_bytes(const std::filesystem::path& dir);
+/// A fresh random 32-byte key (libsodium's secretbox) at `path`, mode 0600.
+std::filesystem::path write_key_file(const std::filesystem::path& path);
 
 /// Sets (or unsets, with nullopt) an environment variable and restores it on destruction.
 class ScopedEnv {

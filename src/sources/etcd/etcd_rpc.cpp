@@ -141,6 +141,15 @@ Result<std::unique_ptr<EtcdRpc>> EtcdRpc::create(const EtcdConnection& connectio
   return rpc;
 }
 
+bool EtcdRpc::connect_failed(std::chrono::milliseconds wait) {
+  const grpc_connectivity_state now = channel_->GetState(/*try_to_connect=*/true);
+  if (now == GRPC_CHANNEL_TRANSIENT_FAILURE) {
+    return true;
+  }
+  (void)channel_->WaitForStateChange(now, std::chrono::system_clock::now() + wait);
+  return channel_->GetState(false) == GRPC_CHANNEL_TRANSIENT_FAILURE;
+}
+
 void EtcdRpc::prepare(grpc::ClientContext& context, std::chrono::milliseconds deadline) const {
   if (connection_.require_leader) {
     context.AddMetadata("hasleader", "true");

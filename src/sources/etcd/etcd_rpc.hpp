@@ -15,9 +15,9 @@
 
 #include "liveconf/etcd.hpp"
 
+#include "base/mutex.hpp"
 #include "rpc.grpc.pb.h"
 #include "sources/etcd/etcd_mapping.hpp"
-#include "base/mutex.hpp"
 
 namespace liveconf::detail {
 
@@ -39,6 +39,9 @@ class EtcdRpc {
   [[nodiscard]] Status authenticate();
   /// Forgets the token, so the next authenticate() fetches a new one.
   void drop_token();
+  /// Whether the channel's last connection attempt failed (refused, reset,
+  /// TLS): asks it to connect and waits up to `wait` for its state to change.
+  [[nodiscard]] bool connect_failed(std::chrono::milliseconds wait);
 
   /// A unary call with the connection's request deadline and metadata; one
   /// retry after re-authenticating when the token was refused.

@@ -37,6 +37,7 @@
 #include "base/clock_condition.hpp"
 #include "base/mutex.hpp"
 #include "base/stop_contract.hpp"
+#include "sources/etcd/etcd_cache.hpp"
 #include "sources/etcd/etcd_mapping.hpp"
 #include "sources/etcd/etcd_rpc.hpp"
 #include "sources/etcd/etcd_source_hooks.hpp"
@@ -66,16 +67,28 @@ enum class Resume : std::uint8_t {
 
 class EtcdSource final : public Source {
  public:
-  EtcdSource(EtcdSourceOptions options, std::unique_ptr<detail::EtcdRpc> rpc, const Format* format)
+  EtcdSource(EtcdSourceOptions options, std::unique_ptr<detail::EtcdRpc> rpc, const Format* format,
+             std::unique_ptr<detail::EtcdCache> cache)
       : options_(std::move(options)),
         rpc_(std::move(rpc)),
         format_(format),
+        cache_(std::move(cache)),
         clock_(options_.clock ? options_.clock : steady_clock_source()) {
+    options_.prefix = canonical_prefix(options_);
     if (options_.layout == EtcdLayout::kTree) {
-      options_.prefix = detail::etcd_tree_prefix(options_.prefix);
       range_end_ = detail::etcd_prefix_end(options_.prefix);
     }
     name_ = options_.name.empty() ? "etcd:" + options_.prefix : options_.name;
+  }
+
+  /// The prefix as the source reads it ("/" appended for the tree layout).
+  static std::string canonical_prefix(const EtcdSourceOptions& o) {
+    return o.layout == EtcdLayout::kTree ? detail::etcd_tree_prefix(o.prefix) : o.prefix;
+  }
+  /// What the offline cache records it is a copy of.
+  static std::string cache_identity(const EtcdSourceOptions& o) {
+    return std::string(o.layout == EtcdLayout::kTree ? "etcd prefix " : "etcd document ") +
+           canonical_prefix(o);
   }
   ~EtcdSource() override { stop(); }
   EtcdSource(const EtcdSource&) = delete;
@@ -102,11 +115,32 @@ class EtcdSource final : public Source {
 
   /// On add_source's calling thread: start the session and wait (up to
   /// initial_timeout) for the first complete listing, so load() never waits.
+  /// With an offline cache, a failed connection (refused, reset, TLS: the
+  /// channel says so within milliseconds) or a failed first attempt ends the
+  /// wait: the cache serves at once. A server that does not answer at all
+  /// (dropped packets) is waited for up to initial_timeout, as without one.
   void wait_ready() override {
     start();
+    const auto deadline = SteadyClock::now() + options_.initial_timeout;
+    const bool cached = cache_ != nullptr && cache_->initial().has_value();
+    auto ready = [&]() LIVECONF_REQUIRES(mu_) {
+      return listed_ || stopping_ || (cached && attempt_failed_);
+    };
+    while (cached) {
+      {
+        MutexLock lk(mu_);
+        if (ready() || SteadyClock::now() >= deadline) {
+          break;
+        }
+      }
+      if (rpc_->connect_failed(std::chrono::milliseconds(20))) {
+        MutexLock lk(mu_);
+        attempt_failed_ = true;  // the session's own attempt may still be waiting
+        break;
+      }
+    }
     MutexLock lk(mu_);
-    lk.wait_until(cv_, SteadyClock::now() + options_.initial_timeout,
-                  [this]() LIVECONF_REQUIRES(mu_) { return listed_ || stopping_; });
+    lk.wait_until(cv_, deadline, ready);
     waited_ = true;
   }
 
@@ -117,10 +151,26 @@ class EtcdSource final : public Source {
     MutexLock lk(mu_);
     if (!listed_) {
       const std::string cause =
-          waited_ ? "no answer within " + std::to_string(options_.initial_timeout.count()) + " ms"
-                  : options_.prefix + " not listed yet";
+          waited_ && !attempt_failed_
+              ? "no answer within " + std::to_string(options_.initial_timeout.count()) + " ms"
+              : options_.prefix + " not listed yet";
       Error why = problem_.value_or(
           Error(ErrorCode::kUnavailable, "etcd at " + rpc_->endpoints() + ": " + cause));
+      if (cache_ != nullptr && cache_->initial()) {
+        // Offline boot: the last content the config took in, until etcd answers.
+        const detail::CachedLayer& c = *cache_->initial();
+        SourceLoad out;
+        out.layers.push_back(c.layer);
+        out.state = SourceState::kStale;
+        out.problem =
+            Error(why.code(), why.message() + "; serving the cache " + cache_->file().string() +
+                                  " of revision " + std::to_string(c.revision));
+        stats_.serving_cache = true;
+        return out;
+      }
+      if (cache_ != nullptr && cache_->refusal()) {
+        why = Error(why.code(), why.message() + "; and the " + cache_->refusal()->message());
+      }
       if (options_.optional) {
         SourceLoad out;
         out.state = SourceState::kStale;
@@ -134,6 +184,14 @@ class EtcdSource final : public Source {
     if (!layer) {
       return std::move(layer).error();
     }
+    stats_.serving_cache = false;
+    if (cache_ != nullptr) {
+      // The mirror is the prefix at revision_ (listed, then kept by the
+      // watch): once the config takes it in, applied() caches it.
+      out.report_applied = true;
+      built_version_ = layer->version;
+      built_revision_ = revision_;
+    }
     out.layers.push_back(std::move(*layer));
     if (!connected_) {
       // The mirror is the newest consistent state we know; the manager keeps
@@ -144,9 +202,32 @@ class EtcdSource final : public Source {
     return out;
   }
 
+  /// On the update thread: the config took in a load; the cache gets it.
+  void applied(std::span<const std::shared_ptr<const Layer>> layers) override {
+    if (cache_ == nullptr || layers.size() != 1) {
+      return;
+    }
+    std::int64_t revision;
+    {
+      MutexLock lk(mu_);
+      revision = layers[0]->version == built_version_ ? built_revision_ : revision_;
+    }
+    cache_->submit(layers[0], revision);
+  }
+
   [[nodiscard]] EtcdSourceStats stats() const {
-    MutexLock lk(mu_);
-    return stats_;
+    EtcdSourceStats out;
+    {
+      MutexLock lk(mu_);
+      out = stats_;
+    }
+    if (cache_ != nullptr) {
+      const detail::EtcdCache::Stats c = cache_->stats();
+      out.cache_revision = c.revision;
+      out.cache_writes = c.writes;
+      out.cache_error = c.error;
+    }
+    return out;
   }
 
   void set_hooks_for_test(detail::EtcdSourceHooks hooks) {
@@ -259,6 +340,10 @@ class EtcdSource final : public Source {
       bool was_connected;
       {
         MutexLock lk(mu_);
+        if (!listed_ && !attempt_failed_) {
+          attempt_failed_ = true;  // wait_ready() may serve the offline cache now
+          cv_.notify_all();
+        }
         was_connected = connected_;
         connected_ = false;
         stats_.connected = false;
@@ -827,7 +912,8 @@ class EtcdSource final : public Source {
 
   EtcdSourceOptions options_;
   std::unique_ptr<detail::EtcdRpc> rpc_;
-  const Format* format_;  // kDocument
+  const Format* format_;                      // kDocument
+  std::unique_ptr<detail::EtcdCache> cache_;  // null without cache_file
   std::string name_;
   std::string range_end_;
 
@@ -845,6 +931,9 @@ class EtcdSource final : public Source {
   bool waited_ LIVECONF_GUARDED_BY(mu_) = false;       // wait_ready() has returned
   bool relist_next_ LIVECONF_GUARDED_BY(mu_) = false;  // the next session lists
   bool connected_ LIVECONF_GUARDED_BY(mu_) = false;
+  bool attempt_failed_ LIVECONF_GUARDED_BY(mu_) = false;  // a session failed before any listing
+  std::string built_version_ LIVECONF_GUARDED_BY(mu_);    // the newest current layer load() built
+  std::int64_t built_revision_ LIVECONF_GUARDED_BY(mu_) = 0;
   std::optional<Error> problem_ LIVECONF_GUARDED_BY(mu_);
   SteadyClock::time_point empty_since_ LIVECONF_GUARDED_BY(mu_);
   bool grace_signal_pending_ LIVECONF_GUARDED_BY(mu_) = false;
@@ -883,7 +972,13 @@ Result<std::unique_ptr<Source>> make_etcd_source(EtcdSourceOptions options) {
   if (!rpc) {
     return std::move(rpc).error();
   }
-  return std::unique_ptr<Source>(new EtcdSource(std::move(options), std::move(*rpc), format));
+  Result<std::unique_ptr<detail::EtcdCache>> cache =
+      detail::EtcdCache::open(options, EtcdSource::cache_identity(options));
+  if (!cache) {
+    return std::move(cache).error();
+  }
+  return std::unique_ptr<Source>(
+      new EtcdSource(std::move(options), std::move(*rpc), format, std::move(*cache)));
 }
 
 std::optional<EtcdSourceStats> etcd_source_stats(const Source& source) {
