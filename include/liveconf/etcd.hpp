@@ -40,6 +40,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "liveconf/format.hpp"
@@ -185,6 +186,7 @@ struct EtcdSourceStats {
   std::uint64_t events = 0;           // watch events applied
   std::uint64_t stream_errors = 0;    // streams that ended (server gone, frozen, canceled)
   std::int64_t revision = 0;          // the revision the mirror is known to match
+  std::int64_t applied_revision = 0;  // the revision of the content the config last took in
   std::int64_t list_revision = 0;     // the revision the newest listing was pinned at
   std::int64_t compact_revision = 0;  // the newest compaction revision reported
   std::int64_t last_watch_start = 0;  // start revision of the newest watch
@@ -221,6 +223,17 @@ struct EtcdWrite {
   std::int64_t lease = 0;
 };
 
+/// One condition of a guarded transaction (etcd's Compare on mod revisions):
+/// the key's (or, with `range_end`, every key in [key, range_end)'s) mod
+/// revision compared with `mod_revision`. A missing key's is 0.
+struct EtcdCompare {
+  enum class Op : std::uint8_t { kEqual, kNotEqual, kLess, kGreater };
+  std::string key;
+  std::string range_end;
+  Op op = Op::kEqual;
+  std::int64_t mod_revision = 0;
+};
+
 /// A small synchronous etcd client for tools, tests and examples: the writes
 /// an operator makes (put, delete, one transaction), leases and compaction.
 class LIVECONF_API EtcdClient {
@@ -237,6 +250,12 @@ class LIVECONF_API EtcdClient {
                                                     bool prefix = false) = 0;
   /// All writes in one transaction: one revision, one watch response.
   [[nodiscard]] virtual Result<std::int64_t> commit(const std::vector<EtcdWrite>& writes) = 0;
+  /// The writes in one transaction if every condition in `guard` holds, else
+  /// nothing: kFailedPrecondition ("changed meanwhile"). etcd bounds the
+  /// conditions and the writes of one transaction (--max-txn-ops, 128 by
+  /// default); beyond it etcd refuses the request (kValidation).
+  [[nodiscard]] virtual Result<std::int64_t> commit_if(const std::vector<EtcdCompare>& guard,
+                                                       const std::vector<EtcdWrite>& writes) = 0;
   /// Keys under `prefix` (or exactly `key` when prefix is false).
   [[nodiscard]] virtual Result<std::vector<EtcdKeyValue>> get(const std::string& key,
                                                               bool prefix = false) = 0;
@@ -247,6 +266,107 @@ class LIVECONF_API EtcdClient {
   /// A lease of `ttl`, returned by its ID; keys put with it go when it expires.
   [[nodiscard]] virtual Result<std::int64_t> grant_lease(std::chrono::seconds ttl) = 0;
   [[nodiscard]] virtual Status revoke_lease(std::int64_t lease) = 0;
+  /// Renews `lease` once; its remaining TTL, or 0 when the lease is gone
+  /// (expired or revoked).
+  [[nodiscard]] virtual Result<std::chrono::seconds> keep_alive(std::int64_t lease) = 0;
 };
+
+// ---- A fleet on etcd (docs/fleet.md) ---------------------------------------
+
+/// One instance's entry in the fleet report: what it serves and how it is.
+/// Kept in etcd under fleet_report_prefix(prefix) + id, under a lease.
+struct FleetInstance {
+  std::string id;  // unique in the fleet; `liveconf watch --report-as`, default host:pid
+  std::string host;
+  std::int64_t pid = 0;
+  std::chrono::system_clock::time_point started{};
+  std::chrono::system_clock::time_point updated{};
+  std::uint64_t generation = 0;       // the configuration generation it serves
+  std::int64_t revision = 0;          // the etcd revision of the content it serves
+  std::string state = "ok";           // its etcd source: ok, stale, error
+  std::int64_t refused_revision = 0;  // the newest revision it refused (0: none since it applied)
+  std::string refused_reason;         // why (file:line:col, key, value masked if secret)
+  std::uint64_t relists = 0;          // its etcd source's listings after the first (compactions)
+  std::uint64_t reconnects = 0;       // and its resumed sessions (EtcdSourceStats)
+};
+/// The entry as stored: one JSON object.
+[[nodiscard]] LIVECONF_API std::string fleet_instance_json(const FleetInstance& instance);
+/// Errors: kParse naming what is missing.
+[[nodiscard]] LIVECONF_API Result<FleetInstance> parse_fleet_instance(std::string_view json);
+/// Where a fleet reading `prefix` reports: the prefix without its trailing
+/// "/" + ".liveconf/instances/" ("/app/" -> "/app.liveconf/instances/"), so
+/// the reports are outside the prefix and never wake the fleet's watches.
+[[nodiscard]] LIVECONF_API std::string fleet_report_prefix(std::string_view prefix);
+/// The instances reporting for `prefix`, sorted by id, and the revision of
+/// the newest change under `prefix` (what a current instance serves).
+struct FleetView {
+  std::vector<FleetInstance> instances;
+  std::int64_t latest_revision = 0;
+  std::int64_t store_revision = 0;
+};
+[[nodiscard]] LIVECONF_API Result<FleetView> read_fleet(EtcdClient& client, std::string_view prefix,
+                                                        EtcdLayout layout = EtcdLayout::kTree);
+
+struct FleetReporterOptions {
+  EtcdConnection connection;
+  std::string prefix;  // the configuration's prefix
+  /// The entry disappears this long after the process stops renewing it (a
+  /// crash, a partition); a clean stop revokes it at once. etcd's minimum is
+  /// a few seconds.
+  std::chrono::seconds ttl{10};
+};
+
+/// Keeps one instance's entry in etcd. A thread of its own grants the lease,
+/// puts the newest report, renews the lease every ttl/3 and, after an outage
+/// or an expired lease, grants a new one and puts the report again; report()
+/// never blocks. Destruction revokes the lease (the entry goes at once).
+class LIVECONF_API FleetReporter {
+ public:
+  /// `self.id` empty: host:pid. Errors: kValidation (options).
+  [[nodiscard]] static Result<std::unique_ptr<FleetReporter>> start(FleetReporterOptions options,
+                                                                    FleetInstance self);
+  virtual ~FleetReporter() = default;
+  /// Replaces the entry's content (`updated` is set here).
+  virtual void report(FleetInstance now) = 0;
+  [[nodiscard]] virtual const std::string& key() const noexcept = 0;
+  struct Stats {
+    std::uint64_t puts = 0;
+    std::uint64_t leases = 0;  // leases granted (1 unless one expired or etcd lost it)
+    std::uint64_t keep_alives = 0;
+    std::uint64_t failures = 0;
+  };
+  [[nodiscard]] virtual Stats stats() const = 0;
+};
+
+// ---- Safe publishing (liveconf publish) -------------------------------------
+
+/// What publishing a configuration to `prefix` changes, computed against the
+/// keys there now (read at `revision`).
+struct EtcdPublishPlan {
+  std::string prefix;
+  EtcdLayout layout = EtcdLayout::kTree;
+  std::int64_t revision = 0;          // the store revision the keys were read at
+  std::vector<EtcdKeyValue> current;  // the keys under the prefix then
+  std::vector<EtcdWrite> writes;      // puts of new or changed values, deletes of keys
+                                      // the configuration no longer has; key order
+  std::size_t unchanged = 0;          // keys already holding their value
+};
+/// The keys that make `prefix` hold `config`: the tree layout maps each path
+/// to a key (objects become key segments; strings are stored as they are
+/// unless they would read back as JSON; everything else as JSON), and the
+/// result is checked to read back as exactly `config`; the document layout
+/// stores `document_text` at the key `prefix`. Errors: kValidation for a key
+/// segment etcd's layout cannot hold ("/" or empty), naming the path;
+/// kUnavailable when etcd cannot be read.
+[[nodiscard]] LIVECONF_API Result<EtcdPublishPlan> plan_etcd_publish(
+    EtcdClient& client, std::string prefix, EtcdLayout layout, const Value& config,
+    std::string_view document_text = {});
+/// Applies `plan` in one transaction guarded by what it was computed from:
+/// every key read then still has its mod revision and no key under the
+/// prefix was created or changed since (a concurrent writer makes it fail with
+/// kFailedPrecondition, nothing written). The new revision; the plan's own
+/// revision when it has no writes.
+[[nodiscard]] LIVECONF_API Result<std::int64_t> publish_to_etcd(EtcdClient& client,
+                                                                const EtcdPublishPlan& plan);
 
 }  // namespace liveconf

@@ -39,6 +39,9 @@ struct WatchOptions {
   std::string health_bake;      // --health-bake DURATION (default 30s)
   std::string health_interval;  // --health-interval DURATION (default 5s)
   std::string health_timeout;   // --health-timeout DURATION (default 10s)
+  bool report = false;          // --report-as given
+  std::string report_as;        // --report-as ID (empty: host:pid)
+  std::string report_ttl;       // --report-ttl DURATION (default 10s)
 };
 
 int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w);
@@ -49,6 +52,43 @@ int run_explain(const Common& common, const CLI::App* app, const std::string& ke
 int run_render(const Common& common, const CLI::App* app, const std::string& output,
                const std::string& render_format);
 int run_check(const Common& common, const CLI::App* app);
+
+/// What `liveconf check` finds: every problem, the merged config, and each
+/// source layer's own tree (in order). Shared with `liveconf publish`.
+struct Checked {
+  std::vector<Error> problems;
+  Value merged;
+  std::vector<Value> loaded;
+};
+[[nodiscard]] Checked check_sources(const SessionOptions& so, const SchemaFile* schema);
+/// Prints every problem as `check` does; the exit code they call for.
+int report_problems(const std::vector<Error>& problems);
+
+// `liveconf publish --etcd URL --prefix P --file F`: check F as `check`
+// would, then write its keys in one etcd transaction guarded by the prefix's
+// revision (docs/fleet.md).
+struct PublishOptions {
+  std::string etcd;                  // --etcd endpoints
+  std::string prefix;                // --prefix
+  std::string file;                  // --file
+  std::string schema;                // --schema
+  std::vector<std::string> secrets;  // --secret KEY: masked in the printed plan
+  bool document = false;             // --etcd-document: the prefix is one key
+  bool dry_run = false;
+  std::string etcd_user, etcd_ca;
+  std::string format = "text";
+};
+int run_publish(const PublishOptions& options);
+
+// `liveconf fleet --etcd URL --prefix P`: the instances reporting for P.
+struct FleetOptions {
+  std::string etcd;
+  std::string prefix;
+  bool document = false;
+  std::string etcd_user, etcd_ca;
+  std::string format = "text";
+};
+int run_fleet(const FleetOptions& options);
 int run_env_report(const Common& common, const std::string& prefix);
 
 // status (status_command.cpp): what a running `liveconf watch --admin ADDR`

@@ -16,6 +16,7 @@ inline constexpr int kExitConfig =
     3;  // a source does not parse, bind or validate; check found problems
 inline constexpr int kExitIo = 4;           // a file cannot be read or written
 inline constexpr int kExitUnavailable = 5;  // a remote source cannot be reached, EIO
+inline constexpr int kExitConflict = 6;     // publish: someone else wrote meanwhile
 inline constexpr int kExitInternal = 70;
 
 inline constexpr std::string_view kExitCodeTable = R"(Exit codes:
@@ -25,6 +26,7 @@ inline constexpr std::string_view kExitCodeTable = R"(Exit codes:
   3    configuration: a source does not parse, bind or validate; check found problems
   4    I/O: a file cannot be read or written (check: every problem is one)
   5    unavailable: a remote source cannot be reached, or a transient read error (EIO)
+  6    publish: someone else wrote under the prefix meanwhile; nothing was written
   70   internal error
   N    watch --exec: the command exited by itself with N (128+S if killed by signal S))";
 

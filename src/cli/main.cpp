@@ -72,6 +72,17 @@ int run(int argc, char** argv) {
   w->add_option("--health-timeout", watch.health_timeout,
                 "A probe running longer fails (default 10s)")
       ->type_name("DURATION");
+#ifdef LIVECONF_CLI_WITH_ETCD
+  w->add_option("--report-as", watch.report_as,
+                "Keep ID's entry in the fleet report under the --etcd prefix (liveconf fleet); "
+                "without ID: host:pid")
+      ->type_name("ID")
+      ->expected(0, 1)
+      ->default_str("");
+  w->add_option("--report-ttl", watch.report_ttl,
+                "The fleet entry goes this long after the process dies (default 10s)")
+      ->type_name("DURATION");
+#endif
 #ifdef LIVECONF_CLI_WITH_JOURNAL
   w->add_option("--journal", watch.journal,
                 "Record every published generation in DIR (liveconf history reads it)")
@@ -169,6 +180,53 @@ int run(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
 #endif
 
+#ifdef LIVECONF_CLI_WITH_ETCD
+  PublishOptions publish;
+  CLI::App* pub = app.add_subcommand(
+      "publish",
+      "Check a config file as check does, then write it under an etcd prefix in one "
+      "guarded transaction");
+  pub->add_option("--etcd", publish.etcd, "etcd endpoints (comma-separated)")
+      ->type_name("ENDPOINTS")
+      ->required();
+  pub->add_option("--prefix", publish.prefix, "The key prefix the fleet reads")
+      ->type_name("PREFIX")
+      ->required();
+  pub->add_option("--file", publish.file, "The config file to publish")
+      ->type_name("PATH")
+      ->required();
+  pub->add_option("--schema", publish.schema, "Validate against this schema first")
+      ->type_name("FILE");
+  pub->add_option("--secret", publish.secrets, "KEY is secret: masked in the printed changes")
+      ->type_name("KEY");
+  pub->add_flag("--etcd-document", publish.document,
+                "Write the file as it is to the one key --prefix names");
+  pub->add_flag("--dry-run", publish.dry_run, "Print the key changes; write nothing");
+  pub->add_option("--etcd-user", publish.etcd_user,
+                  "etcd username; the password is read from $LIVECONF_ETCD_PASSWORD")
+      ->type_name("USER");
+  pub->add_option("--etcd-ca", publish.etcd_ca, "PEM file of etcd's CA (TLS)")->type_name("FILE");
+  pub->add_option("--format", publish.format, "Output: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
+  FleetOptions fleet;
+  CLI::App* fl = app.add_subcommand(
+      "fleet", "The instances reporting for an etcd prefix (watch --report-as): what each serves");
+  fl->add_option("--etcd", fleet.etcd, "etcd endpoints (comma-separated)")
+      ->type_name("ENDPOINTS")
+      ->required();
+  fl->add_option("--prefix", fleet.prefix, "The key prefix the fleet reads")
+      ->type_name("PREFIX")
+      ->required();
+  fl->add_flag("--etcd-document", fleet.document, "--prefix is one key holding a document");
+  fl->add_option("--etcd-user", fleet.etcd_user,
+                 "etcd username; the password is read from $LIVECONF_ETCD_PASSWORD")
+      ->type_name("USER");
+  fl->add_option("--etcd-ca", fleet.etcd_ca, "PEM file of etcd's CA (TLS)")->type_name("FILE");
+  fl->add_option("--format", fleet.format, "Output: text (a table) or json")
+      ->check(CLI::IsMember({"text", "json"}));
+#endif
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& ex) {
@@ -182,6 +240,9 @@ int run(int argc, char** argv) {
     std::fprintf(stderr, "liveconf: %s\nRun with --help for more information.\n", ex.what());
     return kExitUsage;
   }
+#ifdef LIVECONF_CLI_WITH_ETCD
+  watch.report = w->get_option("--report-as")->count() > 0;
+#endif
   try {
     if (w->parsed()) {
       return run_watch(common, w, watch);
@@ -216,6 +277,14 @@ int run(int argc, char** argv) {
 #ifdef LIVECONF_CLI_WITH_JOURNAL
     if (hi->parsed()) {
       return run_history(history);
+    }
+#endif
+#ifdef LIVECONF_CLI_WITH_ETCD
+    if (pub->parsed()) {
+      return run_publish(publish);
+    }
+    if (fl->parsed()) {
+      return run_fleet(fleet);
     }
 #endif
   } catch (const std::exception& ex) {

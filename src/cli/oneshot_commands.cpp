@@ -142,31 +142,19 @@ int run_render(const Common& common, const CLI::App* app, const std::string& out
 
 // Loads every source on its own, so one broken source does not hide the next,
 // then binds everything that loaded, listing every problem.
-int run_check(const Common& common, const CLI::App* app) {
-  Result<SessionOptions> so = common.session_options(app, false);
-  if (!so) {
-    return usage(so.error());
-  }
-  std::optional<SchemaFile> schema;
-  if (!so->schema_path.empty()) {
-    Result<SchemaFile> s = load_schema_file(so->schema_path);
-    if (!s) {
-      return fail(s.error());
-    }
-    schema = std::move(*s);
-  }
-  std::vector<Error> problems;
+Checked check_sources(const SessionOptions& so, const SchemaFile* schema) {
+  Checked out;
   std::vector<Layer> layers;
-  if (schema) {
+  if (schema != nullptr) {
     layers.push_back(Layer{"defaults", INT_MIN, schema->defaults, ""});
   }
   int priority = 0;
-  for (const SourceSpec& spec : so->sources) {
+  for (const SourceSpec& spec : so.sources) {
     ++priority;
     if (spec.kind == SourceSpec::Kind::kSet) {
       Result<std::pair<KeyPath, Value>> kv = parse_set(spec.value);
       if (!kv) {
-        problems.push_back(kv.error());
+        out.problems.push_back(kv.error());
         continue;
       }
       Value layer = Value::object();
@@ -174,7 +162,7 @@ int run_check(const Common& common, const CLI::App* app) {
       layers.push_back(Layer{"set", kSetPriority, std::move(layer), ""});
       continue;
     }
-    if (spec.kind == SourceSpec::Kind::kEnv && schema) {
+    if (spec.kind == SourceSpec::Kind::kEnv && schema != nullptr) {
       EnvSourceOptions env;
       env.prefix = spec.value;
       env.schema = schema->schema.get();
@@ -188,48 +176,70 @@ int run_check(const Common& common, const CLI::App* app) {
       }
     }
     Result<std::unique_ptr<Source>> source =
-        make_source(spec, priority, *so, schema ? schema->schema.get() : nullptr);
+        make_source(spec, priority, so, schema != nullptr ? schema->schema.get() : nullptr);
     if (!source) {
-      problems.push_back(source.error());
+      out.problems.push_back(source.error());
       continue;
     }
     (*source)->wait_ready();  // load() never waits: an etcd source connects here
     Result<SourceLoad> load = (*source)->load();
     if (!load) {
-      problems.push_back(load.error());
+      out.problems.push_back(load.error());
       continue;
     }
     for (Layer& l : load->layers) {
+      out.loaded.push_back(l.data);
       layers.push_back(std::move(l));
     }
   }
-  const Value merged =
-      merge_layers(layers, schema ? schema->schema->merge_policies() : MergePolicies{});
-  if (schema) {
-    BindReport report = schema->schema->check(merged, BindOptions{schema->strict});
+  out.merged =
+      merge_layers(layers, schema != nullptr ? schema->schema->merge_policies() : MergePolicies{});
+  if (schema != nullptr) {
+    BindReport report = schema->schema->check(out.merged, BindOptions{schema->strict});
     for (Error& e : report.errors) {
-      problems.push_back(std::move(e));
+      out.problems.push_back(std::move(e));
     }
     for (const Error& w : report.warnings) {
       std::fprintf(stderr, "liveconf: warning: %s\n", format_error(w).c_str());
     }
   }
+  return out;
+}
+
+int report_problems(const std::vector<Error>& problems) {
   for (const Error& e : problems) {
     std::fprintf(stderr, "liveconf: %s\n", format_error(e).c_str());
   }
-  if (!problems.empty()) {
-    std::fprintf(stderr, "liveconf: %zu problem%s\n", problems.size(),
-                 problems.size() == 1 ? "" : "s");
-    // 4 when every problem is a file that cannot be read (5 when one of them
-    // is transient: EIO, an unreachable remote), else 3.
-    const bool all_io = std::all_of(problems.begin(), problems.end(), [](const Error& p) {
-      return p.code() == ErrorCode::kNotFound || p.code() == ErrorCode::kIo ||
-             p.code() == ErrorCode::kUnavailable;
-    });
-    const bool any_unavailable = std::any_of(problems.begin(), problems.end(), [](const Error& p) {
-      return p.code() == ErrorCode::kUnavailable;
-    });
-    return !all_io ? kExitConfig : any_unavailable ? kExitUnavailable : kExitIo;
+  std::fprintf(stderr, "liveconf: %zu problem%s\n", problems.size(),
+               problems.size() == 1 ? "" : "s");
+  // 4 when every problem is a file that cannot be read (5 when one of them
+  // is transient: EIO, an unreachable remote), else 3.
+  const bool all_io = std::all_of(problems.begin(), problems.end(), [](const Error& p) {
+    return p.code() == ErrorCode::kNotFound || p.code() == ErrorCode::kIo ||
+           p.code() == ErrorCode::kUnavailable;
+  });
+  const bool any_unavailable = std::any_of(problems.begin(), problems.end(), [](const Error& p) {
+    return p.code() == ErrorCode::kUnavailable;
+  });
+  return !all_io ? kExitConfig : any_unavailable ? kExitUnavailable : kExitIo;
+}
+
+int run_check(const Common& common, const CLI::App* app) {
+  Result<SessionOptions> so = common.session_options(app, false);
+  if (!so) {
+    return usage(so.error());
+  }
+  std::optional<SchemaFile> schema;
+  if (!so->schema_path.empty()) {
+    Result<SchemaFile> s = load_schema_file(so->schema_path);
+    if (!s) {
+      return fail(s.error());
+    }
+    schema = std::move(*s);
+  }
+  const Checked checked = check_sources(*so, schema ? &*schema : nullptr);
+  if (!checked.problems.empty()) {
+    return report_problems(checked.problems);
   }
   std::cout << "ok: " << so->sources.size() << " source" << (so->sources.size() == 1 ? "" : "s")
             << " loaded and valid" << std::endl;

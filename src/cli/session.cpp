@@ -45,6 +45,27 @@ Result<std::pair<KeyPath, Value>> parse_set(std::string_view text) {
   return std::make_pair(std::move(*path), std::move(value));
 }
 
+#if LIVECONF_CLI_WITH_ETCD
+EtcdConnection etcd_connection(std::string_view endpoints, const std::string& user,
+                               const std::string& password, const std::string& ca) {
+  EtcdConnection c;
+  c.endpoints.clear();
+  for (std::string_view rest = endpoints; !rest.empty();) {
+    const std::size_t comma = rest.find(',');
+    if (comma != 0) {
+      c.endpoints.emplace_back(rest.substr(0, comma));
+    }
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  c.username = user;
+  c.password = password;
+  if (!ca.empty()) {
+    c.tls = EtcdTls{ca, {}, {}};
+  }
+  return c;
+}
+#endif
+
 Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority,
                                             const SessionOptions& options, const Schema* schema) {
   if (spec.kind == SourceSpec::Kind::kEnv) {
@@ -64,19 +85,8 @@ Result<std::unique_ptr<Source>> make_source(const SourceSpec& spec, int priority
   if (spec.kind == SourceSpec::Kind::kEtcd) {
 #if LIVECONF_CLI_WITH_ETCD
     EtcdSourceOptions etcd;
-    etcd.connection.endpoints.clear();
-    for (std::string_view rest = spec.value; !rest.empty();) {
-      const std::size_t comma = rest.find(',');
-      if (comma != 0) {
-        etcd.connection.endpoints.emplace_back(rest.substr(0, comma));
-      }
-      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-    }
-    etcd.connection.username = options.etcd_user;
-    etcd.connection.password = options.etcd_password;
-    if (!options.etcd_ca.empty()) {
-      etcd.connection.tls = EtcdTls{options.etcd_ca, {}, {}};
-    }
+    etcd.connection =
+        etcd_connection(spec.value, options.etcd_user, options.etcd_password, options.etcd_ca);
     if (options.etcd_prefix.empty()) {
       return Error(ErrorCode::kValidation, "--etcd needs --prefix (the key prefix to read)");
     }
@@ -161,6 +171,9 @@ Result<std::unique_ptr<Session>> Session::open(SessionOptions options) {
       return source.error();
     }
     s->names_.push_back((*source)->name());  // etcd: "etcd:PREFIX", not the URL
+    if (spec.kind == SourceSpec::Kind::kEtcd) {
+      s->etcd_ = source->get();
+    }
     sources.push_back(std::move(*source));
   }
   // All at once: the result of a fresh load of every source, never of the

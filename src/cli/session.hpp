@@ -12,6 +12,9 @@
 
 #include "liveconf/env.hpp"
 #include "liveconf/store.hpp"
+#if LIVECONF_CLI_WITH_ETCD
+#include "liveconf/etcd.hpp"
+#endif
 
 #include "cli/schema_file.hpp"
 
@@ -44,6 +47,13 @@ struct SessionOptions {
   std::uint64_t first_generation = 1;  // continues a journal's numbering (watch --journal)
 };
 
+#if LIVECONF_CLI_WITH_ETCD
+/// The connection `--etcd A,B --etcd-user U --etcd-ca F` describe (the
+/// password comes from $LIVECONF_ETCD_PASSWORD, read by the caller).
+[[nodiscard]] EtcdConnection etcd_connection(std::string_view endpoints, const std::string& user,
+                                             const std::string& password, const std::string& ca);
+#endif
+
 /// The name a source has in output: file:PATH, dotenv:PATH, env:PREFIX, etcd:PREFIX, set.
 [[nodiscard]] std::string source_name(const SourceSpec& spec);
 
@@ -70,12 +80,15 @@ class Session {
   [[nodiscard]] static Value config_of(const SnapshotPtr& snapshot, bool reveal = false);
   [[nodiscard]] const SchemaFile* schema() const noexcept { return schema_ ? &*schema_ : nullptr; }
   [[nodiscard]] const std::vector<std::string>& source_names() const noexcept { return names_; }
+  /// The --etcd source (the manager owns it), or null.
+  [[nodiscard]] const Source* etcd_source() const noexcept { return etcd_; }
 
  private:
   Session() = default;
   std::optional<SchemaFile> schema_;
   std::unique_ptr<ConfigManager> manager_;
   std::vector<std::string> names_;
+  const Source* etcd_ = nullptr;
 };
 
 /// "a.b=1" -> path a.b, value 1 (JSON scalars and documents; anything else a string).

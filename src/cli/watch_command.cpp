@@ -28,6 +28,10 @@
 #include "cli/printer.hpp"
 #include "cli/render.hpp"
 #include "cli/session.hpp"
+#ifdef LIVECONF_CLI_WITH_ETCD
+#include "liveconf/env.hpp"
+#include "liveconf/etcd.hpp"
+#endif
 
 namespace liveconf::cli {
 namespace {
@@ -92,6 +96,32 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
         Error(ErrorCode::kValidation, "--health-bake must be at least --health-interval (bake " +
                                           w.health_bake + ", interval " + w.health_interval + ")"));
   }
+#ifdef LIVECONF_CLI_WITH_ETCD
+  // The fleet report: checked up front, started once the config is loaded.
+  std::chrono::seconds report_ttl(10);
+  if (!w.report && !w.report_ttl.empty()) {
+    return usage(Error(ErrorCode::kValidation, "--report-ttl needs --report-as"));
+  }
+  if (w.report) {
+    if (common.etcds.size() != 1) {
+      return usage(Error(ErrorCode::kValidation,
+                         "--report-as reports what one --etcd source serves; give one --etcd"));
+    }
+    Result<std::chrono::milliseconds> ttl =
+        health_duration("--report-ttl", w.report_ttl, std::chrono::seconds(10));
+    if (!ttl) {
+      return usage(ttl.error());
+    }
+    report_ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+    if (report_ttl < std::chrono::seconds(2)) {
+      return usage(
+          Error(ErrorCode::kValidation, "--report-ttl: at least 2s (etcd's lease minimum)"));
+    }
+    if (w.report_as.find('/') != std::string::npos) {
+      return usage(Error(ErrorCode::kValidation, "--report-as: an ID may not contain \"/\""));
+    }
+  }
+#endif
   std::string render_format;
   if (!w.render.empty()) {
     Result<std::string> f = render_format_for(w.render, w.render_format);
@@ -137,11 +167,45 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       printer.warning(message);
     }
   };
+#ifdef LIVECONF_CLI_WITH_ETCD
+  // --report-as: this instance's entry (under state_mu). Declared before the
+  // session, so it outlives the manager whose callbacks report through it.
+  std::unique_ptr<FleetReporter> reporter;
+  FleetInstance fleet_state;
+  const Source* etcd_source = nullptr;
+  auto report_fleet = [&] {
+    if (!reporter || etcd_source == nullptr) {
+      return;
+    }
+    if (std::optional<EtcdSourceStats> es = etcd_source_stats(*etcd_source)) {
+      fleet_state.revision = es->applied_revision;
+      fleet_state.relists = es->relists;
+      fleet_state.reconnects = es->reconnects;
+      if (fleet_state.refused_revision != 0 &&
+          es->applied_revision > fleet_state.refused_revision) {
+        fleet_state.refused_revision = 0;  // a newer revision went live since
+        fleet_state.refused_reason.clear();
+      }
+    }
+    reporter->report(fleet_state);
+  };
+#endif
   so->manager.on_source_event = [&](const SourceEvent& e) {
     std::lock_guard<std::mutex> lk(state_mu);
     if (!loaded) {
       return;
     }
+#ifdef LIVECONF_CLI_WITH_ETCD
+    if (etcd_source != nullptr && e.source == etcd_source->name()) {
+      fleet_state.state = std::string(source_state_name(e.state));
+      if (e.state == SourceState::kError && e.error) {
+        const std::optional<EtcdSourceStats> es = etcd_source_stats(*etcd_source);
+        fleet_state.refused_revision = es ? es->revision : 0;
+        fleet_state.refused_reason = e.error->to_string();
+      }
+      report_fleet();
+    }
+#endif
     // A deleted file is a state ("missing"), not a refused change.
     if (e.error && e.state != SourceState::kMissing) {
       printer.error(e.source, *e.error, shown, e.generation);
@@ -194,6 +258,30 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
     }
   }
 #endif
+#ifdef LIVECONF_CLI_WITH_ETCD
+  // The fleet entry follows each reload once it is over (its revision is set
+  // when the source hears the config took the load in: Source::applied, after
+  // the publish the subscribers see), whether or not it printed anything.
+  ConfigManager* reporting_manager = nullptr;
+  if (w.report) {
+    so->manager.on_reload = [&, inner = so->manager.on_reload](std::string_view config,
+                                                               bool begin) {
+      if (inner) {
+        inner(config, begin);
+      }
+      if (begin) {
+        return;
+      }
+      std::lock_guard<std::mutex> lk(state_mu);
+      if (loaded && reporting_manager != nullptr) {
+        if (Result<SnapshotPtr> served = reporting_manager->snapshot(kConfigName)) {
+          fleet_state.generation = (*served)->generation();
+        }
+        report_fleet();
+      }
+    };
+  }
+#endif
   Result<std::unique_ptr<Session>> session = Session::open(std::move(*so));
   if (!session) {
     return fail(session.error());
@@ -227,6 +315,9 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
         if (!loaded || current->generation() <= last_printed->generation()) {
           return;
         }
+#ifdef LIVECONF_CLI_WITH_ETCD
+        fleet_state.generation = current->generation();
+#endif
         const ChangeSet changes =
             diff(Session::config_of(last_printed, true), Session::config_of(current, true),
                  DiffOptions{&current->sensitive(), nullptr});
@@ -268,8 +359,36 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
           states[s.name] = s.state;
           printer.source_state(s.name, s.state, s.last_error);
         }
+#ifdef LIVECONF_CLI_WITH_ETCD
+        if (s.name == "etcd:" + common.etcd_prefix) {
+          fleet_state.state = std::string(source_state_name(s.state));
+        }
+#endif
       }
     }
+#ifdef LIVECONF_CLI_WITH_ETCD
+    if (w.report) {
+      FleetReporterOptions ro;
+      ro.connection = etcd_connection(
+          common.etcds.front(), common.etcd_user,
+          common.etcd_user.empty() ? std::string() : get_env("LIVECONF_ETCD_PASSWORD").value_or(""),
+          common.etcd_ca);
+      ro.prefix = common.etcd_prefix;
+      ro.ttl = report_ttl;
+      FleetInstance self;
+      self.id = w.report_as;
+      Result<std::unique_ptr<FleetReporter>> started = FleetReporter::start(std::move(ro), self);
+      if (!started) {
+        return fail(started.error());
+      }
+      reporter = std::move(*started);
+      etcd_source = (*session)->etcd_source();
+      reporting_manager = &manager;
+      fleet_state.generation = last_printed->generation();
+      report_fleet();
+      std::fprintf(stderr, "liveconf: reporting to the fleet as %s\n", reporter->key().c_str());
+    }
+#endif
   }
   // The newest generation --render has written: a --health-cmd probe of
   // generation G waits for it to reach G, so the command sees what it checks.

@@ -1,4 +1,6 @@
 // EtcdClient: synchronous KV, lease and compaction calls over EtcdRpc.
+#include <algorithm>
+
 #include <grpcpp/grpcpp.h>
 
 #include "liveconf/etcd.hpp"
@@ -36,7 +38,35 @@ class EtcdClientImpl final : public EtcdClient {
   }
 
   Result<std::int64_t> commit(const std::vector<EtcdWrite>& writes) override {
+    return commit_if({}, writes);
+  }
+
+  Result<std::int64_t> commit_if(const std::vector<EtcdCompare>& guard,
+                                 const std::vector<EtcdWrite>& writes) override {
     etcdserverpb::TxnRequest request;
+    for (const EtcdCompare& c : guard) {
+      etcdserverpb::Compare* cmp = request.add_compare();
+      cmp->set_key(c.key);
+      if (!c.range_end.empty()) {
+        cmp->set_range_end(c.range_end);
+      }
+      cmp->set_target(etcdserverpb::Compare::MOD);
+      cmp->set_mod_revision(c.mod_revision);
+      switch (c.op) {
+        case EtcdCompare::Op::kEqual:
+          cmp->set_result(etcdserverpb::Compare::EQUAL);
+          break;
+        case EtcdCompare::Op::kNotEqual:
+          cmp->set_result(etcdserverpb::Compare::NOT_EQUAL);
+          break;
+        case EtcdCompare::Op::kLess:
+          cmp->set_result(etcdserverpb::Compare::LESS);
+          break;
+        case EtcdCompare::Op::kGreater:
+          cmp->set_result(etcdserverpb::Compare::GREATER);
+          break;
+      }
+    }
     for (const EtcdWrite& w : writes) {
       etcdserverpb::RequestOp* op = request.add_success();
       if (w.kind == EtcdWrite::Kind::kPut) {
@@ -52,6 +82,13 @@ class EtcdClientImpl final : public EtcdClient {
     etcdserverpb::TxnResponse response;
     if (Status st = call("transaction", request, response, &Stub::Txn); !st.ok()) {
       return st.error();
+    }
+    if (!response.succeeded()) {
+      return Error(ErrorCode::kFailedPrecondition,
+                   "etcd at " + rpc_->endpoints() +
+                       ": transaction not applied: the keys it was guarded by changed meanwhile "
+                       "(now at revision " +
+                       std::to_string(response.header().revision()) + ")");
     }
     return response.header().revision();
   }
@@ -117,6 +154,33 @@ class EtcdClientImpl final : public EtcdClient {
       return Error(ErrorCode::kValidation, "etcd lease grant: " + response.error());
     }
     return response.id();
+  }
+
+  Result<std::chrono::seconds> keep_alive(std::int64_t lease) override {
+    // One request on a stream of its own (etcd has no unary renewal): open,
+    // send, read the answer, close. A deadline bounds the whole exchange.
+    if (Status st = rpc_->authenticate(); !st.ok()) {
+      return st.error();
+    }
+    grpc::ClientContext context;
+    rpc_->prepare(context, rpc_->connection().request_timeout);
+    auto stream = rpc_->lease().LeaseKeepAlive(&context);
+    etcdserverpb::LeaseKeepAliveRequest request;
+    request.set_id(lease);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    const bool answered = stream->Write(request) && stream->Read(&response);
+    stream->WritesDone();
+    if (!answered) {
+      context.TryCancel();
+    }
+    const grpc::Status status = stream->Finish();
+    if (!answered) {
+      return detail::etcd_error(status.ok() ? grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                                           "no answer to the lease renewal")
+                                            : status,
+                                "lease keep-alive", rpc_->endpoints());
+    }
+    return std::chrono::seconds(std::max<std::int64_t>(response.ttl(), 0));
   }
 
   Status revoke_lease(std::int64_t lease) override {

@@ -161,6 +161,9 @@ class EtcdSource final : public Source {
         const detail::CachedLayer& c = *cache_->initial();
         SourceLoad out;
         out.layers.push_back(c.layer);
+        out.report_applied = true;
+        built_version_ = c.layer.version;
+        built_revision_ = c.revision;
         out.state = SourceState::kStale;
         out.problem =
             Error(why.code(), why.message() + "; serving the cache " + cache_->file().string() +
@@ -185,13 +188,12 @@ class EtcdSource final : public Source {
       return std::move(layer).error();
     }
     stats_.serving_cache = false;
-    if (cache_ != nullptr) {
-      // The mirror is the prefix at revision_ (listed, then kept by the
-      // watch): once the config takes it in, applied() caches it.
-      out.report_applied = true;
-      built_version_ = layer->version;
-      built_revision_ = revision_;
-    }
+    // The mirror is the prefix at revision_ (listed, then kept by the
+    // watch): once the config takes it in, applied() records that revision
+    // (EtcdSourceStats::applied_revision, the fleet report) and caches it.
+    out.report_applied = true;
+    built_version_ = layer->version;
+    built_revision_ = revision_;
     out.layers.push_back(std::move(*layer));
     if (!connected_) {
       // The mirror is the newest consistent state we know; the manager keeps
@@ -204,15 +206,18 @@ class EtcdSource final : public Source {
 
   /// On the update thread: the config took in a load; the cache gets it.
   void applied(std::span<const std::shared_ptr<const Layer>> layers) override {
-    if (cache_ == nullptr || layers.size() != 1) {
+    if (layers.size() != 1) {
       return;
     }
     std::int64_t revision;
     {
       MutexLock lk(mu_);
       revision = layers[0]->version == built_version_ ? built_revision_ : revision_;
+      stats_.applied_revision = revision;
     }
-    cache_->submit(layers[0], revision);
+    if (cache_ != nullptr) {
+      cache_->submit(layers[0], revision);
+    }
   }
 
   [[nodiscard]] EtcdSourceStats stats() const {
