@@ -119,12 +119,14 @@ struct EtcdSourceOptions {
   std::int64_t page_size = 1000;
   /// Reconnects spread over time, so a fleet that loses etcd at once does not
   /// come back at once (docs/fleet.md). When a stream that was up ends, the
-  /// first attempt waits `reconnect_delay`; each failed attempt then waits its
-  /// backoff, doubling from `backoff_initial` up to `backoff_max`. Every wait
-  /// is that nominal value times a random factor in [1 - backoff_jitter, 1]:
-  /// 1 (the default) is "full jitter", a wait anywhere from 0 to the nominal;
-  /// 0 is none.
-  std::chrono::milliseconds reconnect_delay{1000};
+  /// first attempt waits `reconnect_delay` and each failed one after it twice
+  /// the one before (2, 4, ... x reconnect_delay), up to `backoff_max`. Failed
+  /// attempts with no stream before them (etcd unreachable at start) wait
+  /// `backoff_initial` doubling up to `backoff_max`. Every wait is that
+  /// nominal value times a random factor in [1 - backoff_jitter, 1]: 1 (the
+  /// default) is "full jitter", a wait anywhere from 0 to the nominal; 0 is
+  /// none.
+  std::chrono::milliseconds reconnect_delay{3000};
   std::chrono::milliseconds backoff_initial{100};
   std::chrono::milliseconds backoff_max{5000};
   double backoff_jitter = 1.0;
@@ -164,8 +166,9 @@ struct EtcdBackoff {
   /// The first wait after a stream that was up (its watch created by the
   /// server) ended: `nominal` is reconnect_delay.
   bool after_lost_stream = false;
-  /// Otherwise the schedule's value: backoff_initial doubled once per failed
-  /// attempt since that first one, at most backoff_max.
+  /// Otherwise the schedule's value: the one before doubled, at most
+  /// backoff_max; starting from 2 x reconnect_delay after a lost stream, from
+  /// backoff_initial when no stream came before.
   std::chrono::milliseconds nominal{0};
   /// What the session waited: `nominal` times a random factor in
   /// [1 - backoff_jitter, 1], truncated to milliseconds.
@@ -197,6 +200,9 @@ struct EtcdSourceStats {
   /// source has been holding off, and that a fleet is not in lockstep.
   std::vector<EtcdBackoff> recent_backoffs;
   bool connected = false;  // up, and the mirror known current (listed, probed or replaying)
+  /// When the newest session's first request got through (its probe or
+  /// listing): a fleet's reconnects, spread or not, are these moments.
+  std::chrono::system_clock::time_point connected_at{};
   /// The offline cache (EtcdSourceOptions::cache_file), if any.
   bool serving_cache = false;       // nothing listed yet: load() returns the cache's layer
   std::int64_t cache_revision = 0;  // the revision the cache file holds (read or written)
@@ -288,6 +294,7 @@ struct FleetInstance {
   std::string refused_reason;         // why (file:line:col, key, value masked if secret)
   std::uint64_t relists = 0;          // its etcd source's listings after the first (compactions)
   std::uint64_t reconnects = 0;       // and its resumed sessions (EtcdSourceStats)
+  std::chrono::system_clock::time_point connected{};  // its newest session's start
 };
 /// The entry as stored: one JSON object.
 [[nodiscard]] LIVECONF_API std::string fleet_instance_json(const FleetInstance& instance);

@@ -66,7 +66,8 @@ int run_publish(const PublishOptions& o) {
     secret.add(std::move(*p));
   }
   if (schema) {
-    for (const KeyPath& p : schema->schema->sensitive_paths().patterns()) {
+    const SensitivePaths from_schema = schema->schema->sensitive_paths();
+    for (const KeyPath& p : from_schema.patterns()) {
       secret.add(p);
     }
   }

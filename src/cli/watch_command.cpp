@@ -181,6 +181,7 @@ int run_watch(const Common& common, const CLI::App* app, const WatchOptions& w) 
       fleet_state.revision = es->applied_revision;
       fleet_state.relists = es->relists;
       fleet_state.reconnects = es->reconnects;
+      fleet_state.connected = es->connected_at;
       if (fleet_state.refused_revision != 0 &&
           es->applied_revision > fleet_state.refused_revision) {
         fleet_state.refused_revision = 0;  // a newer revision went live since

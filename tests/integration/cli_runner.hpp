@@ -298,6 +298,11 @@ class WatchProcess {
     }
     return all + partial_;
   }
+  /// When each stdout line arrived (the steady clock), in the order of lines().
+  [[nodiscard]] std::vector<Clock::time_point> line_times() const {
+    std::lock_guard<std::mutex> lk(mu_);
+    return line_times_;
+  }
   /// All stderr text so far.
   [[nodiscard]] std::string err() const {
     std::lock_guard<std::mutex> lk(mu_);
@@ -330,6 +335,7 @@ class WatchProcess {
               line.pop_back();
             }
             lines_.push_back(std::move(line));
+            line_times_.push_back(Clock::now());
             partial_.erase(0, nl + 1);
           }
         } else {
@@ -356,6 +362,7 @@ class WatchProcess {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::string> lines_;
+  std::vector<Clock::time_point> line_times_;
   std::size_t next_ = 0;
   std::string partial_;
   std::string err_;

@@ -409,8 +409,8 @@ TEST_F(EtcdSourceTest, B39_SigtermRestartResumesFromLastSeenAndSeesWritesMadeMea
 TEST_F(EtcdSourceTest, B39_ReconnectsWaitAJitteredDelayThenDoubleToTheCapWithFullJitter) {
   put("/app/a", "1");
   EtcdSourceOptions o = options();
-  o.reconnect_delay = 200ms;
-  o.backoff_initial = 40ms;
+  o.reconnect_delay = 40ms;
+  o.backoff_initial = 10ms;
   o.backoff_max = 320ms;
   o.backoff_jitter = 1.0;  // full jitter: anywhere in [0, nominal]
   // Each attempt against the dead server fails within this (requests wait
@@ -420,32 +420,30 @@ TEST_F(EtcdSourceTest, B39_ReconnectsWaitAJitteredDelayThenDoubleToTheCapWithFul
   ASSERT_EQ(stats().backoffs, 0u);
   ASSERT_TRUE(stats().recent_backoffs.empty());
 
-  // The nominal wait of the `failed`-th failed attempt after the lost stream.
+  // The nominal wait of the `failed`-th attempt after the lost stream: the
+  // delay, doubling from it.
   auto nominal = [&](std::size_t failed) {
-    std::chrono::milliseconds n = o.backoff_initial;
-    for (std::size_t i = 1; i < failed; ++i) {
+    std::chrono::milliseconds n = o.reconnect_delay;
+    for (std::size_t i = 0; i < failed; ++i) {
       n = std::min(n * 2, o.backoff_max);
     }
     return n;
   };
 
   etcd->kill();
-  // The lost stream's delay, then nominal 40, 80, 160, 320, 320, 320, 320 ms.
+  // Nominal 40 (the lost stream's delay), 80, 160, 320, 320, 320, 320, 320 ms.
   constexpr std::size_t kWaits = 8;
   ASSERT_TRUE(wait_until([&] { return stats().backoffs >= kWaits; }, 30s));
   const EtcdSourceStats s = stats();
   ASSERT_LE(s.backoffs, EtcdSourceStats::kRecentBackoffs);
   ASSERT_EQ(s.recent_backoffs.size(), s.backoffs);
   EXPECT_TRUE(s.recent_backoffs[0].after_lost_stream);
-  EXPECT_EQ(s.recent_backoffs[0].nominal, o.reconnect_delay);
   std::set<double> factors;
   for (std::size_t i = 0; i < kWaits; ++i) {
     const EtcdBackoff& b = s.recent_backoffs[i];
-    if (i > 0) {
-      EXPECT_FALSE(b.after_lost_stream) << "wait " << i;
-      EXPECT_EQ(b.nominal, nominal(i)) << "wait " << i;
-    }
-    EXPECT_LE(b.nominal, std::max(o.backoff_max, o.reconnect_delay)) << "wait " << i;
+    EXPECT_EQ(b.after_lost_stream, i == 0) << "wait " << i;
+    EXPECT_EQ(b.nominal, nominal(i)) << "wait " << i;
+    EXPECT_LE(b.nominal, o.backoff_max) << "wait " << i;
     // Full jitter: anywhere in [0, nominal].
     EXPECT_GE(b.wait.count(), 0) << "wait " << i;
     EXPECT_LE(b.wait, b.nominal) << "wait " << i << ": " << b.wait.count() << " ms";
@@ -456,11 +454,13 @@ TEST_F(EtcdSourceTest, B39_ReconnectsWaitAJitteredDelayThenDoubleToTheCapWithFul
   EXPECT_GT(factors.size(), 1u) << "every wait was " << *factors.begin() << " x nominal";
   EXPECT_FALSE(s.connected);
 
-  // After a healthy stream the schedule starts again: the delay, then
-  // backoff_initial.
+  // After a healthy stream the schedule starts again from the delay.
   const std::uint64_t connects = s.connects;
   ASSERT_TRUE(etcd->start());
-  ASSERT_TRUE(wait_until([&] { return stats().connects > connects; }, 15s));
+  ASSERT_TRUE(wait_until([&] { return stats().connects > connects; }, 15s))
+      << "backoffs " << stats().backoffs << ", state "
+      << (source_status() && source_status()->last_error ? source_status()->last_error->to_string()
+                                                         : "?");
   const std::uint64_t healthy_at = stats().backoffs;
   etcd->kill();
   ASSERT_TRUE(wait_until([&] { return stats().backoffs >= healthy_at + 3; }, 15s));
@@ -468,7 +468,8 @@ TEST_F(EtcdSourceTest, B39_ReconnectsWaitAJitteredDelayThenDoubleToTheCapWithFul
   const std::size_t first =
       t.recent_backoffs.size() - static_cast<std::size_t>(t.backoffs - healthy_at);
   EXPECT_TRUE(t.recent_backoffs[first].after_lost_stream) << "not reset after a healthy stream";
-  EXPECT_EQ(t.recent_backoffs[first + 1].nominal, o.backoff_initial);
+  EXPECT_EQ(t.recent_backoffs[first].nominal, o.reconnect_delay);
+  EXPECT_EQ(t.recent_backoffs[first + 1].nominal, nominal(1));
   EXPECT_EQ(t.recent_backoffs[first + 2].nominal, nominal(2));
 }
 
@@ -484,11 +485,26 @@ TEST_F(EtcdSourceTest, B56_WithoutJitterEveryWaitIsItsNominalValue) {
   etcd->kill();
   ASSERT_TRUE(wait_until([&] { return stats().backoffs >= 5; }, 30s));
   const EtcdSourceStats s = stats();
-  const std::vector<std::chrono::milliseconds> expected{30ms, 20ms, 40ms, 80ms, 80ms};
+  // After a lost stream: the delay, then doubling from it to the cap.
+  std::vector<std::chrono::milliseconds> expected{30ms, 60ms, 80ms, 80ms, 80ms};
   for (std::size_t i = 0; i < expected.size(); ++i) {
     EXPECT_EQ(s.recent_backoffs[i].nominal, expected[i]) << "wait " << i;
     EXPECT_EQ(s.recent_backoffs[i].wait, expected[i]) << "wait " << i;
   }
+
+  // With no stream before (unreachable at start): backoff_initial, doubling.
+  start_manager();
+  o.optional = true;
+  o.initial_timeout = 100ms;
+  ASSERT_TRUE(add(o).ok());
+  ASSERT_TRUE(wait_until([&] { return stats().backoffs >= 4; }, 30s));
+  const EtcdSourceStats u = stats();
+  expected = {20ms, 40ms, 80ms, 80ms};
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_FALSE(u.recent_backoffs[i].after_lost_stream) << "wait " << i;
+    EXPECT_EQ(u.recent_backoffs[i].wait, expected[i]) << "wait " << i;
+  }
+
   // Out-of-range settings are refused up front.
   EtcdSourceOptions bad = options();
   bad.backoff_jitter = 1.5;

@@ -14,6 +14,7 @@
 #include "liveconf/store.hpp"
 
 #include "integration/cli_runner.hpp"
+#include "testutil/etcd_fixture.hpp"
 #include "testutil/etcd_server.hpp"
 #include "testutil/temp_dir.hpp"
 
@@ -29,16 +30,8 @@ Value json(std::string_view text) {
   return v ? *v : Value();
 }
 
-class PublishTest : public ::testing::Test {
+class PublishTest : public EtcdFixture {
  protected:
-  void SetUp() override {
-    LIVECONF_REQUIRE_ETCD();
-    etcd = std::make_unique<EtcdServer>(tmp.path() / "etcd");
-    ASSERT_TRUE(etcd->start());
-    EtcdConnection c;
-    c.endpoints = {etcd->endpoint()};
-    client = EtcdClient::create(c).value();
-  }
   [[nodiscard]] std::map<std::string, std::string> keys(const std::string& prefix) const {
     std::map<std::string, std::string> out;
     const std::vector<EtcdKeyValue> all = client->get(prefix, true).value();
@@ -61,10 +54,6 @@ class PublishTest : public ::testing::Test {
     args.insert(args.end(), {"--etcd", etcd->endpoint(), "--prefix", "/app/"});
     return args;
   }
-
-  TempDir tmp;
-  std::unique_ptr<EtcdServer> etcd;
-  std::unique_ptr<EtcdClient> client;
 };
 
 TEST_F(PublishTest, APublishedConfigReadsBackExactlyAndKeysItNoLongerHasGo) {
@@ -164,6 +153,14 @@ TEST_F(PublishTest, CliDryRunPrintsTheChangesThenPublishWritesThemSecretsMasked)
   EXPECT_NE(r.out.find("dry run: nothing written"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("PUBLISHSECRETQZ"), std::string::npos);
   EXPECT_EQ(keys("/app/").size(), 2u);
+  // A schema's secret fields are masked the same way.
+  const fs::path schema = tmp.write("schema.json", R"({"type": "object", "properties": {
+      "db": {"type": "object", "properties": {"password": {"type": "string", "writeOnly": true}}}}})");
+  r = run_cli(
+      with_etcd({"publish", "--file", file.string(), "--schema", schema.string(), "--dry-run"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("+ /app/db/password = ***"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("PUBLISHSECRETQZ"), std::string::npos);
 
   r = run_cli(with_etcd(
       {"publish", "--file", file.string(), "--secret", "db.password", "--format", "json"}));

@@ -141,6 +141,14 @@ Result<std::unique_ptr<EtcdRpc>> EtcdRpc::create(const EtcdConnection& connectio
   return rpc;
 }
 
+bool EtcdRpc::connected_now() {
+  return channel_->GetState(/*try_to_connect=*/true) == GRPC_CHANNEL_READY;
+}
+
+bool EtcdRpc::wait_connected(std::chrono::milliseconds wait) {
+  return channel_->WaitForConnected(std::chrono::system_clock::now() + wait);
+}
+
 bool EtcdRpc::connect_failed(std::chrono::milliseconds wait) {
   const grpc_connectivity_state now = channel_->GetState(/*try_to_connect=*/true);
   if (now == GRPC_CHANNEL_TRANSIENT_FAILURE) {

@@ -42,6 +42,10 @@ class EtcdRpc {
   /// Whether the channel's last connection attempt failed (refused, reset,
   /// TLS): asks it to connect and waits up to `wait` for its state to change.
   [[nodiscard]] bool connect_failed(std::chrono::milliseconds wait);
+  /// Whether the channel is connected now (asking it to connect if idle).
+  [[nodiscard]] bool connected_now();
+  /// Waits up to `wait` for the channel to connect; whether it did.
+  [[nodiscard]] bool wait_connected(std::chrono::milliseconds wait);
 
   /// A unary call with the connection's request deadline and metadata; one
   /// retry after re-authenticating when the token was refused.

@@ -335,7 +335,7 @@ class EtcdSource final : public Source {
     std::mt19937_64 rng(std::random_device{}());
     std::chrono::milliseconds backoff = options_.backoff_initial;
     while (!stopping()) {
-      StreamEnd end = session();
+      StreamEnd end = session(rng);
       if (stopping()) {
         break;
       }
@@ -370,9 +370,14 @@ class EtcdSource final : public Source {
       // its nominal backoff with (by default full) jitter.
       EtcdBackoff b;
       if (end.watch_created) {
+        // The schedule goes on doubling from the delay, not from
+        // backoff_initial: clients whose first attempt failed (etcd still
+        // down) would otherwise retry within a few hundred ms of each other
+        // and crowd the moment etcd is back (fleet_scale_test).
         b.after_lost_stream = true;
         b.nominal = options_.reconnect_delay;
-        backoff = options_.backoff_initial;
+        backoff = std::min(std::max(options_.backoff_initial, options_.reconnect_delay * 2),
+                           options_.backoff_max);
       } else {
         b.nominal = backoff;
         backoff = std::min(backoff * 2, options_.backoff_max);
@@ -397,7 +402,10 @@ class EtcdSource final : public Source {
 
   // One connection: list the first time; after that probe, then resume or
   // list; then watch until the stream ends.
-  StreamEnd session() {
+  StreamEnd session(std::mt19937_64& rng) {
+    if (Status st = herd_guard(rng); !st.ok()) {
+      return StreamEnd{st.error()};
+    }
     if (Status st = rpc_->authenticate(); !st.ok()) {
       return StreamEnd{st.error()};
     }
@@ -429,6 +437,33 @@ class EtcdSource final : public Source {
       confirmed = true;
     }
     return watch_stream(confirmed);
+  }
+
+  // A reconnect that finds the channel down waits for it; when etcd comes
+  // back, every client of the fleet waiting so sees it at the same moment.
+  // Those (and only those) then wait a random [0, reconnect_delay] more, so
+  // their first requests do not reach etcd together (fleet_scale_test).
+  Status herd_guard(std::mt19937_64& rng) {
+    {
+      MutexLock lk(mu_);
+      if (!listed_ || options_.reconnect_delay.count() == 0) {
+        return ok_status();  // the first connection: nothing to spread
+      }
+    }
+    if (rpc_->connected_now()) {
+      return ok_status();
+    }
+    if (!rpc_->wait_connected(rpc_->connection().request_timeout)) {
+      return Error(ErrorCode::kUnavailable,
+                   "etcd at " + rpc_->endpoints() + ": cannot connect (" + options_.prefix + ")");
+    }
+    std::uniform_real_distribution<double> spread(0.0, options_.backoff_jitter);
+    const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(
+        static_cast<double>(options_.reconnect_delay.count()) * spread(rng)));
+    MutexLock lk(mu_);
+    backoff_wake_.wait_until(lk, clock_->now() + wait,
+                             [this]() LIVECONF_REQUIRES(mu_) { return stopping_; });
+    return stopping_ ? Status(Error(ErrorCode::kCancelled, "etcd source stopped")) : ok_status();
   }
 
   // One Range call, cancellable by stop(). An error names the prefix and the
@@ -485,6 +520,7 @@ class EtcdSource final : public Source {
     {
       MutexLock lk(mu_);
       ++stats_.reconnects;
+      stats_.connected_at = std::chrono::system_clock::now();
       bool same = static_cast<std::uint64_t>(response.count()) == mirror_.size();
       if (same && response.kvs_size() > 0) {
         const mvccpb::KeyValue& newest = response.kvs(0);
@@ -574,6 +610,7 @@ class EtcdSource final : public Source {
         if (listed_) {
           ++stats_.relists;
         }
+        stats_.connected_at = std::chrono::system_clock::now();
         listed_ = true;
         connected_ = true;  // the server answered at a revision; the watch follows
         stats_.connected = true;

@@ -62,6 +62,15 @@ class FleetReporterImpl final : public FleetReporter {
       now.host = pending_.host;
       now.pid = pending_.pid;
       now.started = pending_.started;
+      // The same content again (a reload that changed nothing the fleet
+      // sees) is not put again: etcd's write load is one put per change.
+      FleetInstance same = now;
+      same.updated = {};
+      std::string content = fleet_instance_json(same);
+      if (content == reported_) {
+        return;
+      }
+      reported_ = std::move(content);
       pending_ = std::move(now);
       dirty_ = true;
     }
@@ -175,6 +184,7 @@ class FleetReporterImpl final : public FleetReporter {
   mutable detail::Mutex mu_;
   std::condition_variable cv_;
   FleetInstance pending_ LIVECONF_GUARDED_BY(mu_);
+  std::string reported_ LIVECONF_GUARDED_BY(mu_);  // the newest content, without `updated`
   bool dirty_ LIVECONF_GUARDED_BY(mu_) = false;
   bool stopping_ LIVECONF_GUARDED_BY(mu_) = false;
   Stats stats_ LIVECONF_GUARDED_BY(mu_);
@@ -195,6 +205,7 @@ std::string fleet_instance_json(const FleetInstance& i) {
   v["state"] = i.state;
   v["relists"] = i.relists;
   v["reconnects"] = i.reconnects;
+  v["connected_unix_ms"] = unix_ms(i.connected);
   if (i.refused_revision != 0) {
     Value r = Value::object();
     r["revision"] = i.refused_revision;
@@ -245,6 +256,9 @@ Result<FleetInstance> parse_fleet_instance(std::string_view json) {
   }
   if (const Value* f = field("reconnects", &Value::is_int)) {
     out.reconnects = static_cast<std::uint64_t>(f->as_int());
+  }
+  if (const Value* f = field("connected_unix_ms", &Value::is_int)) {
+    out.connected = SystemClock::time_point(std::chrono::milliseconds(f->as_int()));
   }
   if (const Value* r = field("refused", &Value::is_object)) {
     const Value* rev = r->find_member("revision");
