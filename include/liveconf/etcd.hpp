@@ -180,22 +180,24 @@ struct EtcdSourceStats {
   /// How many waits `recent_backoffs` keeps.
   static constexpr std::size_t kRecentBackoffs = 16;
 
-  std::uint64_t connects = 0;         // watch streams opened
-  std::uint64_t lists = 0;            // full listings (start, compaction)
-  std::uint64_t relists = 0;          // listings after the first
-  std::uint64_t reconnects = 0;       // sessions that resumed a listed mirror (each probes once)
-  std::uint64_t fast_forwards = 0;    // reconnects whose probe found the mirror current
-                                      // and advanced `revision` to the server's
-  std::uint64_t events = 0;           // watch events applied
-  std::uint64_t stream_errors = 0;    // streams that ended (server gone, frozen, canceled)
-  std::int64_t revision = 0;          // the revision the mirror is known to match
-  std::int64_t applied_revision = 0;  // the revision of the content the config last took in
-  std::int64_t list_revision = 0;     // the revision the newest listing was pinned at
-  std::int64_t compact_revision = 0;  // the newest compaction revision reported
-  std::int64_t last_watch_start = 0;  // start revision of the newest watch
-  std::uint64_t list_pages = 0;       // Range requests (pages) of the newest listing:
-                                      // ceil(keys / page_size), at least 1 (a document: 1)
-  std::uint64_t backoffs = 0;         // waits before a reconnect attempt (failed sessions)
+  std::uint64_t connects = 0;          // watch streams opened
+  std::uint64_t lists = 0;             // full listings (start, compaction)
+  std::uint64_t relists = 0;           // listings after the first
+  std::uint64_t reconnects = 0;        // sessions that resumed a listed mirror (each probes once)
+  std::uint64_t fast_forwards = 0;     // reconnects whose probe found the mirror current
+                                       // and advanced `revision` to the server's
+  std::uint64_t events = 0;            // watch events applied
+  std::uint64_t stream_errors = 0;     // streams that ended (server gone, frozen, canceled)
+  std::int64_t revision = 0;           // the revision the mirror is known to match
+  std::int64_t applied_revision = 0;   // the revision of the content the config last took in
+  std::int64_t list_revision = 0;      // the revision the newest listing was pinned at
+  std::int64_t compact_revision = 0;   // the newest compaction revision reported
+  std::int64_t last_watch_start = 0;   // start revision of the newest watch
+  std::uint64_t list_pages = 0;        // Range requests (pages) of the newest listing:
+                                       // ceil(keys / page_size), at least 1 (a document: 1)
+  std::uint64_t backoffs = 0;          // waits before a reconnect attempt (failed sessions)
+  std::uint64_t connection_waits = 0;  // reconnects that found the connection down and waited
+                                       // for it (each then waits a random spread: herd guard)
   /// The newest kRecentBackoffs of those waits, oldest first: how long the
   /// source has been holding off, and that a fleet is not in lockstep.
   std::vector<EtcdBackoff> recent_backoffs;

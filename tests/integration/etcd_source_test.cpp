@@ -514,6 +514,27 @@ TEST_F(EtcdSourceTest, B56_WithoutJitterEveryWaitIsItsNominalValue) {
   EXPECT_EQ(make_etcd_source(bad).error().code(), ErrorCode::kValidation);
 }
 
+// A reconnect waiting for etcd's connection (the herd guard) is ended by
+// stop() within a slice, not after the request timeout.
+TEST_F(EtcdSourceTest, StoppingWhileWaitingForAReconnectIsPrompt) {
+  put("/app/a", "1");
+  EtcdSourceOptions o = options();
+  o.reconnect_delay = 10ms;
+  o.backoff_initial = 10ms;
+  o.backoff_max = 20ms;
+  o.connection.request_timeout = 10s;  // what a stop must not wait for
+  ASSERT_TRUE(add(o).ok());
+  etcd->kill();
+  // The session is in the herd guard, waiting for a connection that will not come.
+  ASSERT_TRUE(wait_until([&] { return stats().connection_waits >= 1; }));
+  const auto started = std::chrono::steady_clock::now();
+  manager.reset();
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_LT(took, 3s) << "the stop waited "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                      << " ms";
+}
+
 TEST_F(EtcdSourceTest, B40_SigkillMidStreamIsADisconnectResumedTheSameWay) {
   ASSERT_TRUE(add(options()).ok());
   std::atomic<int> written{0};

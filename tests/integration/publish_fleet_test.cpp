@@ -94,6 +94,13 @@ TEST_F(PublishTest, AConcurrentWriterMakesThePublishFailWithNothingWritten) {
   ASSERT_TRUE(client->put("/app/b", "1"));
   const Value first = json(R"({"a": 2, "b": 2})");
   const Value second = json(R"({"a": 3, "b": 3, "c": 3})");
+  // A running instance of the fleet, watching the prefix throughout.
+  ConfigManager live;
+  ASSERT_TRUE(live.register_untyped("app").ok());
+  EtcdSourceOptions o;
+  o.connection.endpoints = {etcd->endpoint()};
+  o.prefix = "/app/";
+  ASSERT_TRUE(live.add_source("app", make_etcd_source(o).value()).ok());
   // Both plans are made against the same state; the first to commit wins.
   EtcdPublishPlan p1 = plan_etcd_publish(*client, "/app/", EtcdLayout::kTree, first).value();
   EtcdPublishPlan p2 = plan_etcd_publish(*client, "/app/", EtcdLayout::kTree, second).value();
@@ -103,6 +110,9 @@ TEST_F(PublishTest, AConcurrentWriterMakesThePublishFailWithNothingWritten) {
   EXPECT_EQ(lost.error().code(), ErrorCode::kFailedPrecondition);
   EXPECT_NE(lost.error().message().find("nothing was written"), std::string::npos);
   EXPECT_TRUE(read_back("/app/") == first);
+  // The fleet converges on the winner, and never saw the loser.
+  ASSERT_TRUE(wait_until([&] { return live.snapshot("app").value()->tree() == first; }));
+  EXPECT_EQ(live.snapshot("app").value()->find("c"), nullptr);
 
   // A key deleted, or one created, under the prefix after the plan: refused too.
   EtcdPublishPlan p3 = plan_etcd_publish(*client, "/app/", EtcdLayout::kTree, second).value();

@@ -453,9 +453,20 @@ class EtcdSource final : public Source {
     if (rpc_->connected_now()) {
       return ok_status();
     }
-    if (!rpc_->wait_connected(rpc_->connection().request_timeout)) {
-      return Error(ErrorCode::kUnavailable,
-                   "etcd at " + rpc_->endpoints() + ": cannot connect (" + options_.prefix + ")");
+    {
+      MutexLock lk(mu_);
+      ++stats_.connection_waits;
+    }
+    // In short slices: stop() cannot interrupt gRPC's wait, only end it.
+    const auto deadline = SteadyClock::now() + rpc_->connection().request_timeout;
+    while (!rpc_->wait_connected(std::chrono::milliseconds(50))) {
+      if (stopping()) {
+        return Error(ErrorCode::kCancelled, "etcd source stopped");
+      }
+      if (SteadyClock::now() >= deadline) {
+        return Error(ErrorCode::kUnavailable,
+                     "etcd at " + rpc_->endpoints() + ": cannot connect (" + options_.prefix + ")");
+      }
     }
     std::uniform_real_distribution<double> spread(0.0, options_.backoff_jitter);
     const auto wait = std::chrono::milliseconds(static_cast<std::int64_t>(
