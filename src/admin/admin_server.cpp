@@ -13,12 +13,10 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -30,6 +28,8 @@
 #include "liveconf/admin.hpp"
 #include "liveconf/bind.hpp"
 #include "liveconf/format.hpp"
+
+#include "base/file_io.hpp"
 
 namespace liveconf {
 namespace {
@@ -177,23 +177,6 @@ Result<Listener> listen_tcp(const ListenSpec& spec, bool allow_remote, std::stri
   ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
   port = ntohs(in->sin_port);
   return Listener{fd, std::string(host) + ":" + std::to_string(port), {}};
-}
-
-Result<std::string> read_token(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    return Error(ErrorCode::kIo, "admin token file " + path + ": " + errno_text(errno));
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string token = std::move(s).str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
-    token.pop_back();
-  }
-  if (token.empty()) {
-    return Error(ErrorCode::kValidation, "admin token file " + path + " is empty");
-  }
-  return token;
 }
 
 // Constant-time comparison: a token is not guessed byte by byte from timing.
@@ -481,7 +464,7 @@ Result<std::unique_ptr<AdminServer>> AdminServer::start(ConfigManager& manager,
                                                         AdminOptions options) {
   std::string token;
   if (!options.token_file.empty()) {
-    Result<std::string> t = read_token(options.token_file);
+    Result<std::string> t = detail::read_token_file(options.token_file, "admin token file");
     if (!t) {
       return std::move(t).error();
     }

@@ -1,9 +1,8 @@
 #include "cli/admin_client.hpp"
 
-#include <fstream>
-#include <sstream>
-
 #include <curl/curl.h>
+
+#include "base/file_io.hpp"
 
 namespace liveconf::cli {
 namespace {
@@ -13,30 +12,13 @@ std::size_t append_body(char* data, std::size_t size, std::size_t n, void* out) 
   return size * n;
 }
 
-Result<std::string> read_token(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return Error(ErrorCode::kIo, "admin token file " + path + ": cannot read it");
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string token = std::move(s).str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
-    token.pop_back();
-  }
-  if (token.empty()) {
-    return Error(ErrorCode::kValidation, "admin token file " + path + " is empty");
-  }
-  return token;
-}
-
 }  // namespace
 
 Result<std::string> admin_request(const std::string& admin, const std::string& path,
                                   const std::string& token_file, bool post) {
   std::string authorization;
   if (!token_file.empty()) {
-    Result<std::string> token = read_token(token_file);
+    Result<std::string> token = detail::read_token_file(token_file, "admin token file");
     if (!token) {
       return token.error();
     }

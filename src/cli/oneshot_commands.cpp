@@ -17,7 +17,7 @@
 
 #include "liveconf/liveconf.hpp"
 
-#include "base/atomic_file.hpp"
+#include "base/file_io.hpp"
 #include "cli/commands.hpp"
 #include "cli/exec.hpp"
 #include "cli/exit_codes.hpp"

@@ -21,7 +21,7 @@
 #include "liveconf/systemd.hpp"
 #endif
 
-#include "base/atomic_file.hpp"
+#include "base/file_io.hpp"
 #include "cli/commands.hpp"
 #include "cli/exec.hpp"
 #include "cli/exit_codes.hpp"

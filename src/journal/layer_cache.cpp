@@ -6,7 +6,7 @@
 #include <iterator>
 #include <utility>
 
-#include "base/atomic_file.hpp"
+#include "base/file_io.hpp"
 #include "journal/codec.hpp"
 #include "journal/secret_box.hpp"
 

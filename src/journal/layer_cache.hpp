@@ -3,7 +3,7 @@
 // its first line is sealed with libsodium's secretbox under the operator's
 // key: nothing in it is readable without the key, and a flipped byte, a
 // truncation or another key fails the MAC, so a damaged cache is refused,
-// never half-read. The file is replaced atomically (base/atomic_file.hpp).
+// never half-read. The file is replaced atomically (base/file_io.hpp).
 #pragma once
 
 #include <chrono>

@@ -1,8 +1,10 @@
-#include "base/atomic_file.hpp"
+#include "base/file_io.hpp"
 
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 namespace liveconf::detail {
@@ -58,6 +60,23 @@ Status write_file_atomically(const std::filesystem::path& path, std::string_view
     ::close(dfd);
   }
   return ok_status();
+}
+
+Result<std::string> read_token_file(const std::filesystem::path& path, std::string_view what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return io(path, "cannot read " + std::string(what), errno);
+  }
+  std::ostringstream s;
+  s << in.rdbuf();
+  std::string token = std::move(s).str();
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
+    token.pop_back();
+  }
+  if (token.empty()) {
+    return Error(ErrorCode::kValidation, std::string(what) + " " + path.string() + " is empty");
+  }
+  return token;
 }
 
 }  // namespace liveconf::detail
