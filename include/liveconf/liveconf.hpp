@@ -12,6 +12,7 @@
 #include "liveconf/fake_watcher.hpp"
 #include "liveconf/format.hpp"
 #include "liveconf/health.hpp"
+#include "liveconf/json_schema.hpp"
 #include "liveconf/memory_source.hpp"
 #include "liveconf/merge.hpp"
 #include "liveconf/path.hpp"

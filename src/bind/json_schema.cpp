@@ -1,4 +1,5 @@
-#include "cli/schema_file.hpp"
+// The run-time JSON Schema compiler (liveconf/json_schema.hpp).
+#include "liveconf/json_schema.hpp"
 
 #include <cmath>
 #include <deque>
@@ -9,7 +10,7 @@
 
 #include "liveconf/format.hpp"
 
-namespace liveconf::cli {
+namespace liveconf {
 namespace {
 
 enum class Type : std::uint8_t { kAny, kString, kInteger, kNumber, kBoolean, kArray, kObject };
@@ -517,10 +518,10 @@ class Compiler {
 
 }  // namespace
 
-Result<SchemaFile> compile_schema(const Value& document) {
+Result<JsonSchema> compile_json_schema(const Value& document) {
   auto arena = std::make_shared<Arena>();
   Compiler compiler(*arena);
-  SchemaFile out;
+  JsonSchema out;
   out.defaults = Value::object();
   if (!document.is_object() || document.find_member("properties") == nullptr) {
     return schema_error(document, "the top level must be an object schema with \"properties\"");
@@ -538,7 +539,7 @@ Result<SchemaFile> compile_schema(const Value& document) {
   return out;
 }
 
-Result<SchemaFile> load_schema_file(const std::filesystem::path& path) {
+Result<JsonSchema> load_json_schema_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     return Error(ErrorCode::kNotFound, "cannot read schema file " + path.string());
@@ -556,7 +557,7 @@ Result<SchemaFile> load_schema_file(const std::filesystem::path& path) {
   if (!doc) {
     return doc.error();
   }
-  return compile_schema(*doc);
+  return compile_json_schema(*doc);
 }
 
-}  // namespace liveconf::cli
+}  // namespace liveconf
