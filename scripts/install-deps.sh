@@ -26,7 +26,7 @@ packages=(
   clang-format clang-tidy
   vim emacs-nox          # real editors replayed by the save-pattern tests (BEHAVIOUR 4, 5)
   python3-dev pybind11-dev  # the Python module liveconf (issue 16): CPython 3.11 headers, pybind11
-  python3-pytest python3-yaml  # the Python tests (tests/python, run by ctest); the guide's example imports yaml
+  python3-pytest python3-yaml python3-attr  # the Python tests (tests/python, run by ctest) and bench/python_bench.py: the guide imports yaml and attrs
 )
 
 missing=()

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdint>
 #include <limits>
+#include <string_view>
 
 namespace liveconf::python {
 namespace {
@@ -10,59 +11,89 @@ namespace {
 PyObject* g_error_type = nullptr;  // owned by the module for the process's life
 std::atomic<bool> g_finalizing{false};
 
-Value convert(py::handle obj, const std::string& where, int depth) {
-  if (depth > 256) {
-    throw py::value_error("value nested deeper than 256 levels at " + where);
+// Where a value sits, for error messages only: a chain of the parents' keys
+// or indexes, turned into text only when a conversion fails.
+struct Where {
+  const Where* parent = nullptr;
+  std::string_view key;  // empty: an array index
+  std::size_t index = 0;
+
+  [[nodiscard]] std::string text() const {
+    std::string head = parent != nullptr ? parent->text() : std::string();
+    if (parent == nullptr) {
+      return head;
+    }
+    if (key.empty()) {
+      return head + "[" + std::to_string(index) + "]";
+    }
+    return head.empty() ? std::string(key) : head + "." + std::string(key);
   }
-  if (obj.is_none()) {
+  [[nodiscard]] std::string at() const {
+    const std::string t = text();
+    return t.empty() ? std::string() : " at " + t;
+  }
+};
+
+std::string_view utf8(PyObject* str) {
+  Py_ssize_t size = 0;
+  const char* data = PyUnicode_AsUTF8AndSize(str, &size);
+  if (data == nullptr) {
+    throw py::error_already_set();
+  }
+  return {data, static_cast<std::size_t>(size)};
+}
+
+Value convert(py::handle obj, const Where& where, int depth) {
+  PyObject* o = obj.ptr();
+  if (depth > 256) {
+    throw py::value_error("value nested deeper than 256 levels" + where.at());
+  }
+  if (o == Py_None) {
     return Value();
   }
-  if (PyBool_Check(obj.ptr())) {
-    return Value(obj.ptr() == Py_True);
+  if (PyBool_Check(o)) {
+    return Value(o == Py_True);
   }
-  if (PyLong_Check(obj.ptr())) {
+  if (PyLong_Check(o)) {
     int overflow = 0;
-    const long long v = PyLong_AsLongLongAndOverflow(obj.ptr(), &overflow);
+    const long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow != 0) {
-      throw py::type_error("integer at " + where + " does not fit in 64 bits");
+      throw py::type_error("integer" + where.at() + " does not fit in 64 bits");
     }
     return Value(static_cast<std::int64_t>(v));
   }
-  if (PyFloat_Check(obj.ptr())) {
-    return Value(PyFloat_AS_DOUBLE(obj.ptr()));
+  if (PyFloat_Check(o)) {
+    return Value(PyFloat_AS_DOUBLE(o));
   }
-  if (PyUnicode_Check(obj.ptr())) {
-    Py_ssize_t size = 0;
-    const char* data = PyUnicode_AsUTF8AndSize(obj.ptr(), &size);
-    if (data == nullptr) {
-      throw py::error_already_set();
-    }
-    return Value(std::string(data, static_cast<std::size_t>(size)));
+  if (PyUnicode_Check(o)) {
+    return Value(std::string(utf8(o)));
   }
-  if (PyDict_Check(obj.ptr())) {
+  if (PyDict_Check(o)) {
     Value out = Value::object();
-    Object& o = out.as_object();
-    o.reserve(static_cast<std::size_t>(PyDict_Size(obj.ptr())));
+    Object& members = out.as_object();
+    members.reserve(static_cast<std::size_t>(PyDict_Size(o)));
     PyObject* key = nullptr;
     PyObject* item = nullptr;
     Py_ssize_t pos = 0;
-    while (PyDict_Next(obj.ptr(), &pos, &key, &item)) {
+    while (PyDict_Next(o, &pos, &key, &item)) {
       if (!PyUnicode_Check(key)) {
-        throw py::type_error("key " + py::repr(key).cast<std::string>() + " at " + where +
+        throw py::type_error("key " + py::repr(key).cast<std::string>() + where.at() +
                              " is not a string");
       }
-      std::string k = py::reinterpret_borrow<py::str>(key).cast<std::string>();
-      Value v = convert(item, where.empty() ? k : where + "." + k, depth + 1);
-      o.insert_or_assign(std::move(k), std::move(v));
+      const std::string_view k = utf8(key);
+      const Where child{&where, k.empty() ? std::string_view("\"\"") : k, 0};
+      auto [slot, inserted] = members.try_emplace(k);
+      *slot = convert(item, child, depth + 1);
     }
     return out;
   }
-  if (PyList_Check(obj.ptr()) || PyTuple_Check(obj.ptr())) {
+  if (PyList_Check(o) || PyTuple_Check(o)) {
     Value out = Value::array();
-    py::sequence seq = py::reinterpret_borrow<py::sequence>(obj);
-    std::size_t i = 0;
-    for (py::handle item : seq) {
-      out.push_back(convert(item, where + "[" + std::to_string(i++) + "]", depth + 1));
+    const Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+    out.as_array().reserve(static_cast<std::size_t>(n));
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      const Where child{&where, {}, static_cast<std::size_t>(i)};
+      out.push_back(convert(PySequence_Fast_GET_ITEM(o, i), child, depth + 1));
     }
     return out;
   }
@@ -74,7 +105,7 @@ Value convert(py::handle obj, const std::string& where, int depth) {
   }
   throw py::type_error("cannot use a " +
                        py::str(obj.get_type().attr("__name__")).cast<std::string>() +
-                       " as a configuration value" + (where.empty() ? "" : " at " + where) +
+                       " as a configuration value" + where.at() +
                        " (use None, bool, int, float, str, list, tuple or dict)");
 }
 
@@ -112,7 +143,7 @@ void raise(const Error& e) {
   throw py::error_already_set();
 }
 
-Value to_value(py::handle obj) { return convert(obj, "", 0); }
+Value to_value(py::handle obj) { return convert(obj, Where{}, 0); }
 
 py::object to_python(const Value& v) {
   switch (v.type()) {

@@ -442,6 +442,15 @@ PYBIND11_MODULE(_core, m) {
                std::to_string(s.s->generation()) + ">";
       });
 
+  py::class_<Reader<Value>>(m, "Reader",
+                            "A config's newest snapshot, checked with one atomic load.")
+      .def("refresh", &Reader<Value>::refresh,
+           "Moves to the newest snapshot; True if it was newer than the one held.")
+      .def_property_readonly("stale", &Reader<Value>::stale)
+      .def_property_readonly("generation",
+                             [](const Reader<Value>& r) { return r.snapshot()->generation(); })
+      .def("snapshot", [](const Reader<Value>& r) { return PySnapshot{r.snapshot()}; });
+
   py::class_<PySubscription>(m, "Subscription")
       .def(
           "cancel", [](PySubscription& s) { s.sub.cancel(); },
@@ -477,6 +486,12 @@ PYBIND11_MODULE(_core, m) {
           "snapshot",
           [](PyManager& self, const std::string& name) {
             return PySnapshot{check(self.m().snapshot(name))};
+          },
+          py::arg("name"))
+      .def(
+          "reader",
+          [](PyManager& self, const std::string& name) {
+            return check(self.m().reader<Value>(name));
           },
           py::arg("name"))
       .def(
@@ -731,6 +746,28 @@ PYBIND11_MODULE(_core, m) {
       },
       py::arg("old"), py::arg("new"), py::arg("sensitive") = std::vector<std::string>{},
       "The changes from `old` to `new` (dicts), secrets masked.");
+  m.def(
+      "merge_layers",
+      [](const py::list& layers) {
+        std::vector<Layer> stack;
+        for (const py::handle item : layers) {
+          auto t = item.cast<py::tuple>();
+          Layer l{t[0].cast<std::string>(), t[1].cast<int>(), to_value(t[2]), ""};
+          l.data.set_origin_recursive(Origin::named(l.name));
+          stack.push_back(std::move(l));
+        }
+        Value merged = merge_layers(stack, MergePolicies{});
+        py::dict sources;
+        if (merged.is_object()) {
+          for (const auto& [key, v] : merged.as_object()) {
+            sources[py::str(key)] = v.origin().source();
+          }
+        }
+        return py::make_tuple(to_python(merged), sources);
+      },
+      py::arg("layers"),
+      "Merges [(name, priority, dict), ...] (higher priority wins, deep): (merged, {key: "
+      "layer}).");
   m.def(
       "parse",
       [](const std::string& text, const std::string& format, const std::string& name) {

@@ -16,7 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Type
 
 from . import _core
 from ._callbacks import Dispatcher, track
-from ._config import BaseConfig
+from ._config import BaseConfig, make_error
 from ._env import guard_environ
 
 
@@ -54,6 +54,7 @@ class ConfigManager:
     def __init__(self) -> None:
         self._core = _core.Manager()
         self._classes: Dict[str, Type[BaseConfig]] = {}
+        self._readers: Dict[str, Any] = {}  # name -> the core's Reader of that config
         self._cache: Dict[str, Any] = {}  # name -> the typed object of its newest generation
         self._children: List[Any] = []  # MultiSourceConfigSync objects sharing the core
         track(self)
@@ -98,11 +99,13 @@ class ConfigManager:
             first_generation,
         )
         self._classes[name] = klass
+        self._readers[name] = self._core.reader(name)
         return self.get_now(name)
 
     def unregister(self, name: str) -> None:
         self._core.unregister(name)
         self._classes.pop(name, None)
+        self._readers.pop(name, None)
         self._cache.pop(name, None)
 
     # ---- reading
@@ -112,10 +115,13 @@ class ConfigManager:
         return self.get_now(name)
 
     def get_now(self, name: str) -> Any:
-        cached = self._cache.get(name)
-        if cached is not None and cached.generation == self._core.generation(name):
-            return cached
-        return self._typed(name, self._core.snapshot(name))
+        reader = self._readers.get(name)
+        if reader is None:
+            raise make_error(f'no config named "{name}" in this ConfigManager', code="not_found")
+        # One atomic load in the core while nothing changed, then the cached object.
+        if reader.refresh() or name not in self._cache:
+            return self._typed(name, reader.snapshot())
+        return self._cache[name]
 
     def _typed(self, name: str, snapshot: Any) -> Any:
         cached = self._cache.get(name)
@@ -123,7 +129,7 @@ class ConfigManager:
             return cached
         klass = self._classes.get(name)
         if klass is None:
-            raise KeyError(f"config {name!r} is not registered with this ConfigManager")
+            raise make_error(f'no config named "{name}" in this ConfigManager', code="not_found")
         obj = klass._liveconf_from_tree(snapshot.tree(), snapshot)
         newest = self._cache.get(name)
         if newest is None or newest.generation < snapshot.generation:
@@ -235,6 +241,7 @@ class ConfigManager:
         """Stops every source and thread of this manager (also done when it is
         garbage-collected)."""
         self._cache.clear()
+        self._readers.clear()
         for child in self._children:
             child._core = None
         self._children.clear()
