@@ -110,8 +110,11 @@ void DirectoryWatch::signal() {
 DirectoryWatch::Listing DirectoryWatch::scan() const {
   Listing out;
   auto add = [&](const fs::path& p) {
+    // Symlinks are followed: a Kubernetes ConfigMap's app.json -> ..data/app.json
+    // changes when ..data is swapped, though the link itself never does. A
+    // dangling link is reported as itself.
     struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) {
+    if (::stat(p.c_str(), &st) != 0 && ::lstat(p.c_str(), &st) != 0) {
       return;  // gone since listed
     }
     Entry e;

@@ -280,3 +280,45 @@ def test_a_handler_that_raises_is_counted_and_the_observer_goes_on(tmp_path):
         target.write_text('{"a": 2}')
         assert wait_until(lambda: bad.calls == 2)
     assert liveconf.callback_errors() - before == 2
+
+
+def test_a_kubernetes_configmap_swap_reaches_the_guides_handler(tmp_path):
+    """kubelet's update: a new timestamped directory, a new ..data symlink
+    renamed over the old one, the old directory removed; app.json itself is a
+    symlink through ..data and never changes."""
+
+    def version(name, timeout):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "watched_config.json").write_text(json.dumps({"timeout": timeout}))
+
+    version("..2026_12_06_01", 31)
+    os.symlink("..2026_12_06_01", tmp_path / "..data")
+    os.symlink("..data/watched_config.json", tmp_path / "watched_config.json")
+    config_file = tmp_path / "watched_config.json"
+
+    async def scenario():
+        manager = ConfigManager()
+        await manager.register("watched", config=WatchedConfig.from_file(config_file))
+        reloads = []
+
+        async def reload_config():
+            await manager.update("watched", json.loads(config_file.read_text()))
+            reloads.append((await manager.get("watched")).timeout)
+
+        observer = Observer()
+        observer.schedule(ConfigFileWatcher(config_file, reload_config), str(tmp_path))
+        observer.start()
+        try:
+            for n, timeout in [(2, 32), (3, 33)]:
+                version(f"..2026_12_06_0{n}", timeout)
+                os.symlink(f"..2026_12_06_0{n}", tmp_path / "..data_tmp")
+                os.rename(tmp_path / "..data_tmp", tmp_path / "..data")
+                shutil.rmtree(tmp_path / f"..2026_12_06_0{n - 1}")
+                assert await async_wait_until(lambda: reloads[-1:] == [timeout]), reloads
+            assert reloads == [32, 33]
+        finally:
+            observer.stop()
+            observer.join()
+
+    asyncio.run(scenario())
