@@ -592,6 +592,9 @@ PYBIND11_MODULE(_core, m) {
                     DiffOptions o;
                     o.sensitive = &new_s->sensitive();
                     typed = diff(converted(*old_s), converted(*new_s), o).filter(p);
+                    if (typed.empty()) {
+                      return;  // only the text changed ("8" -> "08"): nothing to tell
+                    }
                   }
                   py::gil_scoped_acquire gil;
                   try {
