@@ -145,36 +145,72 @@ void raise(const Error& e) {
 
 Value to_value(py::handle obj) { return convert(obj, Where{}, 0); }
 
-py::object to_python(const Value& v) {
+namespace {
+
+// New references, built with the C API: this runs for every node of every
+// snapshot a Python caller reads.
+PyObject* new_str(std::string_view s) {
+  PyObject* o = PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "replace");
+  if (o == nullptr) {
+    throw py::error_already_set();
+  }
+  return o;
+}
+
+PyObject* build(const Value& v) {
+  PyObject* out = nullptr;
   switch (v.type()) {
     case Value::Type::kNull:
-      return py::none();
+      Py_INCREF(Py_None);
+      return Py_None;
     case Value::Type::kBool:
-      return py::bool_(v.as_bool());
+      out = v.as_bool() ? Py_True : Py_False;
+      Py_INCREF(out);
+      return out;
     case Value::Type::kInt:
-      return py::int_(v.as_int());
+      out = PyLong_FromLongLong(static_cast<long long>(v.as_int()));
+      break;
     case Value::Type::kDouble:
-      return py::float_(v.as_double());
+      out = PyFloat_FromDouble(v.as_double());
+      break;
     case Value::Type::kString:
-      return py::str(v.as_string());
+      return new_str(v.as_string());
     case Value::Type::kArray: {
       const Value::Array& a = v.as_array();
-      py::list out(a.size());
-      for (std::size_t i = 0; i < a.size(); ++i) {
-        out[i] = to_python(a[i]);
+      py::object list =
+          py::reinterpret_steal<py::object>(PyList_New(static_cast<Py_ssize_t>(a.size())));
+      if (!list) {
+        throw py::error_already_set();
       }
-      return out;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        PyList_SET_ITEM(list.ptr(), static_cast<Py_ssize_t>(i), build(a[i]));  // steals
+      }
+      return list.release().ptr();
     }
     case Value::Type::kObject: {
-      py::dict out;
-      for (const auto& [k, member] : v.as_object()) {
-        out[py::str(k)] = to_python(member);
+      py::object dict = py::reinterpret_steal<py::object>(PyDict_New());
+      if (!dict) {
+        throw py::error_already_set();
       }
-      return out;
+      for (const auto& [k, member] : v.as_object()) {
+        py::object key = py::reinterpret_steal<py::object>(new_str(k));
+        py::object item = py::reinterpret_steal<py::object>(build(member));
+        if (PyDict_SetItem(dict.ptr(), key.ptr(), item.ptr()) != 0) {
+          throw py::error_already_set();
+        }
+      }
+      return dict.release().ptr();
     }
   }
-  return py::none();
+  if (out == nullptr) {
+    throw py::error_already_set();
+  }
+  return out;
 }
+
+}  // namespace
+
+py::object to_python(const Value& v) { return py::reinterpret_steal<py::object>(build(v)); }
 
 std::atomic<long>& PyRef::live_count() noexcept {
   static std::atomic<long> count{0};

@@ -759,11 +759,22 @@ PYBIND11_MODULE(_core, m) {
           l.data.set_origin_recursive(Origin::named(l.name));
           stack.push_back(std::move(l));
         }
-        Value merged = merge_layers(stack, MergePolicies{});
+        Value merged;
+        {
+          py::gil_scoped_release release;
+          merged = merge_layers(stack, MergePolicies{});
+        }
+        // The guide's source_tracking: each top-level key's layer (one Python
+        // string per layer, shared).
         py::dict sources;
+        std::map<const OriginInfo*, py::str> names;
         if (merged.is_object()) {
           for (const auto& [key, v] : merged.as_object()) {
-            sources[py::str(key)] = v.origin().source();
+            auto [it, fresh] = names.try_emplace(v.origin().info().get());
+            if (fresh) {
+              it->second = py::str(v.origin().source());
+            }
+            sources[py::str(key)] = it->second;
           }
         }
         return py::make_tuple(to_python(merged), sources);
@@ -790,32 +801,55 @@ PYBIND11_MODULE(_core, m) {
         return f == nullptr ? py::object(py::none()) : py::object(py::str(f->name()));
       },
       py::arg("path"));
+  // The environment functions take liveconf's environment lock: never while
+  // holding the GIL, since a thread that holds that lock may be waiting for it.
   m.def(
       "get_env", [](const std::string& name) { return get_env(name); }, py::arg("name"),
+      py::call_guard<py::gil_scoped_release>(),
       "NAME's value from the C environment (under liveconf's lock), or None.");
   m.def(
       "set_env",
-      [](const std::string& name, const std::string& value) { check(set_env(name, value)); },
+      [](const std::string& name, const std::string& value) {
+        Status st;
+        {
+          py::gil_scoped_release release;
+          st = set_env(name, value);
+        }
+        check(st);
+      },
       py::arg("name"), py::arg("value"),
       "setenv under liveconf's lock; wakes every watcher at once.");
   m.def(
-      "unset_env", [](const std::string& name) { check(unset_env(name)); }, py::arg("name"));
+      "unset_env",
+      [](const std::string& name) {
+        Status st;
+        {
+          py::gil_scoped_release release;
+          st = unset_env(name);
+        }
+        check(st);
+      },
+      py::arg("name"));
   m.def(
       "environ", [](const std::string& prefix) { return environment_snapshot(prefix); },
-      py::arg("prefix") = "");
+      py::arg("prefix") = "", py::call_guard<py::gil_scoped_release>());
 
   py::class_<PyEnvWatcher>(m, "EnvWatcher", "Polls the C environment; (old, new) per variable.")
       .def(py::init<double>(), py::arg("poll_interval") = 5.0)
       .def(
           "watch_vars",
           [](PyEnvWatcher& self, std::vector<std::string> names, py::object fn) {
-            return self.w().watch_vars(std::move(names), PyEnvWatcher::callback(std::move(fn)));
+            EnvCallback cb = PyEnvWatcher::callback(std::move(fn));
+            py::gil_scoped_release release;  // a running poll may wait for the GIL
+            return self.w().watch_vars(std::move(names), std::move(cb));
           },
           py::arg("names"), py::arg("callback"))
       .def(
           "watch_prefix",
           [](PyEnvWatcher& self, std::string prefix, py::object fn) {
-            return self.w().watch_prefix(std::move(prefix), PyEnvWatcher::callback(std::move(fn)));
+            EnvCallback cb = PyEnvWatcher::callback(std::move(fn));
+            py::gil_scoped_release release;
+            return self.w().watch_prefix(std::move(prefix), std::move(cb));
           },
           py::arg("prefix"), py::arg("callback"))
       .def(

@@ -410,17 +410,18 @@ class BaseConfig:
     @classmethod
     def _liveconf_from_tree(cls, tree: Dict[str, Any], snapshot: Any = None) -> Any:
         obj = cls.__new__(cls)
-        cls._liveconf_fill(obj, tree)
-        object.__setattr__(obj, "_liveconf_snapshot", snapshot)
+        cls._liveconf_fill(obj, tree, snapshot)
         return obj
 
     @classmethod
-    def _liveconf_fill(cls, obj: Any, tree: Dict[str, Any]) -> None:
+    def _liveconf_fill(cls, obj: Any, tree: Dict[str, Any], snapshot: Any = None) -> None:
+        # Never touch obj.__dict__ here or below: reading it turns CPython's
+        # inline attribute values into a dict, and every attribute read then
+        # takes twice as long (BENCHMARKS.md, "Python").
         set_ = object.__setattr__
         for name, spec in cls.__liveconf_fields__.items():
             set_(obj, name, _freeze(spec.annotation, tree.get(name)))
-        if "_liveconf_snapshot" not in obj.__dict__:
-            set_(obj, "_liveconf_snapshot", None)
+        set_(obj, "_liveconf_snapshot", snapshot)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], strict: bool = False) -> Any:
@@ -510,19 +511,19 @@ class BaseConfig:
     @property
     def generation(self) -> Optional[int]:
         """The generation this object was published as (None if not from a manager)."""
-        snap = self.__dict__.get("_liveconf_snapshot")
+        snap = self._liveconf_snapshot
         return snap.generation if snap is not None else None
 
     def explain(self, path: str) -> str:
         """Where the value at ``path`` came from, layer by layer (from a manager)."""
-        snap = self.__dict__.get("_liveconf_snapshot")
+        snap = self._liveconf_snapshot
         if snap is None:
             return f"{path}: {type(self).__name__} was not published by a ConfigManager"
         return snap.explain_text(path)
 
     def origin(self, path: str) -> Optional[str]:
         """file:line:col and layer of the value at ``path`` (from a manager)."""
-        snap = self.__dict__.get("_liveconf_snapshot")
+        snap = self._liveconf_snapshot
         return snap.origin(path) if snap is not None else None
 
     def __setattr__(self, name: str, value: Any) -> None:
