@@ -854,6 +854,9 @@ TEST_F(EtcdSourceTest, B56_OfflineBootServesTheCacheAtOnceStaleThenConvergesWith
   ASSERT_TRUE(etcd->start());
   ASSERT_TRUE(wait_value("a", "3", 20s));
   ASSERT_TRUE(wait_state(SourceState::kOk));
+  // The subscriber is called on the dispatch thread after the publish that
+  // wait_value saw: wait for the call, then check there was exactly one.
+  ASSERT_TRUE(wait_until([&] { return changes.count() >= 1; }));
   EXPECT_EQ(changes.count(), 1u);
   EXPECT_EQ(changes.at(0).size(), 1u);
   EXPECT_FALSE(stats().serving_cache);
