@@ -46,3 +46,4 @@ install(FILES ${PROJECT_BINARY_DIR}/liveconfConfig.cmake
 # Build-tree export, so a consumer can point liveconf_DIR at a build directory.
 export(EXPORT liveconfTargets NAMESPACE liveconf::
        FILE ${PROJECT_BINARY_DIR}/liveconfTargets.cmake)
+include(${CMAKE_CURRENT_LIST_DIR}/pkgconfig.cmake)

@@ -25,6 +25,7 @@ packages=(
   libc++-14-dev libc++abi-14-dev googletest  # the libcxx preset (GoogleTest built from source)
   clang-format clang-tidy
   vim emacs-nox          # real editors replayed by the save-pattern tests (BEHAVIOUR 4, 5)
+  zsh                    # the zsh completion script is loaded by a test (bash is always there)
   python3-dev pybind11-dev  # the Python module liveconf (issue 16): CPython 3.11 headers, pybind11
   python3-pytest python3-yaml python3-attr  # the Python tests (tests/python, run by ctest) and bench/python_bench.py: the guide imports yaml and attrs
 )

@@ -5,6 +5,7 @@
 // and oneshot_commands.cpp.
 #include <cstdio>
 #include <exception>
+#include <iterator>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -13,7 +14,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
+#include "cli/completion.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/version_info.hpp"
 
 namespace liveconf::cli {
 namespace {
@@ -23,7 +26,9 @@ int run(int argc, char** argv) {
       "liveconf: keep an application's configuration live, and see where every value "
       "came from.",
       "liveconf");
-  app.set_version_flag("--version", std::string("liveconf ") + LIVECONF_VERSION_STRING);
+  std::string version = version_text();
+  version.pop_back();  // CLI11 adds the last newline
+  app.set_version_flag("--version", version);
   app.require_subcommand(1);
   app.footer(std::string(kExitCodeTable) + "\n\nSee docs/cli.md.");
 
@@ -227,6 +232,14 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
 #endif
 
+  std::string shell;
+  CLI::App* comp = app.add_subcommand(
+      "completion", "Print the shell completion script: source <(liveconf completion bash)");
+  comp->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember(
+          std::vector<std::string>(std::begin(kCompletionShells), std::end(kCompletionShells))));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& ex) {
@@ -244,6 +257,10 @@ int run(int argc, char** argv) {
   watch.report = w->get_option("--report-as")->count() > 0;
 #endif
   try {
+    if (comp->parsed()) {
+      std::fputs(completion_script(app, shell).c_str(), stdout);
+      return kExitOk;
+    }
     if (w->parsed()) {
       return run_watch(common, w, watch);
     }

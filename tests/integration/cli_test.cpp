@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -1580,11 +1581,168 @@ TEST(CliHelpTest, EveryCommandHasHelp) {
   }
 }
 
-TEST(CliHelpTest, VersionPrintsNameAndVersion) {
+TEST(CliHelpTest, VersionPrintsVersionRevisionAndBuiltParts) {
   const CliResult r = run_cli({"--version"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
-  EXPECT_EQ(r.out, std::string("liveconf ") + LIVECONF_VERSION_STRING + "\n");
-  EXPECT_TRUE(std::regex_match(r.out, std::regex(R"(liveconf \d+\.\d+\.\d+\n)"))) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(r.out, m,
+                               std::regex("liveconf (\\d+\\.\\d+\\.\\d+)\n"
+                                          "revision: (\\S+)\n"
+                                          "parts: ([a-z -]+) \\(not built: ([a-z -]+)\\)\n"
+                                          "build: [^\n]+\n")))
+      << r.out;
+  EXPECT_EQ(m[1], LIVECONF_VERSION_STRING);
+  // The revision is the source tree's own (this test runs from a checkout).
+  // (`git describe`: a bare hash, or TAG-N-gHASH once there are tags; -dirty after either.)
+  std::string head;
+  if (FILE* git = ::popen("git -C '" LIVECONF_SOURCE_DIR "' rev-parse HEAD 2>/dev/null", "r")) {
+    char buf[64] = {};
+    if (std::fgets(buf, sizeof buf, git) != nullptr) {
+      head = buf;
+    }
+    ::pclose(git);
+  }
+  if (head.size() >= 12) {
+    EXPECT_NE(m[2].str().find(head.substr(0, 12)), std::string::npos)
+        << "--version says " << m[2] << ", the tree is at " << head;
+  }
+  // The parts are the ones this build has: each one named once, on the right side.
+  const std::string built = m[3];
+  const std::string missing = m[4];
+  auto listed = [](const std::string& list, const std::string& part) {
+    return (" " + list + " ").find(" " + part + " ") != std::string::npos;
+  };
+  const std::pair<const char*, bool> parts[] = {
+#ifdef LIVECONF_CLI_WITH_ETCD
+      {"etcd", true},
+#else
+      {"etcd", false},
+#endif
+#ifdef LIVECONF_CLI_WITH_ADMIN
+      {"admin", true},
+#else
+      {"admin", false},
+#endif
+#ifdef LIVECONF_CLI_WITH_JOURNAL
+      {"journal", true},
+#else
+      {"journal", false},
+#endif
+      {"python", LIVECONF_TEST_PYTHON_BUILT != 0},
+  };
+  for (const auto& [part, has] : parts) {
+    EXPECT_EQ(listed(built, part), has) << part << " in: " << r.out;
+    EXPECT_EQ(listed(missing, part), !has) << part << " in: " << r.out;
+  }
+}
+
+// Runs `script` with `shell` (bash or zsh) in `dir`; its stdout, or "exit N" on failure.
+std::string run_shell(const std::string& shell, const TempDir& dir, const std::string& script) {
+  const fs::path file = dir.write("driver." + shell, script);
+  const std::string command = "cd '" + dir.path().string() + "' && " + shell + " " +
+                              (shell == "zsh" ? "-f " : "--norc --noprofile ") + file.string() +
+                              " 2>&1";
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (p == nullptr) {
+    return "popen failed";
+  }
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) {
+    out.append(buf, n);
+  }
+  const int status = ::pclose(p);
+  return status == 0 ? out : out + "exit " + std::to_string(status);
+}
+
+// Bash's own completion machinery (complete -F) drives the generated function
+// for a few prefixes: subcommands, options of one subcommand, a file-valued
+// option, a directory-valued one, a fixed set of choices, the global flags.
+TEST(CliCompletionTest, BashCompletesCommandsOptionsFilesDirectoriesAndChoices) {
+  TempDir dir;
+  const CliResult script = run_cli({"completion", "bash"});
+  ASSERT_EQ(script.exit_code, 0) << describe(script);
+  dir.write("liveconf.bash", script.out);
+  dir.write("app.json", "{}");
+  dir.write("apx.yaml", "a: 1\n");
+  fs::create_directory(dir.path() / "conf.d");
+  const std::string out = run_shell("bash", dir, R"(
+source ./liveconf.bash
+complete -p liveconf
+words() {
+  COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=()
+  _liveconf
+  printf '%s\n' "${COMPREPLY[@]}" | sort | tr '\n' ' '; echo "|"
+}
+words liveconf wa
+words liveconf watch --fi
+words liveconf watch --once --file ap
+words liveconf render --dir co
+words liveconf get --format j
+words liveconf completion ''
+words liveconf --vers
+words liveconf ''
+)");
+  const std::vector<std::string> lines = [&] {
+    std::vector<std::string> v;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      v.push_back(line);
+    }
+    return v;
+  }();
+  ASSERT_EQ(lines.size(), 9u) << out;
+  EXPECT_EQ(lines[0], "complete -F _liveconf liveconf");
+  EXPECT_EQ(lines[1], "watch |");
+  EXPECT_EQ(lines[2], "--file |");
+  EXPECT_EQ(lines[3], "app.json apx.yaml |");
+  EXPECT_EQ(lines[4], "conf.d |");
+  EXPECT_EQ(lines[5], "json |");
+  EXPECT_EQ(lines[6], "bash zsh |");
+  EXPECT_EQ(lines[7], "--version |");
+  // Every subcommand --help lists is offered, and nothing else.
+  const CliResult help = run_cli({"--help"});
+  std::vector<std::string> commands;
+  {
+    std::istringstream in(help.out.substr(help.out.find("Subcommands:")));
+    std::string line;
+    std::getline(in, line);
+    while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+      commands.push_back(line.substr(2, line.find(' ', 2) - 2));
+    }
+  }
+  std::sort(commands.begin(), commands.end());
+  std::string expected;
+  for (const std::string& c : commands) {
+    expected += c + " ";
+  }
+  EXPECT_GE(commands.size(), 10u) << help.out;
+  EXPECT_EQ(lines[8], expected + "|");
+}
+
+// zsh: the script loads under compinit, registers _liveconf for liveconf and
+// defines a function for every subcommand. Skipped only where zsh is missing
+// (scripts/install-deps.sh installs it).
+TEST(CliCompletionTest, ZshScriptLoadsAndCoversEverySubcommand) {
+  if (std::system("command -v zsh >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "zsh is not installed (scripts/install-deps.sh installs it)";
+  }
+  TempDir dir;
+  const CliResult script = run_cli({"completion", "zsh"});
+  ASSERT_EQ(script.exit_code, 0) << describe(script);
+  EXPECT_EQ(script.out.rfind("#compdef liveconf\n", 0), 0u);
+  dir.write("_liveconf", script.out);
+  EXPECT_EQ(run_shell("zsh", dir, "zsh -n ./_liveconf && echo parsed\n"), "parsed\n");
+  const std::string out = run_shell("zsh", dir, R"(
+autoload -U compinit && compinit -u -D
+source ./_liveconf
+print -r -- "registered: $_comps[liveconf]"
+for c in watch get explain check render env-report status pin unpin rollback completion; do
+  (( $+functions[_liveconf_$c] )) || print -r -- "missing: $c"
+done
+)");
+  EXPECT_EQ(out, "registered: _liveconf\n");
 }
 
 TEST(CliColourTest, NoEscapeSequencesWhenStdoutIsAPipe) {

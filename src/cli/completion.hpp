@@ -1,0 +1,26 @@
+// `liveconf completion bash|zsh`: a shell completion script generated from
+// the CLI's own command tree (CLI11's App), so it names exactly the
+// subcommands and options this binary has and cannot drift from --help.
+//
+//   source <(liveconf completion bash)
+//   liveconf completion zsh > "${fpath[1]}/_liveconf"
+//
+// Options whose value is a file (type PATH or FILE) complete file names, DIR
+// directories, a fixed set of choices (CLI::IsMember) those choices; other
+// values complete nothing.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <CLI/CLI.hpp>
+
+namespace liveconf::cli {
+
+/// The shells a script can be generated for.
+inline constexpr std::string_view kCompletionShells[] = {"bash", "zsh"};
+
+/// The completion script for `shell` ("bash" or "zsh") of `app`'s commands.
+[[nodiscard]] std::string completion_script(const CLI::App& app, std::string_view shell);
+
+}  // namespace liveconf::cli
