@@ -12,9 +12,9 @@
 
 #include "liveconf/liveconf.hpp"
 
+#include "cli/command_docs.hpp"
 #include "cli/commands.hpp"
 #include "cli/common_options.hpp"
-#include "cli/completion.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/version_info.hpp"
 
@@ -240,6 +240,9 @@ int run(int argc, char** argv) {
       ->check(CLI::IsMember(
           std::vector<std::string>(std::begin(kCompletionShells), std::end(kCompletionShells))));
 
+  CLI::App* man = app.add_subcommand(
+      "man-page", "Print this manual page, liveconf(1), in roff: liveconf man-page | man -l -");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& ex) {
@@ -259,6 +262,10 @@ int run(int argc, char** argv) {
   try {
     if (comp->parsed()) {
       std::fputs(completion_script(app, shell).c_str(), stdout);
+      return kExitOk;
+    }
+    if (man->parsed()) {
+      std::fputs(man_page(app, kExitCodeTable).c_str(), stdout);
       return kExitOk;
     }
     if (w->parsed()) {

@@ -14,6 +14,7 @@
 #include <optional>
 #include <poll.h>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <sys/inotify.h>
@@ -1743,6 +1744,82 @@ for c in watch get explain check render env-report status pin unpin rollback com
 done
 )");
   EXPECT_EQ(out, "registered: _liveconf\n");
+}
+
+// The long options `liveconf [CMD] --help` lists (CLI11: "  -h,--help ...", "  --file PATH ...").
+std::set<std::string> options_in_help(const std::string& help) {
+  std::set<std::string> out;
+  std::istringstream in(help.substr(help.find("Options:")));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  -", 0) != 0) {
+      continue;
+    }
+    std::istringstream words(line);
+    std::string first;
+    words >> first;  // "-h,--help" or "--file"
+    std::istringstream names(first);
+    for (std::string name; std::getline(names, name, ',');) {
+      if (name.rfind("--", 0) == 0) {
+        out.insert(name);
+      }
+    }
+  }
+  return out;
+}
+
+// liveconf(1) renders without a groff warning, documents every subcommand with
+// exactly the options its --help lists, and the file the build installs is the
+// page the binary prints.
+TEST(CliManPageTest, RendersCleanlyAndDocumentsEveryOptionOfEveryCommand) {
+  TempDir dir;
+  const CliResult page = run_cli({"man-page"});
+  ASSERT_EQ(page.exit_code, 0) << describe(page);
+  dir.write("liveconf.1", page.out);
+  EXPECT_EQ(run_shell("bash", dir, "groff -man -ww -z liveconf.1 && echo clean\n"), "clean\n");
+  EXPECT_NE(run_shell("bash", dir, "MANWIDTH=80 man -l liveconf.1 | col -b\n").find("EXIT STATUS"),
+            std::string::npos);
+
+  // The page's options per section: ".SS "get"" up to the next .SS or .SH.
+  std::map<std::string, std::set<std::string>> documented;
+  {
+    std::istringstream in(page.out);
+    std::string section;
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind(".SS \"", 0) == 0) {
+        section = line.substr(5, line.size() - 6);
+        std::erase(section, '\\');  // "env\-report"
+      } else if (line.rfind(".SH", 0) == 0) {
+        section = line == ".SH OPTIONS" ? "" : "-";
+      } else if (section != "-" && line.rfind("\\fB\\-\\-", 0) == 0) {
+        std::string name = line.substr(3, line.find("\\fR") - 3);
+        std::string plain;
+        for (std::size_t i = 0; i < name.size(); ++i) {
+          if (name[i] != '\\') {
+            plain.push_back(name[i]);
+          }
+        }
+        documented[section].insert(plain);
+      }
+    }
+  }
+  const CliResult help = run_cli({"--help"});
+  EXPECT_EQ(documented[""], options_in_help(help.out));
+  std::istringstream in(help.out.substr(help.out.find("Subcommands:")));
+  std::string line;
+  std::getline(in, line);
+  std::size_t commands = 0;
+  while (std::getline(in, line) && line.rfind("  ", 0) == 0) {
+    const std::string command = line.substr(2, line.find(' ', 2) - 2);
+    const CliResult sub = run_cli({command, "--help"});
+    EXPECT_EQ(documented[command], options_in_help(sub.out)) << command;
+    EXPECT_GT(documented[command].size(), 0u) << command;
+    ++commands;
+  }
+  EXPECT_EQ(documented.size(), commands + 1);  // no section for a command --help lacks
+
+  // The page `cmake --install` puts in share/man/man1 (written after each link).
+  const fs::path installed = fs::path(LIVECONF_CLI).parent_path() / "completions" / "liveconf.1.gz";
+  EXPECT_EQ(run_shell("bash", dir, "gzip -dc '" + installed.string() + "'\n"), page.out);
 }
 
 TEST(CliColourTest, NoEscapeSequencesWhenStdoutIsAPipe) {
