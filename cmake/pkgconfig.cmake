@@ -2,15 +2,22 @@
 # install-rules.cmake): liveconf.pc for the core, and liveconf-etcd.pc,
 # liveconf-journal.pc, liveconf-admin.pc for the parts that were built.
 #
-#   c++ -std=c++20 app.cpp $(pkg-config --cflags --libs liveconf)            # shared
-#   c++ -std=c++20 app.cpp $(pkg-config --static --cflags --libs liveconf)   # static
+#   c++ -std=c++20 app.cpp $(pkg-config --cflags --libs liveconf)
+#   c++ -std=c++20 app.cpp $(pkg-config --static --cflags --libs liveconf)   # all static
 #
 # The files are relocatable: `prefix` is computed from the file's own place
 # (${pcfiledir}), so an install into any --prefix (or a package staged by
 # DESTDIR) works without editing them. The dependencies are listed by their
-# own pkg-config names in Requires.private, so a static link gets their flags
-# from their own .pc files (Debian ships one for each) and a shared link does
-# not over-link.
+# own pkg-config names, so a link gets their flags from their own .pc files
+# (Debian ships one for each). Where they go depends on the build:
+#   - shared libraries (BUILD_SHARED_LIBS): Requires.private/Libs.private, so
+#     `--static` gets them and a shared link does not over-link;
+#   - static libraries (the default, and the Debian package): Requires/Libs.
+#     A static-only libliveconf.a needs them on every link, and most
+#     consumers never pass --static: Meson's dependency('liveconf') (its
+#     static: true would also demand static archives of gRPC, GnuTLS and the
+#     rest, which Debian does not ship PIC), autoconf's PKG_CHECK_MODULES
+#     and most Makefiles call plain `pkg-config --libs`.
 set(LIVECONF_PKGCONFIG_DIR ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 
 # liveconf_pkgconfig(NAME <file name without .pc> LIBRARY <-l name>
@@ -22,7 +29,15 @@ function(liveconf_pkgconfig)
   file(RELATIVE_PATH _to_prefix
        ${CMAKE_INSTALL_PREFIX}/${LIVECONF_PKGCONFIG_DIR} ${CMAKE_INSTALL_PREFIX})
   string(REGEX REPLACE "/$" "" _to_prefix "${_to_prefix}")
+  set(_libs "-L\${libdir}" -l${PC_LIBRARY})
+  if(NOT BUILD_SHARED_LIBS)
+    list(APPEND PC_REQUIRES ${PC_REQUIRES_PRIVATE})
+    list(APPEND _libs ${PC_LIBS_PRIVATE})
+    set(PC_REQUIRES_PRIVATE)
+    set(PC_LIBS_PRIVATE)
+  endif()
   list(JOIN PC_REQUIRES " " _requires)
+  list(JOIN _libs " " _libs)
   list(JOIN PC_REQUIRES_PRIVATE " " _requires_private)
   list(JOIN PC_LIBS_PRIVATE " " _libs_private)
   set(_content "prefix=\${pcfiledir}/${_to_prefix}
@@ -35,11 +50,12 @@ Version: ${PROJECT_VERSION}
 Requires: ${_requires}
 Requires.private: ${_requires_private}
 Cflags: -I\${includedir}
-Libs: -L\${libdir} -l${PC_LIBRARY}
+Libs: ${_libs}
 Libs.private: ${_libs_private}
 ")
   file(WRITE ${PROJECT_BINARY_DIR}/pkgconfig/${PC_NAME}.pc "${_content}")
-  install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${PC_NAME}.pc DESTINATION ${LIVECONF_PKGCONFIG_DIR})
+  install(FILES ${PROJECT_BINARY_DIR}/pkgconfig/${PC_NAME}.pc DESTINATION ${LIVECONF_PKGCONFIG_DIR}
+          COMPONENT dev)
 endfunction()
 
 set(_core_private yaml-0.1 libxxhash)

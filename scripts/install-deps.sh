@@ -26,6 +26,9 @@ packages=(
   clang-format clang-tidy
   vim emacs-nox          # real editors replayed by the save-pattern tests (BEHAVIOUR 4, 5)
   zsh                    # the zsh completion script is loaded by a test (bash is always there)
+  meson                  # a Meson project consumes the installed liveconf.pc in a test (packaging.meson)
+  man-db groff-base      # liveconf(1) is rendered by groff in a test, and found by man -w after dpkg -i
+  lintian                # the Debian packages (scripts/package.sh, packaging.deb test) are checked with it
   python3-dev pybind11-dev  # the Python module liveconf (issue 16): CPython 3.11 headers, pybind11
   python3-pytest python3-yaml python3-attr  # the Python tests (tests/python, run by ctest) and bench/python_bench.py: the guide imports yaml and attrs
 )

@@ -1,8 +1,11 @@
 # cmake -DPREFIX=<installed prefix> [-DLIBDIR=<lib dir under it>, else found] -DOUT=<build dir>
 #       -DCXX=<compiler> [-DCXXFLAGS=...] [-DLDFLAGS=...] [-DSTATIC=1]
-#       [-DEXPECT=<modules the Makefile must find>] -P build_and_run.cmake
-# Builds parts.cpp with the Makefile beside this script (flags from
-# pkg-config alone) against PREFIX, then runs it.
+#       [-DEXPECT=<modules the Makefile must find>] [-DBUILDER=make|meson]
+#       -P build_and_run.cmake
+# Builds parts.cpp against PREFIX with flags from pkg-config alone, then runs
+# it: with the Makefile beside this script (BUILDER make, the default), or as
+# a Meson project (../meson/meson.build, whose dependency() reads the same .pc
+# files without --static).
 if(NOT DEFINED LIBDIR)
   file(GLOB_RECURSE _pc RELATIVE ${PREFIX} ${PREFIX}/*/pkgconfig/liveconf.pc)
   if(NOT _pc)
@@ -15,6 +18,19 @@ endif()
 file(REMOVE_RECURSE ${OUT})
 file(MAKE_DIRECTORY ${OUT})
 set(ENV{PKG_CONFIG_PATH} "${PREFIX}/${LIBDIR}/pkgconfig")
+if(BUILDER STREQUAL "meson")
+  set(ENV{CXX} ${CXX})
+  set(ENV{CXXFLAGS} "${CXXFLAGS}")
+  set(ENV{LDFLAGS} "${LDFLAGS}")
+  execute_process(COMMAND meson setup ${OUT} ${CMAKE_CURRENT_LIST_DIR}/../meson
+                  COMMAND_ECHO STDOUT COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND meson compile -C ${OUT} COMMAND_ERROR_IS_FATAL ANY)
+  execute_process(COMMAND ${OUT}/parts ${OUT} RESULT_VARIABLE _rc COMMAND_ECHO STDOUT)
+  if(NOT _rc EQUAL 0)
+    message(FATAL_ERROR "the Meson consumer exited with ${_rc}")
+  endif()
+  return()
+endif()
 set(_make make --no-print-directory -C ${CMAKE_CURRENT_LIST_DIR} OUT=${OUT} CXX=${CXX}
     "CXXFLAGS=${CXXFLAGS}" "LDFLAGS=${LDFLAGS}")
 if(STATIC)
