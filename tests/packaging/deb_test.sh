@@ -2,9 +2,9 @@
 # The Debian packages of this build, end to end (ctest packaging.deb):
 # cpack makes them (prefix /usr), lintian finds no error, dpkg installs them,
 # the installed tool runs with its man page and completion in place, a
-# Makefile consumer (flags from pkg-config) and a Meson consumer build against
-# /usr and run, the Python module imports from dist-packages, and purging
-# leaves nothing behind.
+# Makefile consumer (flags from pkg-config), a CMake (find_package) and a
+# Meson consumer build against /usr and run, the Python module imports from
+# dist-packages, and purging leaves nothing behind.
 #
 #   deb_test.sh BUILD_DIR WORK_DIR CXX
 #
@@ -63,6 +63,11 @@ dpkg-query -W -f='${Depends}\n' liveconf | grep -q libc6
 env -u PKG_CONFIG_PATH make --no-print-directory -C "$here/pkg_config" OUT="$work" CXX="$cxx" \
   STATIC=1 "$work/parts"
 "$work/parts" "$work"
+# A CMake project: find_package(liveconf) finds /usr's package files.
+cmake -S "$here/find_package" -B "$work/cmake" -DCMAKE_CXX_COMPILER="$cxx" >"$work/cmake.log" &&
+  cmake --build "$work/cmake" >>"$work/cmake.log" || { cat "$work/cmake.log"; exit 1; }
+grep -q "liveconf_DIR:PATH=/usr/lib/" "$work/cmake/CMakeCache.txt"
+"$work/cmake/consumer"
 # And a Meson project: dependency('liveconf') from /usr's pkg-config files.
 if command -v meson >/dev/null; then
   env -u PKG_CONFIG_PATH CXX="$cxx" meson setup "$work/meson" "$here/meson" >"$work/meson.log" ||
