@@ -354,9 +354,89 @@ bool SnapshotBuilder::replaces_in_place(EntryState& st, const LayerBatch& batch,
                      [&](const Layer& l) { return positions.count(l.name) != 0; });
 }
 
+// When `batch` only brings the layers of sources just added (the last
+// entries of st.sources, all in `pending`) and the stack holds no layer set by
+// update()/apply() (those rank after every source's), the canonical order is
+// the stack followed by the new layers in their sources' order. Returns them
+// in that order, or nothing when the general path must decide. This keeps
+// adding one source to a stack of many proportional to that source's layers
+// (a start-up with one add_source call per conf.d directory).
+std::optional<std::vector<Layer*>> SnapshotBuilder::appends_on_top(EntryState& st,
+                                                                   LayerBatch& batch,
+                                                                   const PendingNames& pending) {
+  if (!batch.remove.empty() || batch.set.empty() || pending.empty() ||
+      pending.size() > st.sources.size()) {
+    return std::nullopt;
+  }
+  const std::size_t first_new = st.sources.size() - pending.size();
+  // Rank of each new layer name: (pending source, position in its names).
+  std::unordered_map<std::string_view, std::pair<std::size_t, std::size_t>> ranks;
+  for (std::size_t k = 0; k < pending.size(); ++k) {
+    if (pending[k].first != st.sources[first_new + k].get()) {
+      return std::nullopt;
+    }
+    const std::vector<std::string>& names = *pending[k].second;
+    for (std::size_t j = 0; j < names.size(); ++j) {
+      if (!ranks.emplace(names[j], std::pair{k, j}).second) {
+        return std::nullopt;  // a name twice: the general path keeps the last
+      }
+    }
+  }
+  const auto& positions = layer_positions(st);
+  std::vector<std::pair<std::pair<std::size_t, std::size_t>, Layer*>> keyed;
+  keyed.reserve(batch.set.size());
+  for (Layer& layer : batch.set) {
+    auto it = ranks.find(layer.name);
+    if (it == ranks.end() || positions.count(layer.name) != 0) {
+      return std::nullopt;
+    }
+    keyed.emplace_back(it->second, &layer);
+  }
+  if (!st.layers().empty()) {
+    // The stack is in canonical order, so it holds an update()/apply() layer
+    // exactly when its last layer is one: neither a registration layer nor a
+    // layer of an earlier source (searched from the last source, where a
+    // stack without such layers finds it at once).
+    const std::string& last = st.layers().back()->name;
+    bool ranked = st.base_layers.count(last) != 0;
+    for (std::size_t i = first_new; !ranked && i > 0; --i) {
+      const std::vector<std::string>& names = st.sources[i - 1]->layer_names;
+      ranked = std::find(names.rbegin(), names.rend(), last) != names.rend();
+    }
+    if (!ranked) {
+      return std::nullopt;
+    }
+  }
+  std::sort(keyed.begin(), keyed.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<Layer*> ordered;
+  ordered.reserve(keyed.size());
+  for (const auto& [rank, layer] : keyed) {
+    ordered.push_back(layer);
+  }
+  return ordered;
+}
+
 Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
                               const PendingNames& pending) {
   EntryState& st = e.state.get(t);
+  if (std::optional<std::vector<Layer*>> added = appends_on_top(st, batch, pending)) {
+    const std::size_t before = st.layers().size();
+    std::vector<std::shared_ptr<const Layer>> layers;
+    layers.reserve(before + added->size());
+    layers.assign(st.layers().begin(), st.layers().end());
+    for (Layer* layer : *added) {
+      layers.push_back(prepare_layer(std::move(*layer)));
+    }
+    // Appending keeps every position: the name index grows rather than being rebuilt.
+    Status status = rebuild(t, e, std::move(layers), /*same_order=*/true);
+    if (status.ok() && !st.positions.empty()) {
+      for (std::size_t i = before; i < st.layers().size(); ++i) {
+        st.positions.emplace(st.layers()[i]->name, i);
+      }
+    }
+    return status;
+  }
   if (replaces_in_place(st, batch, pending)) {
     // The usual change (a file edited in a directory of many): the stack is
     // copied once and nothing is sorted or indexed again.

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -73,6 +74,8 @@ class SnapshotBuilder {
   void note_pending(Entry& e, const EntryState& st, const Snapshot& served);
   static bool replaces_in_place(EntryState& st, const LayerBatch& batch,
                                 const PendingNames& pending);
+  static std::optional<std::vector<Layer*>> appends_on_top(EntryState& st, LayerBatch& batch,
+                                                           const PendingNames& pending);
   Status refuse(Entry& e, Error error);
   static void canonical_order(const EntryState& st,
                               std::vector<std::shared_ptr<const Layer>>& layers,

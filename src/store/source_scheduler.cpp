@@ -419,8 +419,11 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
   EntryState& st = e.state.get(t);
   MutexLock lk(e.stats_mu);
   std::vector<SourceStatus>& all = e.stats.sources;
-  bool full = touched == nullptr || all.size() != st.sources.size();
-  for (std::size_t i = 0; !full && i < all.size(); ++i) {
+  // Sources added at the end (add()) leave the others' status as it was:
+  // only the new ones are filled in, however many came before.
+  const std::size_t known = all.size();
+  bool full = touched == nullptr || known > st.sources.size();
+  for (std::size_t i = 0; !full && i < known; ++i) {
     full = all[i].name != st.sources[i]->source->name();
   }
   // A full refresh follows a change of the stack's order (a source added or
@@ -429,6 +432,10 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
   std::unordered_map<std::string_view, std::size_t> views;
   if (full) {
     all.assign(st.sources.size(), SourceStatus{});
+  } else {
+    all.resize(st.sources.size());
+  }
+  if (full) {
     views.reserve(st.layers().size());
     for (std::size_t i = 0; i < st.layers().size(); ++i) {
       views.emplace(st.layers()[i]->name, i);
@@ -453,7 +460,7 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
     status.signals = s.signals;
     status.last_success = s.last_success;
     status.state_since = s.state_since;
-    if (!full && std::find(touched->begin(), touched->end(), &s) == touched->end()) {
+    if (!full && i < known && std::find(touched->begin(), touched->end(), &s) == touched->end()) {
       continue;
     }
     status.name = s.source->name();
@@ -572,7 +579,14 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
     names.push_back(names_of(loads[i]));
     pending.emplace_back(slots[i].get(), &names.back());
   }
+  // New layer names only (the usual case): the other sources' layers stay as
+  // they were, so only the new sources' status needs filling in below.
+  const auto& positions = layer_positions(st);
+  const bool disjoint = std::none_of(batch.set.begin(), batch.set.end(),
+                                     [&](const Layer& l) { return positions.count(l.name) != 0; });
+  std::vector<const SourceSlot*> added;
   for (auto& slot : slots) {
+    added.push_back(slot.get());
     st.sources.push_back(std::move(slot));  // ranked in this order
   }
   Status applied = builder_.apply(t, e, std::move(batch), pending);
@@ -591,7 +605,7 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
       report_applied(t, e, slot);
     }
   }
-  refresh_status(t, e);
+  refresh_status(t, e, disjoint ? &added : nullptr);
   retry_refused(t, e);
   return ok_status();
 }

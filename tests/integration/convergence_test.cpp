@@ -47,6 +47,7 @@
 
 #include "liveconf/bind.hpp"
 #include "liveconf/env.hpp"
+#include "liveconf/memory_source.hpp"
 #include "liveconf/source.hpp"
 #include "liveconf/store.hpp"
 
@@ -914,6 +915,77 @@ TEST(ConvergenceRegressionTest, AddSourcesAcceptsSourcesValidOnlyTogether) {
   more.push_back(make_file_source(o).value());
   EXPECT_FALSE(manager.add_sources("c", std::move(more)).ok());
   EXPECT_EQ(manager.status("c").value().sources.size(), 2u);
+}
+
+// The layer names of a config's served stack, bottom to top.
+std::vector<std::string> stack_names(const ConfigManager& manager, std::string_view name) {
+  std::vector<std::string> out;
+  for (const auto& layer : manager.snapshot(name).value()->layers()) {
+    out.push_back(layer->name);
+  }
+  return out;
+}
+
+std::unique_ptr<Source> memory_layer(const std::string& name, int x) {
+  Value v = Value::object();
+  v["x"] = x;
+  v[name] = true;
+  return std::make_unique<MemorySource>(MemorySourceOptions{.name = name, .value = v});
+}
+
+// One add_source call per source (each appended on top of the stack without
+// re-sorting it) serves what one add_sources call with all of them serves:
+// the same stack order, tree and status.
+TEST(ConvergenceRegressionTest, SourcesAddedOneByOneEqualAFreshLoadOfThemAll) {
+  const std::vector<std::string> names = {"m1", "m2", "m3", "m4"};
+  ConfigManager one_by_one;
+  ConfigManager fresh;
+  ASSERT_TRUE(one_by_one.register_untyped("c").ok());
+  ASSERT_TRUE(fresh.register_untyped("c").ok());
+  std::vector<std::unique_ptr<Source>> all;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(one_by_one.add_source("c", memory_layer(names[i], static_cast<int>(i))).ok());
+    all.push_back(memory_layer(names[i], static_cast<int>(i)));
+  }
+  ASSERT_TRUE(fresh.add_sources("c", std::move(all)).ok());
+  EXPECT_EQ(stack_names(one_by_one, "c"), stack_names(fresh, "c"));
+  EXPECT_EQ(one_by_one.snapshot("c").value()->tree(), fresh.snapshot("c").value()->tree());
+  EXPECT_EQ(one_by_one.snapshot("c").value()->tree().find("x")->as_int(), 3);
+  const auto a = one_by_one.status("c").value().sources;
+  const auto b = fresh.status("c").value().sources;
+  ASSERT_EQ(a.size(), names.size());
+  ASSERT_EQ(b.size(), names.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, names[i]);
+    ASSERT_EQ(a[i].layers.size(), 1u) << a[i].name;
+    EXPECT_EQ(a[i].layers[0].name, b[i].layers[0].name);
+    EXPECT_EQ(a[i].layers[0].version, b[i].layers[0].version);
+  }
+}
+
+// A layer set by apply() ranks after every source's layer of its priority, so
+// a source added later goes below it, not on top of the stack.
+TEST(ConvergenceRegressionTest, SourceAddedAfterAnApplyLayerGoesBelowIt) {
+  ConfigManager manager;
+  ASSERT_TRUE(manager.register_untyped("c").ok());
+  ASSERT_TRUE(manager.add_source("c", memory_layer("m1", 1)).ok());
+  Value runtime = Value::object();
+  runtime["x"] = 100;
+  LayerBatch batch;
+  batch.set.push_back(Layer{.name = "runtime", .priority = 0, .data = runtime, .version = "r1"});
+  ASSERT_TRUE(manager.apply("c", std::move(batch)).ok());
+  ASSERT_TRUE(manager.add_source("c", memory_layer("m2", 2)).ok());
+  ASSERT_TRUE(manager.add_source("c", memory_layer("m3", 3)).ok());
+  const std::vector<std::string> want = {"m1", "m2", "m3", "runtime"};
+  std::vector<std::string> got = stack_names(manager, "c");
+  got.erase(std::remove_if(got.begin(), got.end(),
+                           [&](const std::string& n) {
+                             return std::find(want.begin(), want.end(), n) == want.end();
+                           }),
+            got.end());
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(manager.snapshot("c").value()->tree().find("x")->as_int(), 100);
+  EXPECT_EQ(manager.status("c").value().sources.size(), 3u);
 }
 
 TEST(ConvergenceTest, LiveManagerEqualsAFreshLoadAfterEveryStep) {

@@ -149,8 +149,10 @@ class FileSource final : public Source {
     if (ec) {
       return io_error(options_.path, name_, ec.value(), "cannot list directory");
     }
+    // By the bytes of the names: all share this directory's prefix, so this
+    // is path order without path::compare's parse into components.
     std::sort(files.begin(), files.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
+              [](const auto& a, const auto& b) { return a.first.native() < b.first.native(); });
     SourceLoad out;
     for (const auto& [f, stamp] : files) {
       // One file of many changed: the others, settled and with the same
