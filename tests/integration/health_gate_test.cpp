@@ -336,7 +336,10 @@ TEST(RevertTest, QuarantinedContentBackAfterTheFileWasMissingStaysOut) {
   // Other content ends the quarantine.
   save(f.tmp, f.file, app_text(3, false));
   ASSERT_TRUE(wait_until([&] { return level_of(*f.served()) == 3; }));
-  EXPECT_EQ(f.status().sources.at(0).state, SourceState::kOk);
+  // The source's state is announced just after the publish (the update
+  // thread's next step), so it is waited for, not read at once.
+  EXPECT_TRUE(wait_until([&] { return f.status().sources.at(0).state == SourceState::kOk; }))
+      << source_state_name(f.status().sources.at(0).state);
 }
 
 }  // namespace
