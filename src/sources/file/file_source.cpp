@@ -12,12 +12,15 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <dirent.h>
 #include <fcntl.h>
-#include <map>
+#include <memory>
 #include <optional>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
+#include <unordered_map>
+#include <unordered_set>
 #include <xxhash.h>
 
 #include "sources/env/env_names.hpp"
@@ -121,10 +124,31 @@ class FileSource final : public Source {
             detail::settled_after_for_filesystem(static_cast<std::int64_t>(fs.f_type));
       }
     }
-    std::vector<std::pair<fs::path, std::optional<detail::FileStamp>>> files;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(options_.path, ec)) {
-      const std::string fname = entry.path().filename().string();
+    // readdir and fstatat on the open directory, not directory_iterator and
+    // stat(path): no path object per entry, and no walk of the whole path
+    // per stat (a change in a 100-file directory lists and stats them all).
+    std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(options_.path.c_str()), &::closedir);
+    if (dir == nullptr) {
+      return io_error(options_.path, name_, errno, "cannot list directory");
+    }
+    const int dfd = ::dirfd(dir.get());
+    const std::string prefix = (options_.path / "").string();
+    std::string full = prefix;  // prefix + the entry's name, reused
+    struct Listed {
+      std::string name;
+      std::optional<detail::FileStamp> stamp;  // set for a file read before
+    };
+    std::vector<Listed> files;
+    while (true) {
+      errno = 0;
+      const dirent* entry = ::readdir(dir.get());
+      if (entry == nullptr) {
+        if (errno != 0) {
+          return io_error(options_.path, name_, errno, "cannot list directory");
+        }
+        break;
+      }
+      const std::string_view fname(entry->d_name);
       if (fname.empty() || fname.front() == '.') {
         continue;  // hidden files, editors' swap files, Kubernetes' ..data
       }
@@ -133,36 +157,38 @@ class FileSource final : public Source {
       }
       // A file read before needs its stamp (is it still the same?); a new
       // one is read anyway, and readdir's file type says whether it is a file
-      // (a stat only for symlinks).
+      // (a stat only for symlinks, or where the filesystem does not say).
+      full.resize(prefix.size());
+      full += fname;
       std::optional<detail::FileStamp> stamp;
-      if (cache_.count(entry.path().string()) != 0) {
+      if (cache_.count(full) != 0 || entry->d_type == DT_LNK || entry->d_type == DT_UNKNOWN) {
         struct stat st {};
-        if (::stat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (::fstatat(dfd, entry->d_name, &st, 0) != 0 || !S_ISREG(st.st_mode)) {
           continue;  // gone since listed, a directory, a dangling symlink
         }
         stamp = detail::FileStamp::of(st);
-      } else if (std::error_code tec; !entry.is_regular_file(tec)) {
+      } else if (entry->d_type != DT_REG) {
         continue;
       }
-      files.emplace_back(entry.path(), stamp);
+      files.push_back(Listed{std::string(fname), stamp});
     }
-    if (ec) {
-      return io_error(options_.path, name_, ec.value(), "cannot list directory");
-    }
-    // By the bytes of the names: all share this directory's prefix, so this
-    // is path order without path::compare's parse into components.
+    dir.reset();
+    // All names share this directory's prefix, so byte order of the names
+    // is path order.
     std::sort(files.begin(), files.end(),
-              [](const auto& a, const auto& b) { return a.first.native() < b.first.native(); });
+              [](const Listed& a, const Listed& b) { return a.name < b.name; });
     SourceLoad out;
-    for (const auto& [f, stamp] : files) {
+    for (const Listed& f : files) {
+      full.resize(prefix.size());
+      full += f.name;
       // One file of many changed: the others, settled and with the same
       // stamp, are not read again (see FileRead::settled).
-      if (auto it = cache_.find(f.string());
-          stamp && it != cache_.end() && it->second.settled && it->second.stamp == *stamp) {
+      if (auto it = cache_.find(full);
+          f.stamp && it != cache_.end() && it->second.settled && it->second.stamp == *f.stamp) {
         out.layers.push_back(it->second.layer);
         continue;
       }
-      Result<Layer> layer = load_file(f, "file:" + f.string());
+      Result<Layer> layer = load_file(full, "file:" + full);
       if (!layer) {
         if (layer.error().code() == ErrorCode::kNotFound) {
           continue;  // removed while we listed
@@ -170,6 +196,16 @@ class FileSource final : public Source {
         return std::move(layer).error();
       }
       out.layers.push_back(std::move(*layer));
+    }
+    // Forget files that are gone (or no longer files): their parsed trees
+    // would otherwise stay in memory for as long as the source lives.
+    if (cache_.size() > out.layers.size()) {
+      std::unordered_set<std::string_view> present;
+      present.reserve(out.layers.size());
+      for (const Layer& l : out.layers) {
+        present.insert(std::string_view(l.name).substr(5));  // after "file:"
+      }
+      std::erase_if(cache_, [&](const auto& kv) { return present.count(kv.first) == 0; });
     }
     return out;
   }
@@ -228,7 +264,7 @@ class FileSource final : public Source {
     detail::FileStamp stamp;  // when read
     bool settled = false;     // see FileRead::settled
   };
-  std::map<std::string, CachedFile> cache_;
+  std::unordered_map<std::string, CachedFile> cache_;  // by path
   // A directory's filesystem's settle time (files in it are assumed to live
   // on it; Kubernetes' ..data symlinks stay within the volume).
   std::optional<std::chrono::nanoseconds> directory_settled_after_;

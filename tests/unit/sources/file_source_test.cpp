@@ -150,6 +150,57 @@ TEST(FileSourceTest, DirectoryReadsAgainOnlyFilesWhoseStampChanged) {
   EXPECT_EQ(merge_layers(r->layers, {}).find("a")->as_int(), 9);
 }
 
+// A file removed from the directory is forgotten: the source keeps no parsed
+// tree of it (a conf.d directory whose files come and go would otherwise grow
+// the process for as long as the source lives). The tree's origin info lives
+// exactly as long as some node of the tree does.
+TEST(FileSourceTest, DirectoryForgetsTheTreesOfRemovedFiles) {
+  TempDir dir;
+  dir.write("10-a.json", "{\"a\": 1}");
+  dir.write("20-b.json", "{\"b\": 1}");
+  auto src = detail::make_file_source_with_hooks(options_for(dir.path()),
+                                                 {.settled_after = -std::chrono::hours(1)});
+  ASSERT_TRUE(src);
+  std::weak_ptr<const OriginInfo> b_info;
+  {
+    Result<SourceLoad> r = (*src)->load();
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->layers.size(), 2u);
+    b_info = r->layers[1].data.origin().info();
+  }
+  ASSERT_FALSE(b_info.expired()) << "the source no longer caches a file it read";
+  ASSERT_TRUE((*src)->load());
+  EXPECT_FALSE(b_info.expired()) << "an unchanged file's tree must stay cached";
+  std::filesystem::remove(dir / "20-b.json");
+  Result<SourceLoad> r = (*src)->load();
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->layers.size(), 1u);
+  EXPECT_TRUE(b_info.expired()) << "the removed file's tree is still held";
+}
+
+// Symlinked files in a directory (readdir says DT_LNK) are read through the
+// link; links to directories and dangling links are skipped.
+TEST(FileSourceTest, DirectoryFollowsSymlinkedFilesAndSkipsTheRest) {
+  TempDir dir;
+  TempDir elsewhere;
+  elsewhere.write("real.json", "{\"linked\": 7}");
+  std::filesystem::create_directory(elsewhere / "sub.json");
+  dir.write("10-a.json", "{\"a\": 1}");
+  std::filesystem::create_symlink(elsewhere / "real.json", dir / "20-link.json");
+  std::filesystem::create_symlink(elsewhere / "sub.json", dir / "30-dir.json");
+  std::filesystem::create_symlink(elsewhere / "absent.json", dir / "40-dangling.json");
+  std::filesystem::create_directory(dir / "50-subdir.json");
+  auto src = make_file_source(options_for(dir.path()));
+  ASSERT_TRUE(src);
+  for (int round = 0; round < 2; ++round) {  // the second load takes the cached path
+    Result<SourceLoad> r = (*src)->load();
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->layers.size(), 2u);
+    EXPECT_EQ(r->layers[1].name, "file:" + (dir / "20-link.json").string());
+    EXPECT_EQ(merge_layers(r->layers, {}).find("linked")->as_int(), 7);
+  }
+}
+
 TEST(FileSourceTest, AFileChangedJustNowIsReadAgainEvenWithAnEqualStamp) {
   // Two writes of the same size within one timestamp tick can leave the stamp
   // as it was: a file changed that recently is never trusted by its stamp.
