@@ -150,6 +150,11 @@ class LIVECONF_API Value {
   [[nodiscard]] Object& as_object() { return *unshare(std::get<ObjectPtr>(data_)); }
   /// True when both are containers sharing one body (so they are equal without a look).
   [[nodiscard]] bool shares_body_with(const Value& other) const noexcept;
+  /// True when this is a container whose body no other Value holds, so a
+  /// write through as_object()/as_array() changes it in place instead of
+  /// copying it. Every other holder's use of the body (on any thread) happens
+  /// before a true return, so the caller may then write it.
+  [[nodiscard]] bool owns_body_alone() const noexcept;
 
   /// Number of members (object), elements (array), or 0.
   [[nodiscard]] std::size_t size() const noexcept;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <unordered_set>
+#include <utility>
 
 namespace liveconf::detail {
 namespace {
@@ -27,6 +28,8 @@ bool same_keys(const Value& a, const Value& b) {
 void IncrementalMerge::reset() {
   sorted_.clear();
   merged_ = Value();
+  spare_ = Value();
+  spare_keys_.clear();
   policies_ = nullptr;
   valid_ = false;
   all_objects_ = false;
@@ -89,8 +92,22 @@ Value IncrementalMerge::patch(const View& sorted, const std::vector<std::size_t>
     }
     sorted_[i] = sorted[i];
   }
-  Value result = merged_;
-  Object& root = result.as_object();  // a copy of the root's entries; members stay shared
+  Value result;
+  if (spare_.is_object() && spare_.owns_body_alone()) {
+    // The root from before merged_, held by nothing else: bring it up to
+    // merged_ (the keys that differ), then patch it in place.
+    result = std::move(spare_);
+    Object& older = result.as_object();                      // the body is ours alone: not copied
+    const Object& now = std::as_const(merged_).as_object();  // (not unshared either)
+    for (const std::string& key : spare_keys_) {
+      *older.find(key) = *now.find(key);
+    }
+    result.set_origin(merged_.origin());
+  } else {
+    result = merged_;  // the root's entries are copied below; members stay shared
+  }
+  spare_ = Value();
+  Object& root = result.as_object();
   std::vector<const Value*> values;
   for (const std::string* key : keys) {
     values.clear();
@@ -106,6 +123,11 @@ Value IncrementalMerge::patch(const View& sorted, const std::vector<std::size_t>
       result.set_origin((*it)->data.origin());
       break;
     }
+  }
+  spare_ = std::move(merged_);
+  spare_keys_.clear();
+  for (const std::string* key : keys) {
+    spare_keys_.push_back(*key);
   }
   merged_ = result;
   return result;
@@ -173,6 +195,8 @@ Value IncrementalMerge::merge_on_top(const View& sorted, const MergePolicies& po
   for (std::size_t k = sorted_.size(); k < sorted.size(); ++k) {
     sorted_.push_back(sorted[k]);
   }
+  spare_ = Value();  // new keys: the root before cannot be brought up to this one
+  spare_keys_.clear();
   merged_ = merged;
   all_objects_ = all_objects;
   any_data_ = any_data;

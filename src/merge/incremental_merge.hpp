@@ -71,6 +71,16 @@ class IncrementalMerge {
   // equal to one in here is the very same layer (its address not reused).
   Stack sorted_;
   Value merged_;
+  // The result before merged_, and the top-level keys whose values differ
+  // between the two (merged_ was patched from it), or null when merged_ came
+  // from a full merge. The result just returned is shared with the snapshot
+  // that publishes it, so patching it means copying its root (every
+  // top-level entry). By the next patch the snapshot before it is usually
+  // gone: then this root is held by nothing else, and is brought up to
+  // merged_ by copying `spare_keys_` members and patched in place. Patching a
+  // 10,000-key root then costs the changed keys, not 10,000 entry copies.
+  Value spare_;
+  std::vector<std::string> spare_keys_;
   const MergePolicies* policies_ = nullptr;
   bool valid_ = false;
   bool all_objects_ = false;  // every layer's data is an object or null

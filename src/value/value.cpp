@@ -295,6 +295,29 @@ void Value::set_origin_recursive(const Origin& origin) {
   }
 }
 
+namespace {
+// A copy's increment is an acquire-release read-modify-write (libstdc++'s
+// __exchange_and_add), so it synchronises with the release decrement of the
+// last other holder that let go: count 2 (this one and the copy) then means
+// that holder's reads are done. A plain use_count() is a relaxed load and
+// would not order them before the caller's writes.
+template <typename T>
+bool sole_owner(const std::shared_ptr<T>& body) noexcept {
+  const std::shared_ptr<T> copy = body;  // NOLINT(performance-unnecessary-copy-initialization)
+  return copy.use_count() == 2;
+}
+}  // namespace
+
+bool Value::owns_body_alone() const noexcept {
+  if (is_array()) {
+    return sole_owner(std::get<ArrayPtr>(data_));
+  }
+  if (is_object()) {
+    return sole_owner(std::get<ObjectPtr>(data_));
+  }
+  return false;
+}
+
 bool Value::shares_body_with(const Value& other) const noexcept {
   if (type() != other.type()) {
     return false;

@@ -3,6 +3,7 @@
 // are patched rather than merged in full.
 #include "merge/incremental_merge.hpp"
 
+#include <cstdint>
 #include <random>
 #include <string>
 
@@ -230,6 +231,60 @@ TEST(IncrementalMergeTest, OneChangedLayerAmongManyIsPatched) {
   stack[10] = g.layer(10, 0, std::move(grown));
   EXPECT_TRUE(same_tree(inc.merge(stack, none), reference(stack, none)));
   EXPECT_FALSE(inc.last_was_patch());
+}
+
+// A patch copies the previous result's root (it is shared with the snapshot
+// that published it) unless the result before that is held by nothing else
+// any more: then that root is brought up to date and patched in place. Results
+// someone still holds never change.
+TEST(IncrementalMergeTest, APatchReusesTheRootBeforeTheLastWhenNothingElseHoldsIt) {
+  StackGen g(11);
+  std::vector<std::shared_ptr<const Layer>> stack;
+  for (int i = 0; i < 100; ++i) {
+    Value v = Value::object();
+    v.set("k" + std::to_string(i), Value(i));
+    stack.push_back(g.layer(i, 0, std::move(v)));
+  }
+  const MergePolicies none;
+  IncrementalMerge inc;
+  auto edit = [&](int i, int value) {
+    Value v = Value::object();
+    v.set("k" + std::to_string(i), Value(value));
+    stack[static_cast<std::size_t>(i)] = g.layer(i, 0, std::move(v));
+  };
+  auto body = [](const Value& v) { return reinterpret_cast<std::uintptr_t>(&v.as_object()); };
+  std::vector<std::uintptr_t> bodies;
+  bodies.push_back(body(inc.merge(stack, none)));  // full merge; the result is dropped
+  for (int step = 1; step <= 6; ++step) {
+    edit(step * 7, -step);
+    const Value got = inc.merge(stack, none);
+    ASSERT_TRUE(inc.last_was_patch());
+    ASSERT_TRUE(same_tree(got, reference(stack, none))) << "step " << step;
+    bodies.push_back(body(got));
+  }
+  // Steps 2..6 each patched the root of two steps before (step 1 had none:
+  // the full merge's root was still the last result).
+  for (std::size_t k = 2; k < bodies.size(); ++k) {
+    EXPECT_EQ(bodies[k], bodies[k - 2]) << "step " << k << " copied the root";
+  }
+
+  // Results that are held stay as they were, through patches that would
+  // otherwise reuse them.
+  std::vector<std::pair<Value, std::string>> held;
+  for (int step = 0; step < 6; ++step) {
+    edit(step * 13 % 100, 1000 + step);
+    edit(step * 29 % 100, 2000 + step);  // two layers in one batch
+    Value got = inc.merge(stack, none);
+    ASSERT_TRUE(same_tree(got, reference(stack, none))) << "held step " << step;
+    std::string text = got.to_display_string();
+    held.emplace_back(std::move(got), std::move(text));
+    if (step % 2 == 1) {
+      held.erase(held.begin());  // let one go now and then: its root may be reused
+    }
+    for (const auto& [value, text_then] : held) {
+      EXPECT_EQ(value.to_display_string(), text_then) << "a held result changed at step " << step;
+    }
+  }
 }
 
 }  // namespace
