@@ -84,6 +84,10 @@ struct RevertInfo {
   std::vector<std::string> quarantined;  // the sources whose content was set aside
 };
 
+namespace detail {
+class SnapshotRecycler;
+}  // namespace detail
+
 class LIVECONF_API Snapshot {
  public:
   /// Everything a snapshot holds; filled by the store.
@@ -158,6 +162,9 @@ class LIVECONF_API Snapshot {
   }
 
  private:
+  // Takes the layer list of a snapshot being destroyed, for the next one
+  // (src/store/snapshot_recycler.hpp).
+  friend class detail::SnapshotRecycler;
   Parts parts_;
 };
 

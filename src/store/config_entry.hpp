@@ -24,6 +24,7 @@
 
 #include "base/mutex.hpp"
 #include "merge/incremental_merge.hpp"
+#include "store/snapshot_recycler.hpp"
 #include "store/subscription_state.hpp"
 #include "store/update_executor.hpp"
 
@@ -133,6 +134,9 @@ struct Entry {
   SensitivePaths sensitive;
   std::vector<KeyPath> restart_paths;
   std::shared_ptr<SnapshotCell> cell = std::make_shared<SnapshotCell>();
+  // Makes this config's snapshots, and takes back the layer list of each one
+  // destroyed, for the next change to write over. Thread-safe.
+  std::shared_ptr<SnapshotRecycler> recycler = std::make_shared<SnapshotRecycler>();
 
   UpdateThreadOwned<EntryState> state;
 

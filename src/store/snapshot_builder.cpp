@@ -177,7 +177,7 @@ Result<SnapshotPtr> SnapshotBuilder::make_snapshot(Entry& e, const SnapshotPtr& 
   parts.pin = std::move(pin);
   parts.revert = std::move(revert);
   parts.published_at = std::chrono::system_clock::now();
-  return std::make_shared<const Snapshot>(std::move(parts));
+  return SnapshotRecycler::make(e.recycler, std::move(parts));
 }
 
 void SnapshotBuilder::publish(Entry& e, const SnapshotPtr& old, SnapshotPtr snapshot) {
@@ -422,9 +422,8 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
   EntryState& st = e.state.get(t);
   if (std::optional<std::vector<Layer*>> added = appends_on_top(st, batch, pending)) {
     const std::size_t before = st.layers().size();
-    std::vector<std::shared_ptr<const Layer>> layers;
+    std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     layers.reserve(before + added->size());
-    layers.assign(st.layers().begin(), st.layers().end());
     for (Layer* layer : *added) {
       layers.push_back(prepare_layer(std::move(*layer)));
     }
@@ -451,13 +450,13 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
     if (replaced.empty()) {
       return ok_status();
     }
-    std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
+    std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     for (auto& [i, layer] : replaced) {
       layers[i] = prepare_layer(std::move(*layer));
     }
     return rebuild(t, e, std::move(layers), /*same_order=*/true);
   }
-  std::vector<std::shared_ptr<const Layer>> layers(st.layers().begin(), st.layers().end());
+  std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
   bool changed = false;
   if (!batch.remove.empty()) {
     std::unordered_set<std::string_view> gone(batch.remove.begin(), batch.remove.end());

@@ -45,6 +45,10 @@ struct InotifyWatcher::Impl {
   struct Interest {
     std::uint64_t id = 0;
     fs::path path;
+    // path.lexically_normal(), for busy(): a string compare per interest
+    // instead of path::compare's walk over components (busy() runs on every
+    // reload, and a process may watch hundreds of paths).
+    std::string normal;
     std::function<void()> callback;
     Deps deps;
     WatchHandle fallback;  // a poll watch when inotify could not arm it
@@ -435,6 +439,7 @@ void InotifyWatcher::stop() { impl_->stop(); }
 Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<void()> on_change) {
   auto in = std::make_shared<Impl::Interest>();
   in->path = path.is_absolute() ? path : fs::absolute(path);
+  in->normal = in->path.lexically_normal().native();
   in->callback = std::move(on_change);
   std::uint64_t id = 0;
   {
@@ -461,10 +466,11 @@ Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<vo
 }
 
 bool InotifyWatcher::busy(const fs::path& path) const {
-  const fs::path abs = path.is_absolute() ? path : fs::absolute(path);
+  const std::string normal =
+      (path.is_absolute() ? path : fs::absolute(path)).lexically_normal().native();
   MutexLock lk(impl_->mu);
   for (const auto& [id, in] : impl_->interests) {
-    if (in->path != abs) {
+    if (in->writing.empty() || in->normal != normal) {
       continue;
     }
     // A writer that never closes (it crashed, or O_TMPFILE + linkat) stops
