@@ -51,6 +51,9 @@ class LIVECONF_API Object {
 
   Object() noexcept;
   Object(const Object& other);
+  /// A copy of `other` with room for `room` members (see reserve()): one
+  /// allocation and one index where a copy then reserve() would make two.
+  Object(const Object& other, std::size_t room);
   Object(Object&& other) noexcept;
   Object& operator=(const Object& other);
   Object& operator=(Object&& other) noexcept;

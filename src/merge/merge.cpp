@@ -170,13 +170,30 @@ Value merge_layers(std::span<const Layer* const> layers, const MergePolicies& po
   Value result;
   bool first = true;
   Merger merger(policies);
-  for (const Layer* layer : sorted_by_priority(layers)) {
+  const std::vector<const Layer*> sorted = sorted_by_priority(layers);
+  // Room for every top-level key of every object layer (an upper bound), made
+  // when the root is first written: the root then grows once, not once per
+  // layer (each growth moves every entry and re-indexes every key).
+  std::size_t objects = 0;
+  std::size_t room = 0;
+  for (const Layer* layer : sorted) {
+    if (layer->data.is_object()) {
+      ++objects;
+      room += layer->data.size();
+    }
+  }
+  for (const Layer* layer : sorted) {
     if (layer->data.is_null()) {
       continue;
     }
     if (first) {
-      result = layer->data;
       first = false;
+      if (objects > 1 && layer->data.is_object()) {
+        result = Value(Object(layer->data.as_object(), room));  // written below: copied now
+        result.set_origin(layer->data.origin());
+      } else {
+        result = layer->data;
+      }
     } else {
       merger.merge_into(result, layer->data);
     }

@@ -26,6 +26,15 @@ bool parse_index(std::string_view s, std::size_t& out) {
 
 Object::Object() noexcept = default;
 Object::Object(const Object& other) : entries_(other.entries_), index_(other.index_) {}
+Object::Object(const Object& other, std::size_t room) {
+  entries_.reserve(std::max(room, other.entries_.size()));
+  entries_.insert(entries_.end(), other.entries_.begin(), other.entries_.end());
+  if (room <= kIndexThreshold || other.index_.size() >= room * 2) {
+    index_ = other.index_;  // positions are the same, and it has the room
+  } else {
+    rebuild_index(room);
+  }
+}
 Object::Object(Object&& other) noexcept = default;
 Object& Object::operator=(const Object& other) = default;
 Object& Object::operator=(Object&& other) noexcept = default;

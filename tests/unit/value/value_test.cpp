@@ -1,5 +1,8 @@
 #include "liveconf/value.hpp"
 
+#include <algorithm>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace liveconf {
@@ -72,6 +75,34 @@ TEST(ValueTest, TryEmplaceAddsNullOnceAndReserveKeepsLookupsRight) {
       EXPECT_EQ(obj.entry(i).first, "k" + std::to_string(i));  // insertion order
     }
     EXPECT_EQ(obj.find("absent"), nullptr);
+  }
+}
+
+// A copy made with room (what merge_layers makes of the first layer's root)
+// equals the original, finds every key, and takes the promised members
+// without moving its entries again.
+TEST(ValueTest, ACopyWithRoomEqualsTheOriginalAndGrowsInPlace) {
+  for (std::size_t n : {3U, 12U, 13U, 40U, 1000U}) {  // around the index threshold
+    Object original;
+    for (std::size_t i = 0; i < n; ++i) {
+      original.insert("k" + std::to_string(i), Value(static_cast<std::int64_t>(i)));
+    }
+    for (std::size_t room : {std::size_t{0}, n, n + 1, 3 * n + 20}) {
+      Object copy(original, room);
+      ASSERT_EQ(copy, original) << n << " " << room;
+      ASSERT_EQ(copy.size(), n);
+      const Object::Entry* first = &copy.entry(0);
+      for (std::size_t i = n; i < room; ++i) {
+        ASSERT_TRUE(copy.try_emplace("k" + std::to_string(i)).second);
+      }
+      EXPECT_EQ(&copy.entry(0), first) << "the entries moved: " << n << " " << room;
+      for (std::size_t i = 0; i < std::max(room, n); ++i) {
+        ASSERT_NE(copy.find("k" + std::to_string(i)), nullptr) << i << " of " << n << " " << room;
+        EXPECT_EQ(copy.entry(i).first, "k" + std::to_string(i));
+      }
+      EXPECT_EQ(copy.find("absent"), nullptr);
+      EXPECT_EQ(original.size(), n) << "the original changed";
+    }
   }
 }
 
