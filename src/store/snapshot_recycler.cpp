@@ -8,10 +8,11 @@ SnapshotPtr SnapshotRecycler::make(const std::shared_ptr<SnapshotRecycler>& recy
                                    Snapshot::Parts parts) {
   // Not make_shared: the deleter needs the Snapshot itself (not const) to
   // take its list, and a custom deleter needs a control block of its own.
+  // Released straight into the shared_ptr: if allocating its control block
+  // throws, the shared_ptr calls the deleter itself, so nothing else may own
+  // the snapshot then (a unique_ptr still holding it would delete it twice).
   auto snapshot = std::make_unique<Snapshot>(std::move(parts));
-  SnapshotPtr out(snapshot.get(), GiveBack{recycler});
-  snapshot.release();  // owned by `out` now (its constructor did not throw)
-  return out;
+  return SnapshotPtr(snapshot.release(), GiveBack{recycler});
 }
 
 void SnapshotRecycler::GiveBack::operator()(Snapshot* snapshot) const noexcept {
