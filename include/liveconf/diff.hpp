@@ -87,6 +87,10 @@ struct DiffOptions {
   const SensitivePaths* sensitive = nullptr;
   /// Paths whose new value is pinned until restart; their changes get restart_required.
   const std::vector<KeyPath>* restart_pending = nullptr;
+  /// Only the changes that touch this path (those ChangeSet::filter(*under)
+  /// keeps, in the same order); the rest of the trees is not walked, so a
+  /// subscriber to one key of a 10,000-key tree costs a few lookups.
+  const KeyPath* under = nullptr;
 };
 
 /// The changes from `old_tree` to `new_tree`. Origins are ignored when

@@ -64,6 +64,24 @@ class Differ {
     if (a != nullptr && b != nullptr && a->shares_body_with(*b)) {
       return;  // one shared subtree (an unchanged layer): equal without a walk
     }
+    if (restricted() && ((a != nullptr && a->is_object()) || (b != nullptr && b->is_object()))) {
+      // Above options_.under, an object leads there only through one key: the
+      // changes elsewhere do not touch it. Anything else is compared as it
+      // would be (a change at an ancestor touches the path too).
+      const std::string& key = (*options_.under)[path_.size()];
+      const Value* x = a != nullptr && a->is_object() ? a->as_object().find(key) : nullptr;
+      const Value* y = b != nullptr && b->is_object() ? b->as_object().find(key) : nullptr;
+      const bool objects_both = a != nullptr && b != nullptr && a->is_object() && b->is_object();
+      if (objects_both || (a == nullptr && !b->as_object().empty()) ||
+          (b == nullptr && !a->as_object().empty())) {
+        if (x != nullptr || y != nullptr) {
+          path_.push_back(&key);
+          compare(x, y);
+          path_.pop_back();
+        }
+        return;
+      }
+    }
     if (a != nullptr && b != nullptr && a->is_object() && b->is_object()) {
       const Object& ao = a->as_object();
       const Object& bo = b->as_object();
@@ -149,6 +167,11 @@ class Differ {
       }
     }
     out_.push_back(std::move(c));
+  }
+
+  // Still above options_.under: only the member on its way is compared.
+  [[nodiscard]] bool restricted() const noexcept {
+    return options_.under != nullptr && path_.size() < options_.under->size();
   }
 
   const DiffOptions& options_;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <utility>
 
@@ -92,6 +94,28 @@ void Dispatcher::loop() {
   }
 }
 
+// The changes from `last` to `current` that touch `prefix` (all of them
+// for an empty prefix): a diff that walks only the way to the prefix, and
+// the restart-pending changes `last` had not reported yet.
+ChangeSet Dispatcher::changes(const Snapshot& last, const Snapshot& current,
+                              const KeyPath& prefix) {
+  DiffOptions opts;
+  opts.sensitive = &current.sensitive();
+  opts.under = prefix.empty() ? nullptr : &prefix;
+  ChangeSet out = diff(last.tree(), current.tree(), opts);
+  for (const Change& c : current.pending_restart()) {
+    const auto& before = last.pending_restart();
+    const bool seen = std::any_of(before.begin(), before.end(), [&](const Change& b) {
+      return b.path == c.path && b.new_value == c.new_value;
+    });
+    const bool touches = c.path.starts_with(prefix) || prefix.starts_with(c.path);
+    if (!seen && touches) {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 void Dispatcher::dispatch(Entry& e) {
   SnapshotPtr current = e.cell->load();
   std::vector<std::shared_ptr<SubscriptionState>> subs;
@@ -100,34 +124,31 @@ void Dispatcher::dispatch(Entry& e) {
     std::erase_if(e.subs, [](const auto& s) { return !s->active.load(); });
     subs = e.subs;
   }
-  SnapshotPtr computed_from;
-  ChangeSet full;
+  // Subscribers that saw the same snapshot and share a prefix share one
+  // diff. Each diff walks only toward its prefix, so one subscriber to one
+  // key of a 10,000-key tree is not charged for the other 9,999.
+  struct Seen {
+    SnapshotPtr last;  // held: its address cannot be reused while cached
+    const KeyPath* prefix;
+    bool operator<(const Seen& o) const {
+      return last != o.last ? std::less<>()(last.get(), o.last.get()) : *prefix < *o.prefix;
+    }
+  };
+  std::map<Seen, ChangeSet> computed;
   for (const auto& s : subs) {
     if (!s->active.load(std::memory_order_acquire) || s->last == current) {
       continue;
     }
-    if (s->last != computed_from) {
-      DiffOptions opts;
-      opts.sensitive = &current->sensitive();
-      full = diff(s->last->tree(), current->tree(), opts);
-      for (const Change& c : current->pending_restart()) {
-        const auto& before = s->last->pending_restart();
-        const bool seen = std::any_of(before.begin(), before.end(), [&](const Change& b) {
-          return b.path == c.path && b.new_value == c.new_value;
-        });
-        if (!seen) {
-          full.push_back(c);
-        }
-      }
-      computed_from = s->last;
+    auto [it, fresh] = computed.try_emplace(Seen{s->last, &s->prefix});
+    if (fresh) {
+      it->second = changes(*s->last, *current, s->prefix);
     }
-    ChangeSet mine = s->prefix.empty() ? full : full.filter(s->prefix);
     SnapshotPtr old = std::move(s->last);
     s->last = current;
-    if (mine.empty()) {
+    if (it->second.empty()) {
       continue;
     }
-    deliver(e, *s, old, current, mine);
+    deliver(e, *s, old, current, it->second);
   }
 }
 

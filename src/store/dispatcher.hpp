@@ -35,6 +35,7 @@ class Dispatcher {
  private:
   void loop();
   void dispatch(Entry& e);
+  static ChangeSet changes(const Snapshot& last, const Snapshot& current, const KeyPath& prefix);
   void deliver(Entry& e, SubscriptionState& s, const SnapshotPtr& old, const SnapshotPtr& current,
                const ChangeSet& changes);
 

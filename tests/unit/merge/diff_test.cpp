@@ -1,5 +1,8 @@
 #include "liveconf/diff.hpp"
 
+#include <random>
+#include <string>
+
 #include <gtest/gtest.h>
 
 namespace liveconf {
@@ -102,6 +105,103 @@ TEST(DiffTest, TouchesAndFilterSelectByPrefixInBothDirections) {
   flat.set("db", "gone");
   // "db.port" subscribers hear about "db" being replaced wholesale.
   EXPECT_TRUE(diff(a, flat).touches("db.port"));
+}
+
+// A small random tree over few keys, so two of them overlap and a path
+// often leads through both, or into an array, a scalar or nothing.
+class TreeGen {
+ public:
+  explicit TreeGen(unsigned seed) : rng_(seed) {}
+  int below(int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng_); }
+  std::string key() { return std::string(1, static_cast<char>('a' + below(3))); }
+
+  Value tree(int depth) {
+    Value v;
+    const int kind = depth == 0 ? 3 + below(3) : below(6);
+    if (kind <= 2) {
+      v = Value::object();
+      const int n = below(4);  // sometimes empty: a leaf of its own
+      for (int i = 0; i < n; ++i) {
+        v.as_object().insert_or_assign(key(), tree(depth - 1));
+      }
+    } else if (kind == 3) {
+      v = Value(Value::Array{below(2), below(2)});
+    } else if (kind == 4) {
+      v = Value(below(3));
+    } else {
+      v = Value("s" + std::to_string(below(2)));
+    }
+    v.set_origin(Origin::named("layer" + std::to_string(below(2))));
+    return v;
+  }
+  // `v` with a few members replaced, removed or added somewhere inside.
+  Value mutate(Value v, int depth) {
+    if (!v.is_object() || depth == 0 || below(4) == 0) {
+      return below(2) == 0 ? v : tree(depth);
+    }
+    Object& obj = v.as_object();
+    const std::string k = key();
+    if (below(5) == 0) {
+      obj.erase(k);
+    } else if (Value* member = obj.find(k); member != nullptr) {
+      *member = mutate(*member, depth - 1);
+    } else {
+      obj.insert_or_assign(k, tree(depth - 1));
+    }
+    return v;
+  }
+  KeyPath path() {
+    KeyPath p;
+    const int n = 1 + below(3);
+    for (int i = 0; i < n; ++i) {
+      p.push_back(below(6) == 0 ? std::to_string(below(2)) : key());
+    }
+    return p;
+  }
+
+ private:
+  std::mt19937 rng_;
+};
+
+::testing::AssertionResult same_changes(const ChangeSet& x, const ChangeSet& y) {
+  if (x.size() != y.size()) {
+    return ::testing::AssertionFailure() << x.size() << " changes vs " << y.size();
+  }
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const Change& a = x[i];
+    const Change& b = y[i];
+    if (a.path != b.path || a.old_value != b.old_value || a.new_value != b.new_value ||
+        a.old_source != b.old_source || a.new_source != b.new_source ||
+        a.sensitive != b.sensitive || a.restart_required != b.restart_required) {
+      return ::testing::AssertionFailure()
+             << "change " << i << ": " << a.to_string() << " vs " << b.to_string();
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+TEST(DiffTest, UnderGivesWhatFilterKeepsFromTheFullDiff) {
+  SensitivePaths sensitive;
+  sensitive.add("b.*");
+  std::size_t nonempty = 0;
+  for (unsigned seed = 1; seed <= 3000; ++seed) {
+    TreeGen gen(seed);
+    const Value a = gen.tree(3);
+    const Value b = gen.below(8) == 0 ? gen.tree(3) : gen.mutate(a, 3);
+    const KeyPath under = gen.path();
+    DiffOptions full_options;
+    full_options.sensitive = &sensitive;
+    const ChangeSet full = diff(a, b, full_options);
+    DiffOptions options = full_options;
+    options.under = &under;
+    const ChangeSet restricted = diff(a, b, options);
+    ASSERT_TRUE(same_changes(restricted, full.filter(under)))
+        << "seed " << seed << " under " << under.to_string() << "\n"
+        << a.to_display_string() << "\n"
+        << b.to_display_string();
+    nonempty += restricted.empty() ? 0 : 1;
+  }
+  EXPECT_GT(nonempty, 300u);  // the paths do lead to changes, often
 }
 
 }  // namespace
