@@ -16,6 +16,11 @@ constexpr std::uint32_t kLeafMask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM
 // replaced or deleted; so busy ancestors (/tmp) cost few events.
 constexpr std::uint32_t kAncestorMask =
     IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+// Events on an entry that can change what a watched path resolves to (the
+// entry appears, goes, is replaced, or becomes searchable); the others
+// (IN_CLOSE_WRITE) change only contents, and need no re-resolution.
+constexpr std::uint32_t kMovesPathMask =
+    IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 constexpr std::uint32_t kWatchFlags = IN_ONLYDIR | IN_EXCL_UNLINK;
 // Symlink hops before giving up with ELOOP, as the kernel's limit.
 constexpr int kMaxSymlinkHops = 40;

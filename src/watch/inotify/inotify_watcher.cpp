@@ -52,6 +52,10 @@ struct InotifyWatcher::Impl {
     std::function<void()> callback;
     Deps deps;
     WatchHandle fallback;  // a poll watch when inotify could not arm it
+    // The last arm_until_stable() armed every watch and resolved the same
+    // dependencies twice in a row: until an event that can move the path
+    // (an entry created, deleted, renamed or chmod-ed), they still hold.
+    bool settled = false;
     // Regular files created at the path (or in the watched directory) whose
     // writer has not closed them yet: (dir, name).
     std::map<std::pair<std::string, std::string>, Clock::TimePoint> writing;
@@ -165,10 +169,12 @@ struct InotifyWatcher::Impl {
   // previous level is seen on the next round instead of being missed.
   bool arm_until_stable(Interest& in) LIVECONF_REQUIRES(mu) {
     bool ok = true;
+    in.settled = false;
     for (int round = 0; round < kMaxArmRounds; ++round) {
       const Deps before = in.deps;
       ok = arm(in);
       if (!ok || in.deps == before) {
+        in.settled = ok;
         break;
       }
     }
@@ -282,6 +288,7 @@ struct InotifyWatcher::Impl {
 
   void handle_events(const char* data, std::size_t len) {
     std::set<std::uint64_t> hit;
+    std::set<std::uint64_t> moved;  // events that may change what the path resolves to
     bool overflow = false;
     {
       MutexLock lk(mu);
@@ -306,6 +313,7 @@ struct InotifyWatcher::Impl {
           // the nearest existing ancestor, and hears about it.
           for (const auto& [id, mask] : it->second.users) {
             hit.insert(id);
+            moved.insert(id);
           }
           if ((ev->mask & IN_MOVE_SELF) != 0) {
             // Renamed away, still alive elsewhere: its kernel watch would live
@@ -339,6 +347,9 @@ struct InotifyWatcher::Impl {
             target.writing.erase({dir, name});
           }
           hit.insert(id);
+          if ((ev->mask & kMovesPathMask) != 0) {
+            moved.insert(id);
+          }
         }
       }
       if (overflow) {
@@ -347,11 +358,16 @@ struct InotifyWatcher::Impl {
         }
       }
     }
-    fire(hit, overflow);
+    fire(hit, moved, overflow);
   }
 
-  // Re-arms and calls back every interest in `ids`.
-  void fire(const std::set<std::uint64_t>& ids, bool overflow) {
+  // Calls back every interest in `ids`, re-arming those in `moved` first
+  // (all of them after an overflow). An interest that did not settle, or
+  // polls because it could not arm, re-arms on every event. The usual
+  // event, a file in a conf.d directory of thousands written and closed,
+  // then costs no directory listing.
+  void fire(const std::set<std::uint64_t>& ids, const std::set<std::uint64_t>& moved,
+            bool overflow) {
     std::vector<std::shared_ptr<Interest>> targets;
     {
       MutexLock lk(mu);
@@ -364,7 +380,9 @@ struct InotifyWatcher::Impl {
         if (it == interests.end()) {
           continue;
         }
-        arm_or_fallback(it->second);
+        if (overflow || !it->second->settled || moved.count(id) != 0) {
+          arm_or_fallback(it->second);
+        }
         targets.push_back(it->second);
       }
     }
@@ -493,7 +511,7 @@ void InotifyWatcher::inject_overflow_for_test() {
       all.insert(id);
     }
   }
-  impl_->fire(all, true);
+  impl_->fire(all, all, true);
 }
 
 std::size_t InotifyWatcher::watch_count_for_test() const {
