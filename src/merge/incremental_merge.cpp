@@ -32,6 +32,7 @@ void IncrementalMerge::reset() {
   spare_keys_.clear();
   policies_ = nullptr;
   valid_ = false;
+  in_order_ = false;
   all_objects_ = false;
   any_data_ = false;
   key_layers_.clear();
@@ -41,39 +42,76 @@ void IncrementalMerge::reset() {
 IncrementalMerge::Stack IncrementalMerge::View::copy() const {
   Stack out;
   out.reserve(size());
-  for (std::uint32_t i : order) {
-    out.push_back(layers[i]);
+  for (std::size_t k = 0; k < size(); ++k) {
+    out.push_back((*this)[k]);
   }
   return out;
 }
 
 Value IncrementalMerge::merge(std::span<const std::shared_ptr<const Layer>> layers,
                               const MergePolicies& policies) {
-  View sorted{layers, std::vector<std::uint32_t>(layers.size())};
-  for (std::uint32_t i = 0; i < sorted.order.size(); ++i) {
-    sorted.order[i] = i;
-  }
-  // merge_layers() sorts stably by priority; a stack is usually sorted already.
-  auto by_priority = [&](std::uint32_t a, std::uint32_t b) {
-    return layers[a]->priority < layers[b]->priority;
-  };
-  if (!std::is_sorted(sorted.order.begin(), sorted.order.end(), by_priority)) {
-    std::stable_sort(sorted.order.begin(), sorted.order.end(), by_priority);
-  }
   try {
-    if (&policies == policies_ && extends(sorted)) {
-      return merge_on_top(sorted, policies);
-    }
     std::vector<std::size_t> changed;
-    if (&policies != policies_ || !patchable(sorted, changed)) {
-      return merge_in_full(sorted, policies);
+    if (&policies == policies_ && replaced_in_order(layers, changed)) {
+      // The usual change: a layer or two replaced in a stack in order.
+      const View same{layers, {}};
+      if (patchable_at(same, changed)) {
+        last_was_patch_ = true;
+        return changed.empty() ? merged_ : patch(same, changed, policies);
+      }
+      return merge_in_full(same, policies);
     }
-    last_was_patch_ = true;
-    return changed.empty() ? merged_ : patch(sorted, changed, policies);
+    View sorted{layers, {}};
+    // merge_layers() sorts stably by priority; a stack is usually sorted already.
+    auto by_priority = [&](const auto& a, const auto& b) { return a->priority < b->priority; };
+    if (!std::is_sorted(layers.begin(), layers.end(), by_priority)) {
+      sorted.order.resize(layers.size());
+      for (std::uint32_t i = 0; i < sorted.order.size(); ++i) {
+        sorted.order[i] = i;
+      }
+      std::stable_sort(sorted.order.begin(), sorted.order.end(),
+                       [&](std::uint32_t a, std::uint32_t b) {
+                         return layers[a]->priority < layers[b]->priority;
+                       });
+    }
+    return merge_sorted(sorted, policies);
   } catch (...) {
     reset();  // maybe half-updated: start again from a full merge next time
     throw;
   }
+}
+
+Value IncrementalMerge::merge_sorted(const View& sorted, const MergePolicies& policies) {
+  if (&policies == policies_ && extends(sorted)) {
+    Value merged = merge_on_top(sorted, policies);
+    in_order_ = in_order_ && sorted.order.empty();
+    return merged;
+  }
+  std::vector<std::size_t> changed;
+  if (&policies != policies_ || !patchable(sorted, changed)) {
+    return merge_in_full(sorted, policies);
+  }
+  last_was_patch_ = true;
+  Value merged = changed.empty() ? merged_ : patch(sorted, changed, policies);
+  in_order_ = sorted.order.empty();
+  return merged;
+}
+
+bool IncrementalMerge::replaced_in_order(std::span<const std::shared_ptr<const Layer>> layers,
+                                         std::vector<std::size_t>& changed) const {
+  if (!valid_ || !in_order_ || layers.size() != sorted_.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    if (layers[i].get() == sorted_[i].get()) {
+      continue;
+    }
+    if (changed.size() == kMaxPatchedLayers || layers[i]->priority != sorted_[i]->priority) {
+      return false;
+    }
+    changed.push_back(i);
+  }
+  return true;
 }
 
 Value IncrementalMerge::patch(const View& sorted, const std::vector<std::size_t>& changed,
@@ -150,6 +188,7 @@ Value IncrementalMerge::merge_in_full(const View& sorted, const MergePolicies& p
   sorted_ = sorted.copy();
   merged_ = merged;
   policies_ = &policies;
+  in_order_ = sorted.order.empty();
   all_objects_ = all_objects;
   any_data_ = any_data;
   valid_ = true;
@@ -207,23 +246,34 @@ Value IncrementalMerge::merge_on_top(const View& sorted, const MergePolicies& po
 }
 
 bool IncrementalMerge::patchable(const View& sorted, std::vector<std::size_t>& changed) const {
+  if (!valid_ || sorted.size() != sorted_.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < sorted.size(); ++i) {
+    if (sorted[i].get() != sorted_[i].get()) {
+      if (changed.size() == kMaxPatchedLayers) {
+        return false;
+      }
+      changed.push_back(i);
+    }
+  }
+  return patchable_at(sorted, changed);
+}
+
+bool IncrementalMerge::patchable_at(const View& sorted,
+                                    const std::vector<std::size_t>& changed) const {
   // With no data at all the result is a fresh empty object, not any layer's:
   // leave that case to full merges.
   if (!valid_ || !all_objects_ || !any_data_ || sorted.size() != sorted_.size()) {
     return false;
   }
-  for (std::size_t i = 0; i < sorted.size(); ++i) {
+  for (std::size_t i : changed) {
     const Layer* now = sorted[i].get();
     const Layer* was = sorted_[i].get();
-    if (now == was) {
-      continue;
-    }
-    if (changed.size() == kMaxPatchedLayers || now->name != was->name ||
-        now->priority != was->priority || !now->data.is_object() || !was->data.is_object() ||
-        !same_keys(now->data, was->data)) {
+    if (now->name != was->name || now->priority != was->priority || !now->data.is_object() ||
+        !was->data.is_object() || !same_keys(now->data, was->data)) {
       return false;
     }
-    changed.push_back(i);
   }
   return true;
 }

@@ -47,22 +47,32 @@ class IncrementalMerge {
  private:
   using Stack = std::vector<std::shared_ptr<const Layer>>;
 
-  // A stack in merge order without copying it: layers[order[k]] is the k-th.
+  // A stack in merge order without copying it: layers[order[k]] is the k-th,
+  // or layers[k] when `order` is empty (the stack was in order as given).
   struct View {
     std::span<const std::shared_ptr<const Layer>> layers;
     std::vector<std::uint32_t> order;
-    [[nodiscard]] std::size_t size() const noexcept { return order.size(); }
+    [[nodiscard]] std::size_t size() const noexcept { return layers.size(); }
     [[nodiscard]] const std::shared_ptr<const Layer>& operator[](std::size_t k) const {
-      return layers[order[k]];
+      return order.empty() ? layers[k] : layers[order[k]];
     }
     [[nodiscard]] Stack copy() const;
   };
 
+  Value merge_sorted(const View& sorted, const MergePolicies& policies);
+  // The positions where `layers` differs from sorted_, when sorted_ was the
+  // last stack as given and every differing layer keeps its priority (so
+  // `layers` is in order too): false otherwise, or past kMaxPatchedLayers.
+  [[nodiscard]] bool replaced_in_order(std::span<const std::shared_ptr<const Layer>> layers,
+                                       std::vector<std::size_t>& changed) const;
   Value merge_in_full(const View& sorted, const MergePolicies& policies);
   [[nodiscard]] bool extends(const View& sorted) const;
   Value merge_on_top(const View& sorted, const MergePolicies& policies);
   // The positions of `sorted` that differ from sorted_, if they can be patched.
   [[nodiscard]] bool patchable(const View& sorted, std::vector<std::size_t>& changed) const;
+  // Whether the layers at `changed` (the only ones that differ) can be patched.
+  [[nodiscard]] bool patchable_at(const View& sorted,
+                                  const std::vector<std::size_t>& changed) const;
   Value patch(const View& sorted, const std::vector<std::size_t>& changed,
               const MergePolicies& policies);
   void build_key_index();
@@ -83,6 +93,10 @@ class IncrementalMerge {
   std::vector<std::string> spare_keys_;
   const MergePolicies* policies_ = nullptr;
   bool valid_ = false;
+  // sorted_ is the last stack in the order it was given (it was sorted): the
+  // next one, usually the same stack with a layer or two replaced, is then
+  // compared pointer by pointer, with no sort or priority read over it all.
+  bool in_order_ = false;
   bool all_objects_ = false;  // every layer's data is an object or null
   bool any_data_ = false;     // some layer's data is not null
   // Top-level key -> positions in sorted_ of the layers that have it
