@@ -40,17 +40,32 @@ std::size_t slot_index(const EntryState& st, const SourceSlot* slot) {
   return st.sources.size();
 }
 
-// The batch that makes `s`'s layers `load.layers`.
-LayerBatch batch_for(const SourceSlot& s, const SourceLoad& load) {
-  LayerBatch batch;
-  batch.set = load.layers;
+// Adds to `batch` what makes `s`'s layers `load.layers`. A reload usually
+// brings the same names in the same order (a file of a conf.d directory
+// edited): then nothing is removed, found without a lookup per name.
+void add_to_batch(LayerBatch& batch, const SourceSlot& s, const SourceLoad& load) {
+  batch.set.insert(batch.set.end(), load.layers.begin(), load.layers.end());
+  const bool same_names =
+      std::equal(s.layer_names.begin(), s.layer_names.end(), load.layers.begin(), load.layers.end(),
+                 [](const std::string& n, const Layer& l) { return n == l.name; });
+  if (same_names) {
+    return;
+  }
+  std::unordered_set<std::string_view> kept;
+  kept.reserve(load.layers.size());
+  for (const Layer& l : load.layers) {
+    kept.insert(l.name);
+  }
   for (const std::string& old : s.layer_names) {
-    const bool kept = std::any_of(load.layers.begin(), load.layers.end(),
-                                  [&](const Layer& l) { return l.name == old; });
-    if (!kept) {
+    if (kept.count(old) == 0) {
       batch.remove.push_back(old);
     }
   }
+}
+
+LayerBatch batch_for(const SourceSlot& s, const SourceLoad& load) {
+  LayerBatch batch;
+  add_to_batch(batch, s, load);
   return batch;
 }
 
@@ -293,9 +308,7 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
     std::vector<std::vector<std::string>> keep;
     keep.reserve(ready.size());
     for (const PendingLoad& r : ready) {
-      LayerBatch b = batch_for(*r.slot, r.load);
-      combined.set.insert(combined.set.end(), b.set.begin(), b.set.end());
-      combined.remove.insert(combined.remove.end(), b.remove.begin(), b.remove.end());
+      add_to_batch(combined, *r.slot, r.load);
       keep.push_back(names_of(r.load));
       names.emplace_back(r.slot, &keep.back());
     }
@@ -574,8 +587,7 @@ Status SourceScheduler::add(UpdateThread& t, Entry& e,
   names.reserve(slots.size());
   PendingNames pending;
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    LayerBatch b = batch_for(*slots[i], loads[i]);
-    batch.set.insert(batch.set.end(), b.set.begin(), b.set.end());
+    add_to_batch(batch, *slots[i], loads[i]);
     names.push_back(names_of(loads[i]));
     pending.emplace_back(slots[i].get(), &names.back());
   }
