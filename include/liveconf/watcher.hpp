@@ -36,6 +36,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "liveconf/clock.hpp"
 #include "liveconf/export.hpp"
@@ -77,6 +78,16 @@ class LIVECONF_API WatchHandle {
   std::function<void()> cancel_;
 };
 
+/// What watch_entries() reports for a watched directory: the entries that
+/// may have changed, or `all` when the backend cannot name them (the
+/// directory itself moved, a symlink's target changed, events were lost, or
+/// the backend polls).
+struct ChangedEntries {
+  bool all = false;
+  std::vector<std::string> names;  // entry names in the directory, when !all
+  [[nodiscard]] static ChangedEntries everything() { return ChangedEntries{true, {}}; }
+};
+
 /// A watch backend. Thread-safety: watch() and the handles may be used from
 /// any thread; callbacks run on the backend's own thread, must be quick and
 /// must not block on the backend (queue work elsewhere).
@@ -91,6 +102,13 @@ class LIVECONF_API Watcher {
   /// ancestors need not exist yet. Errors: kIo (the backend cannot watch).
   [[nodiscard]] virtual Result<WatchHandle> watch(const std::filesystem::path& path,
                                                   std::function<void()> on_change) = 0;
+  /// watch(), also saying which entries changed when `path` is a directory,
+  /// so a reader of a conf.d directory of thousands can read just those. A
+  /// name is given only for an event on that very entry of the directory
+  /// (written, created, deleted, renamed, chmod-ed); anything else is `all`.
+  /// For a file, or from a backend that cannot tell (this default), `all`.
+  [[nodiscard]] virtual Result<WatchHandle> watch_entries(
+      const std::filesystem::path& path, std::function<void(const ChangedEntries&)> on_change);
   /// True while a new file at `path` (or, for a watched directory, in it) has
   /// been created but not yet closed by its writer: reading it now could see a
   /// partial file. Backends that cannot tell return false.

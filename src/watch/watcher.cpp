@@ -29,6 +29,11 @@ void WatchHandle::cancel() noexcept {
   }
 }
 
+Result<WatchHandle> Watcher::watch_entries(const fs::path& path,
+                                           std::function<void(const ChangedEntries&)> on_change) {
+  return watch(path, [fn = std::move(on_change)] { fn(ChangedEntries::everything()); });
+}
+
 std::string_view watch_mode_name(WatchMode mode) noexcept {
   switch (mode) {
     case WatchMode::kAuto:

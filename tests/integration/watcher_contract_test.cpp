@@ -7,9 +7,11 @@
 // check records what the file held when the callback ran and waits until a
 // callback saw the new state: a callback that only came before the change
 // cannot pass it.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -366,6 +368,94 @@ TEST_P(WatcherContract, DestroyingAHandleWhileCallbacksRunIsSafe) {
   for (std::size_t i = 0; i < recorders.size(); ++i) {
     EXPECT_EQ(recorders[i]->late_calls(), 0) << "round " << i << ": a call after its handle died";
   }
+}
+
+/// Records what watch_entries() calls report.
+class EntriesRecorder {
+ public:
+  std::function<void(const ChangedEntries&)> callback() {
+    return [this](const ChangedEntries& c) {
+      std::lock_guard<std::mutex> lock(mu_);
+      seen_.push_back(c);
+    };
+  }
+  /// Waits for a call that covers `name`: names it, or says `all`. Returns
+  /// that call (nullopt on timeout); later waits look at later calls only.
+  std::optional<ChangedEntries> covering(const std::string& name) {
+    std::optional<ChangedEntries> found;
+    (void)wait_until([&] {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (; from_ < seen_.size(); ++from_) {
+        const ChangedEntries& c = seen_[from_];
+        if (c.all || std::find(c.names.begin(), c.names.end(), name) != c.names.end()) {
+          found = c;
+          ++from_;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<ChangedEntries> seen_;
+  std::size_t from_ = 0;
+};
+
+// watch_entries() on a directory: every backend covers each changed entry
+// (by name, or with `all`); inotify names plain files and says `all` only
+// where it cannot name the entry (a symlinked file's target edited, the
+// watched path a file).
+TEST_P(WatcherContract, WatchEntriesCoversEveryChangedEntryAndInotifyNamesThem) {
+  const bool names = GetParam() == "inotify";
+  const fs::path confd = dir_ / "conf.d";
+  fs::create_directory(confd);
+  TempDir elsewhere;
+  write_file(confd / "10-a.json", "{}");
+  write_file(elsewhere / "real.json", "{}");
+  EntriesRecorder r;
+  Result<WatchHandle> h = watcher_->watch_entries(confd, r.callback());
+  ASSERT_TRUE(h) << h.error().to_string();
+
+  write_in_place(confd / "10-a.json", "{\"a\": 1}");
+  std::optional<ChangedEntries> c = r.covering("10-a.json");
+  ASSERT_TRUE(c) << "an in-place write was not covered";
+  if (names) {
+    EXPECT_FALSE(c->all);
+    EXPECT_EQ(c->names, std::vector<std::string>{"10-a.json"});
+  }
+  write_file(elsewhere / "moved.json", "{}");
+  fs::rename(elsewhere / "moved.json", confd / "20-b.json");
+  c = r.covering("20-b.json");
+  ASSERT_TRUE(c) << "a file renamed in was not covered";
+  if (names) {
+    EXPECT_FALSE(c->all);
+  }
+  fs::remove(confd / "10-a.json");
+  c = r.covering("10-a.json");
+  ASSERT_TRUE(c) << "a deletion was not covered";
+  if (names) {
+    EXPECT_FALSE(c->all);
+  }
+  fs::create_symlink(elsewhere / "real.json", confd / "30-link.json");
+  ASSERT_TRUE(r.covering("30-link.json")) << "a new symlink was not covered";
+  write_in_place(elsewhere / "real.json", "{\"linked\": 1}");
+  c = r.covering("30-link.json");
+  ASSERT_TRUE(c) << "an edit of a symlinked file's target was not covered";
+  if (names) {
+    EXPECT_TRUE(c->all) << "the target's event cannot name the conf.d entry";
+  }
+
+  // A watched file: `all`, the name of its directory's entry is no news.
+  EntriesRecorder f;
+  Result<WatchHandle> fh = watcher_->watch_entries(confd / "20-b.json", f.callback());
+  ASSERT_TRUE(fh) << fh.error().to_string();
+  write_in_place(confd / "20-b.json", "{\"b\": 2}");
+  c = f.covering("20-b.json");
+  ASSERT_TRUE(c);
+  EXPECT_TRUE(c->all);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, WatcherContract, ::testing::Values("inotify", "poll", "hybrid"),

@@ -4,7 +4,10 @@
 // version, and the reason an identical re-save publishes nothing), and parses
 // only bytes it has not parsed before. In a directory, a file whose stat
 // stamp (device, inode, size, mtime, ctime) is what it was when read, and
-// whose ctime was then well in the past, is not read again.
+// whose ctime was then well in the past, is not read again; and when the
+// watcher named the entries that changed since the last load (inotify does,
+// for plain files of the directory), the directory is not even listed: only
+// those entries are looked at again.
 #include "sources/file/file_source.hpp"
 
 #include <algorithm>
@@ -23,6 +26,7 @@
 #include <unordered_set>
 #include <xxhash.h>
 
+#include "base/mutex.hpp"
 #include "sources/env/env_names.hpp"
 #include "sources/file/read_file.hpp"
 #include "watch/inotify/inotify_watcher.hpp"
@@ -33,6 +37,8 @@ namespace liveconf {
 namespace {
 namespace fs = std::filesystem;
 using detail::FileRead;
+using detail::Mutex;
+using detail::MutexLock;
 using detail::io_error;
 using detail::read_file;
 
@@ -101,7 +107,11 @@ class FileSource final : public Source {
     const fs::path path = watched_path();
     watcher_ = detail::make_watcher_with_syscalls(path, options_.watch, options_.watcher,
                                                   hooks_.inotify_syscalls.get());
-    Result<WatchHandle> handle = watcher_->watch(path, changed);
+    Result<WatchHandle> handle =
+        watcher_->watch_entries(path, [pending = pending_, changed](const ChangedEntries& entries) {
+          pending->add(entries);
+          changed();
+        });
     if (handle || options_.watch == WatchMode::kPoll) {
       return handle;
     }
@@ -116,6 +126,84 @@ class FileSource final : public Source {
   }
 
   Result<SourceLoad> load_directory() {
+    const ChangedEntries changed = pending_->take();
+    const std::string prefix = (options_.path / "").string();
+    if (!changed.all && listed_) {
+      Result<SourceLoad> out = load_entries(prefix, changed.names);
+      if (!out) {
+        listed_.reset();  // whatever was half-done, the next load lists it all
+      }
+      return out;
+    }
+    Result<SourceLoad> out = list_directory(prefix);
+    if (!out) {
+      listed_.reset();
+    }
+    return out;
+  }
+
+  // Whether a directory entry's name is one the source reads.
+  [[nodiscard]] bool readable_name(std::string_view fname) const {
+    // Not hidden files, editors' swap files, Kubernetes' ..data; not backups
+    // (app.yaml~), notes or anything without a known format.
+    return !fname.empty() && fname.front() != '.' &&
+           (!options_.format.empty() || format_for_path(fname) != nullptr);
+  }
+
+  // The last loaded listing with the named entries looked at again: each is
+  // added, read again or dropped as it now is. The others keep their cached
+  // layers (an event would have named them had they changed).
+  Result<SourceLoad> load_entries(const std::string& prefix,
+                                  const std::vector<std::string>& names) {
+    std::vector<std::string> listing = *listed_;
+    std::string full = prefix;
+    for (const std::string& name : names) {
+      full.resize(prefix.size());
+      full += name;
+      struct stat st {};
+      const bool present =
+          readable_name(name) && ::stat(full.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+      auto at = std::lower_bound(listing.begin(), listing.end(), name);
+      const bool listed = at != listing.end() && *at == name;
+      if (present && !listed) {
+        listing.insert(at, name);
+      } else if (!present && listed) {
+        listing.erase(at);
+        cache_.erase(full);  // its parsed tree is not kept once it is gone
+      }
+    }
+    SourceLoad out;
+    out.layers.reserve(listing.size());
+    std::vector<std::string> loaded;
+    loaded.reserve(listing.size());
+    for (const std::string& name : listing) {
+      full.resize(prefix.size());
+      full += name;
+      if (!std::binary_search(names.begin(), names.end(), name)) {
+        auto it = cache_.find(full);
+        if (it == cache_.end()) {
+          return list_directory(prefix);  // not read before: cannot happen, but list to be sure
+        }
+        out.layers.push_back(it->second.layer);
+        loaded.push_back(name);
+        continue;
+      }
+      Result<Layer> layer = load_file(full, "file:" + full);
+      if (!layer) {
+        if (layer.error().code() == ErrorCode::kNotFound) {
+          cache_.erase(full);
+          continue;  // removed since: its event is on its way
+        }
+        return std::move(layer).error();
+      }
+      out.layers.push_back(std::move(*layer));
+      loaded.push_back(name);
+    }
+    listed_ = std::move(loaded);
+    return out;
+  }
+
+  Result<SourceLoad> list_directory(const std::string& prefix) {
     if (!directory_settled_after_) {
       // Once per directory rather than once per file read.
       struct statfs fs {};
@@ -132,7 +220,6 @@ class FileSource final : public Source {
       return io_error(options_.path, name_, errno, "cannot list directory");
     }
     const int dfd = ::dirfd(dir.get());
-    const std::string prefix = (options_.path / "").string();
     std::string full = prefix;  // prefix + the entry's name, reused
     struct Listed {
       std::string name;
@@ -149,11 +236,8 @@ class FileSource final : public Source {
         break;
       }
       const std::string_view fname(entry->d_name);
-      if (fname.empty() || fname.front() == '.') {
-        continue;  // hidden files, editors' swap files, Kubernetes' ..data
-      }
-      if (options_.format.empty() && format_for_path(fname) == nullptr) {
-        continue;  // backups (app.yaml~), notes, anything without a known format
+      if (!readable_name(fname)) {
+        continue;
       }
       // A file read before needs its stamp (is it still the same?); a new
       // one is read anyway, and readdir's file type says whether it is a file
@@ -178,6 +262,8 @@ class FileSource final : public Source {
     std::sort(files.begin(), files.end(),
               [](const Listed& a, const Listed& b) { return a.name < b.name; });
     SourceLoad out;
+    std::vector<std::string> loaded;
+    loaded.reserve(files.size());
     for (const Listed& f : files) {
       full.resize(prefix.size());
       full += f.name;
@@ -186,6 +272,7 @@ class FileSource final : public Source {
       if (auto it = cache_.find(full);
           f.stamp && it != cache_.end() && it->second.settled && it->second.stamp == *f.stamp) {
         out.layers.push_back(it->second.layer);
+        loaded.push_back(f.name);
         continue;
       }
       Result<Layer> layer = load_file(full, "file:" + full);
@@ -196,6 +283,7 @@ class FileSource final : public Source {
         return std::move(layer).error();
       }
       out.layers.push_back(std::move(*layer));
+      loaded.push_back(f.name);
     }
     // Forget files that are gone (or no longer files): their parsed trees
     // would otherwise stay in memory for as long as the source lives.
@@ -207,6 +295,7 @@ class FileSource final : public Source {
       }
       std::erase_if(cache_, [&](const auto& kv) { return present.count(kv.first) == 0; });
     }
+    listed_ = std::move(loaded);
     return out;
   }
 
@@ -258,6 +347,44 @@ class FileSource final : public Source {
   std::string name_;
   std::optional<Kind> kind_;  // set by the first load that finds the path
   std::shared_ptr<Watcher> watcher_;
+  // The entries the watcher named since the last load (its callback runs on
+  // the watcher's thread; load() takes them on the update thread).
+  class PendingEntries {
+   public:
+    void add(const ChangedEntries& entries) {
+      MutexLock lk(mu_);
+      signalled_ = true;
+      if (changed_.all || entries.all ||
+          changed_.names.size() + entries.names.size() > kMaxNamedEntries) {
+        changed_ = ChangedEntries::everything();
+        return;
+      }
+      changed_.names.insert(changed_.names.end(), entries.names.begin(), entries.names.end());
+    }
+    // What changed since the last take(), names sorted; everything when no
+    // event came (a load that no watcher asked for: the first, a retry, a
+    // resync, a source that is not watched lists the directory).
+    ChangedEntries take() {
+      MutexLock lk(mu_);
+      ChangedEntries out = signalled_ ? std::move(changed_) : ChangedEntries::everything();
+      changed_ = ChangedEntries{};
+      signalled_ = false;
+      std::sort(out.names.begin(), out.names.end());
+      out.names.erase(std::unique(out.names.begin(), out.names.end()), out.names.end());
+      return out;
+    }
+
+   private:
+    // Past this many entries, listing the directory costs no more.
+    static constexpr std::size_t kMaxNamedEntries = 256;
+    Mutex mu_;
+    ChangedEntries changed_ LIVECONF_GUARDED_BY(mu_);
+    bool signalled_ LIVECONF_GUARDED_BY(mu_) = false;
+  };
+  std::shared_ptr<PendingEntries> pending_ = std::make_shared<PendingEntries>();
+  // The names (in order) of the directory's files the last load read; unset
+  // before the first load and after a failed one (the next lists it all).
+  std::optional<std::vector<std::string>> listed_;
   // Last parsed layer per file; load() runs on one thread (the update thread).
   struct CachedFile {
     Layer layer;

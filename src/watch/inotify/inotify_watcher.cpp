@@ -8,6 +8,7 @@
 // is watched for the next path component to appear.
 #include "watch/inotify/inotify_watcher.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cerrno>
@@ -49,7 +50,7 @@ struct InotifyWatcher::Impl {
     // instead of path::compare's walk over components (busy() runs on every
     // reload, and a process may watch hundreds of paths).
     std::string normal;
-    std::function<void()> callback;
+    std::function<void(const ChangedEntries&)> callback;
     Deps deps;
     WatchHandle fallback;  // a poll watch when inotify could not arm it
     // The last arm_until_stable() armed every watch and resolved the same
@@ -233,7 +234,7 @@ struct InotifyWatcher::Impl {
     std::weak_ptr<Interest> weak = in;
     Result<WatchHandle> h = fallback_poller->watch(in->path, [this, weak] {
       if (auto strong = weak.lock()) {
-        invoke({strong});
+        invoke({{strong, ChangedEntries::everything()}});
       }
     });
     if (h) {
@@ -241,16 +242,16 @@ struct InotifyWatcher::Impl {
     }
   }
 
-  void invoke(const std::vector<std::shared_ptr<Interest>>& targets) {
+  void invoke(const std::vector<std::pair<std::shared_ptr<Interest>, ChangedEntries>>& targets) {
     gate.run([&] {
-      for (const auto& in : targets) {
+      for (const auto& [in, changed] : targets) {
         {
           MutexLock lk(mu);
           if (interests.count(in->id) == 0) {
             continue;  // cancelled meanwhile
           }
         }
-        in->callback();
+        in->callback(changed);
       }
     });
   }
@@ -287,7 +288,7 @@ struct InotifyWatcher::Impl {
   }
 
   void handle_events(const char* data, std::size_t len) {
-    std::set<std::uint64_t> hit;
+    std::map<std::uint64_t, ChangedEntries> hit;
     std::set<std::uint64_t> moved;  // events that may change what the path resolves to
     bool overflow = false;
     {
@@ -312,7 +313,7 @@ struct InotifyWatcher::Impl {
           // The directory went away: every interest through it re-arms from
           // the nearest existing ancestor, and hears about it.
           for (const auto& [id, mask] : it->second.users) {
-            hit.insert(id);
+            hit[id] = ChangedEntries::everything();
             moved.insert(id);
           }
           if ((ev->mask & IN_MOVE_SELF) != 0) {
@@ -346,7 +347,16 @@ struct InotifyWatcher::Impl {
           } else if ((ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)) != 0) {
             target.writing.erase({dir, name});
           }
-          hit.insert(id);
+          // An entry of the watched directory (its "*") that nothing else
+          // depends on by name (not a symlink on some path's way) is named;
+          // anything else may change any entry.
+          ChangedEntries& changed = hit[id];
+          if (!changed.all && !name.empty() && target.deps.count({dir, "*"}) != 0 &&
+              target.deps.count({dir, name}) == 0) {
+            changed.names.push_back(name);
+          } else {
+            changed = ChangedEntries::everything();
+          }
           if ((ev->mask & kMovesPathMask) != 0) {
             moved.insert(id);
           }
@@ -354,7 +364,7 @@ struct InotifyWatcher::Impl {
       }
       if (overflow) {
         for (const auto& [id, in] : interests) {
-          hit.insert(id);
+          hit[id] = ChangedEntries::everything();
         }
       }
     }
@@ -366,16 +376,16 @@ struct InotifyWatcher::Impl {
   // polls because it could not arm, re-arms on every event. The usual
   // event, a file in a conf.d directory of thousands written and closed,
   // then costs no directory listing.
-  void fire(const std::set<std::uint64_t>& ids, const std::set<std::uint64_t>& moved,
+  void fire(std::map<std::uint64_t, ChangedEntries>& ids, const std::set<std::uint64_t>& moved,
             bool overflow) {
-    std::vector<std::shared_ptr<Interest>> targets;
+    std::vector<std::pair<std::shared_ptr<Interest>, ChangedEntries>> targets;
     {
       MutexLock lk(mu);
       if (overflow) {
         report("inotify queue overflowed; rescanning every watched path");
         forget_every_watch();
       }
-      for (std::uint64_t id : ids) {
+      for (auto& [id, changed] : ids) {
         auto it = interests.find(id);
         if (it == interests.end()) {
           continue;
@@ -383,7 +393,10 @@ struct InotifyWatcher::Impl {
         if (overflow || !it->second->settled || moved.count(id) != 0) {
           arm_or_fallback(it->second);
         }
-        targets.push_back(it->second);
+        std::sort(changed.names.begin(), changed.names.end());
+        changed.names.erase(std::unique(changed.names.begin(), changed.names.end()),
+                            changed.names.end());
+        targets.emplace_back(it->second, std::move(changed));
       }
     }
     if (!targets.empty()) {
@@ -455,6 +468,11 @@ InotifyWatcher::~InotifyWatcher() { stop(); }
 void InotifyWatcher::stop() { impl_->stop(); }
 
 Result<WatchHandle> InotifyWatcher::watch(const fs::path& path, std::function<void()> on_change) {
+  return watch_entries(path, [fn = std::move(on_change)](const ChangedEntries&) { fn(); });
+}
+
+Result<WatchHandle> InotifyWatcher::watch_entries(
+    const fs::path& path, std::function<void(const ChangedEntries&)> on_change) {
   auto in = std::make_shared<Impl::Interest>();
   in->path = path.is_absolute() ? path : fs::absolute(path);
   in->normal = in->path.lexically_normal().native();
@@ -504,14 +522,16 @@ bool InotifyWatcher::busy(const fs::path& path) const {
 }
 
 void InotifyWatcher::inject_overflow_for_test() {
-  std::set<std::uint64_t> all;
+  std::map<std::uint64_t, ChangedEntries> all;
+  std::set<std::uint64_t> ids;
   {
     MutexLock lk(impl_->mu);
     for (const auto& [id, in] : impl_->interests) {
-      all.insert(id);
+      all[id] = ChangedEntries::everything();
+      ids.insert(id);
     }
   }
-  impl_->fire(all, all, true);
+  impl_->fire(all, ids, true);
 }
 
 std::size_t InotifyWatcher::watch_count_for_test() const {

@@ -33,6 +33,10 @@ class InotifyWatcher final : public Watcher, public std::enable_shared_from_this
   /// Errors: kIo when a watch cannot be added (ENOSPC: the user's watch limit).
   [[nodiscard]] Result<WatchHandle> watch(const std::filesystem::path& path,
                                           std::function<void()> on_change) override;
+  /// Names the entries of a watched directory that an event was about.
+  [[nodiscard]] Result<WatchHandle> watch_entries(
+      const std::filesystem::path& path,
+      std::function<void(const ChangedEntries&)> on_change) override;
   [[nodiscard]] bool busy(const std::filesystem::path& path) const override;
 
   /// Behaves as if the kernel reported IN_Q_OVERFLOW: every watch is re-armed

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fcntl.h>
+#include <functional>
 
 #include <gtest/gtest.h>
 
@@ -229,6 +230,74 @@ TEST(FileSourceTest, AFileChangedJustNowIsReadAgainEvenWithAnEqualStamp) {
     EXPECT_EQ(merge_layers(r->layers, {}).find("a")->as_int(), i);
   }
   EXPECT_EQ(opens.take(), 8) << "a file changed just now was trusted by its stamp";
+}
+
+// Watched by inotify, a directory source looks again only at the entries
+// the watcher named: nothing counts as settled here, so a load that listed
+// the directory would open every file. A load no event asked for, and an
+// event that cannot name its entry (a symlinked file's target edited), list
+// it all.
+TEST(FileSourceTest, AWatchedDirectoryReadsOnlyTheEntriesTheWatcherNamed) {
+  TempDir dir;
+  TempDir elsewhere;
+  dir.write("10-a.json", "{\"a\": 1}");
+  dir.write("20-b.json", "{\"b\": 1}");
+  dir.write("30-c.json", "{\"c\": 1}");
+  elsewhere.write("real.json", "{\"linked\": 7}");
+  CountingOpens opens;
+  FileSourceOptions o = options_for(dir.path());
+  o.watch = WatchMode::kInotify;
+  auto src = detail::make_file_source_with_hooks(
+      o, {.file_syscalls = opens.syscalls(), .settled_after = std::chrono::hours(1)});
+  ASSERT_TRUE(src);
+  std::atomic<int> signals{0};
+  Result<WatchHandle> handle = (*src)->watch([&] { ++signals; });
+  ASSERT_TRUE(handle) << handle.error().to_string();
+  auto load = [&] {
+    Result<SourceLoad> r = (*src)->load();
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? merge_layers(r->layers, {}) : Value();
+  };
+  // Runs `change`, waits for the watcher, loads; returns the opens it took.
+  auto after = [&](const std::function<void()>& change, Value& merged) {
+    const int before = signals.load();
+    change();
+    EXPECT_TRUE(wait_until([&] { return signals.load() > before; })) << "no signal";
+    opens.take();
+    merged = load();
+    return opens.take();
+  };
+  Value merged = load();
+  EXPECT_EQ(opens.take(), 3);
+  merged = load();
+  EXPECT_EQ(opens.take(), 3) << "a load no watcher asked for must list the directory";
+
+  EXPECT_EQ(after([&] { dir.write("20-b.json", "{\"b\": 2}"); }, merged), 1);
+  EXPECT_EQ(merged.find("b")->as_int(), 2);
+  EXPECT_EQ(merged.find("a")->as_int(), 1);
+  const int renamed = after(
+      [&] {
+        elsewhere.write("new.json", "{\"d\": 4}");
+        std::filesystem::rename(elsewhere / "new.json", dir / "40-d.json");
+      },
+      merged);
+  EXPECT_EQ(renamed, 1);
+  EXPECT_EQ(merged.find("d")->as_int(), 4);
+  EXPECT_EQ(after([&] { std::filesystem::remove(dir / "10-a.json"); }, merged), 0);
+  EXPECT_EQ(merged.find("a"), nullptr) << "a removed file still served";
+  EXPECT_EQ(after([&] { dir.write("notes.txt", "not config"); }, merged), 0);
+  EXPECT_EQ(merged.as_object().size(), 3u);
+  const int linked =
+      after([&] { std::filesystem::create_symlink(elsewhere / "real.json", dir / "50-link.json"); },
+            merged);
+  EXPECT_EQ(linked, 1);
+  EXPECT_EQ(merged.find("linked")->as_int(), 7);
+  // The target's event names no entry of the directory: everything is read.
+  EXPECT_EQ(after([&] { elsewhere.write("real.json", "{\"linked\": 8}"); }, merged), 4);
+  EXPECT_EQ(merged.find("linked")->as_int(), 8);
+  EXPECT_EQ(merged.find("b")->as_int(), 2);
+  EXPECT_EQ(merged.find("c")->as_int(), 1);
+  EXPECT_EQ(merged.find("d")->as_int(), 4);
 }
 
 TEST(FileSourceTest, ShortReadsBeforeTheEndAreReadOn) {
