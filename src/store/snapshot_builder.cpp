@@ -345,7 +345,8 @@ bool SnapshotBuilder::replaces_in_place(EntryState& st, const LayerBatch& batch,
   for (const auto& entry : pending) {
     const bool listed = std::any_of(st.sources.begin(), st.sources.end(),
                                     [&](const auto& s) { return s.get() == entry.first; });
-    if (!listed || *entry.second != entry.first->layer_names) {
+    if (!listed ||
+        (entry.second != &entry.first->layer_names && *entry.second != entry.first->layer_names)) {
       return false;
     }
   }
@@ -361,9 +362,8 @@ bool SnapshotBuilder::replaces_in_place(EntryState& st, const LayerBatch& batch,
 // in that order, or nothing when the general path must decide. This keeps
 // adding one source to a stack of many proportional to that source's layers
 // (a start-up with one add_source call per conf.d directory).
-std::optional<std::vector<Layer*>> SnapshotBuilder::appends_on_top(EntryState& st,
-                                                                   LayerBatch& batch,
-                                                                   const PendingNames& pending) {
+std::optional<std::vector<const Layer*>> SnapshotBuilder::appends_on_top(
+    EntryState& st, const LayerBatch& batch, const PendingNames& pending) {
   if (!batch.remove.empty() || batch.set.empty() || pending.empty() ||
       pending.size() > st.sources.size()) {
     return std::nullopt;
@@ -383,9 +383,9 @@ std::optional<std::vector<Layer*>> SnapshotBuilder::appends_on_top(EntryState& s
     }
   }
   const auto& positions = layer_positions(st);
-  std::vector<std::pair<std::pair<std::size_t, std::size_t>, Layer*>> keyed;
+  std::vector<std::pair<std::pair<std::size_t, std::size_t>, const Layer*>> keyed;
   keyed.reserve(batch.set.size());
-  for (Layer& layer : batch.set) {
+  for (const Layer& layer : batch.set) {
     auto it = ranks.find(layer.name);
     if (it == ranks.end() || positions.count(layer.name) != 0) {
       return std::nullopt;
@@ -409,7 +409,7 @@ std::optional<std::vector<Layer*>> SnapshotBuilder::appends_on_top(EntryState& s
   }
   std::sort(keyed.begin(), keyed.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Layer*> ordered;
+  std::vector<const Layer*> ordered;
   ordered.reserve(keyed.size());
   for (const auto& [rank, layer] : keyed) {
     ordered.push_back(layer);
@@ -417,15 +417,15 @@ std::optional<std::vector<Layer*>> SnapshotBuilder::appends_on_top(EntryState& s
   return ordered;
 }
 
-Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
+Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, const LayerBatch& batch,
                               const PendingNames& pending) {
   EntryState& st = e.state.get(t);
-  if (std::optional<std::vector<Layer*>> added = appends_on_top(st, batch, pending)) {
+  if (std::optional<std::vector<const Layer*>> added = appends_on_top(st, batch, pending)) {
     const std::size_t before = st.layers().size();
     std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     layers.reserve(before + added->size());
-    for (Layer* layer : *added) {
-      layers.push_back(prepare_layer(std::move(*layer)));
+    for (const Layer* layer : *added) {
+      layers.push_back(prepare_layer(*layer));
     }
     // Appending keeps every position: the name index grows rather than being rebuilt.
     Status status = rebuild(t, e, std::move(layers), /*same_order=*/true);
@@ -440,8 +440,8 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
     // The usual change (a file edited in a directory of many): the stack is
     // copied once and nothing is sorted or indexed again.
     const auto& positions = layer_positions(st);
-    std::vector<std::pair<std::size_t, Layer*>> replaced;
-    for (Layer& layer : batch.set) {
+    std::vector<std::pair<std::size_t, const Layer*>> replaced;
+    for (const Layer& layer : batch.set) {
       const std::size_t i = positions.at(layer.name);
       if (!same_content(*st.layers()[i], layer)) {
         replaced.emplace_back(i, &layer);
@@ -452,7 +452,7 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
     }
     std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     for (auto& [i, layer] : replaced) {
-      layers[i] = prepare_layer(std::move(*layer));
+      layers[i] = prepare_layer(*layer);
     }
     return rebuild(t, e, std::move(layers), /*same_order=*/true);
   }
@@ -470,7 +470,7 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
   for (std::size_t i = 0; i < layers.size(); ++i) {
     index.emplace(layers[i]->name, i);
   }
-  for (Layer& layer : batch.set) {
+  for (const Layer& layer : batch.set) {
     auto found = index.find(layer.name);
     auto it = found == index.end() ? layers.end()
                                    : layers.begin() + static_cast<std::ptrdiff_t>(found->second);
@@ -478,9 +478,9 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, LayerBatch batch,
       if (same_content(**it, layer)) {
         continue;
       }
-      *it = prepare_layer(std::move(layer));
+      *it = prepare_layer(layer);
     } else {
-      layers.push_back(prepare_layer(std::move(layer)));
+      layers.push_back(prepare_layer(layer));
       index.emplace(layers.back()->name, layers.size() - 1);
     }
     changed = true;

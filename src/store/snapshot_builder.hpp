@@ -37,7 +37,10 @@ class SnapshotBuilder {
 
   /// Applies `batch` to a copy of e's layers; publishes only if something
   /// changed. An error leaves e as it was (the last good snapshot serves).
-  [[nodiscard]] Status apply(UpdateThread& t, Entry& e, LayerBatch batch,
+  /// Only the layers that change the stack are copied out of `batch`, so a
+  /// caller that keeps the batch's layers (a load to retry if refused) lends
+  /// them instead of copying them all.
+  [[nodiscard]] Status apply(UpdateThread& t, Entry& e, const LayerBatch& batch,
                              const PendingNames& pending = {});
   /// Publishes `layers` as e's new stack, or refuses it (a validator, parser
   /// or allocation that throws refuses it like a failed validation).
@@ -74,8 +77,9 @@ class SnapshotBuilder {
   void note_pending(Entry& e, const EntryState& st, const Snapshot& served);
   static bool replaces_in_place(EntryState& st, const LayerBatch& batch,
                                 const PendingNames& pending);
-  static std::optional<std::vector<Layer*>> appends_on_top(EntryState& st, LayerBatch& batch,
-                                                           const PendingNames& pending);
+  static std::optional<std::vector<const Layer*>> appends_on_top(EntryState& st,
+                                                                 const LayerBatch& batch,
+                                                                 const PendingNames& pending);
   Status refuse(Entry& e, Error error);
   static void canonical_order(const EntryState& st,
                               std::vector<std::shared_ptr<const Layer>>& layers,

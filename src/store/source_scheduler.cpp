@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,15 +41,18 @@ std::size_t slot_index(const EntryState& st, const SourceSlot* slot) {
   return st.sources.size();
 }
 
-// Adds to `batch` what makes `s`'s layers `load.layers`. A reload usually
-// brings the same names in the same order (a file of a conf.d directory
-// edited): then nothing is removed, found without a lookup per name.
-void add_to_batch(LayerBatch& batch, const SourceSlot& s, const SourceLoad& load) {
-  batch.set.insert(batch.set.end(), load.layers.begin(), load.layers.end());
-  const bool same_names =
-      std::equal(s.layer_names.begin(), s.layer_names.end(), load.layers.begin(), load.layers.end(),
-                 [](const std::string& n, const Layer& l) { return n == l.name; });
-  if (same_names) {
+// True when `load` brings `s`'s layer names, in order: what a reload
+// usually brings (a file of a conf.d directory edited).
+bool same_names(const SourceSlot& s, const SourceLoad& load) {
+  return std::equal(s.layer_names.begin(), s.layer_names.end(), load.layers.begin(),
+                    load.layers.end(),
+                    [](const std::string& n, const Layer& l) { return n == l.name; });
+}
+
+// Adds to `batch.remove` the layers of `s` that `load` no longer has (none
+// when the names are the same: found without a lookup per name).
+void add_removals(LayerBatch& batch, const SourceSlot& s, const SourceLoad& load) {
+  if (same_names(s, load)) {
     return;
   }
   std::unordered_set<std::string_view> kept;
@@ -61,6 +65,12 @@ void add_to_batch(LayerBatch& batch, const SourceSlot& s, const SourceLoad& load
       batch.remove.push_back(old);
     }
   }
+}
+
+// Adds to `batch` what makes `s`'s layers `load.layers`.
+void add_to_batch(LayerBatch& batch, const SourceSlot& s, const SourceLoad& load) {
+  batch.set.insert(batch.set.end(), load.layers.begin(), load.layers.end());
+  add_removals(batch, s, load);
 }
 
 LayerBatch batch_for(const SourceSlot& s, const SourceLoad& load) {
@@ -282,8 +292,11 @@ void SourceScheduler::reload(UpdateThread& t, Entry& e, const std::vector<Source
 // named (its load kept in `refused` for the next round).
 void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<PendingLoad>& ready,
                                     std::vector<Transition>& transitions) {
-  auto accept = [&](PendingLoad& r) {
-    r.slot->layer_names = names_of(r.load);
+  // `names`: the load's layer names, or null when they are the slot's already.
+  auto accept = [&](PendingLoad& r, std::vector<std::string>* names) {
+    if (names != nullptr) {
+      r.slot->layer_names = std::move(*names);
+    }
     r.slot->refused.reset();
     r.slot->last_success = std::chrono::system_clock::now();
     Transition::enter_state(*r.slot, r.load.state, std::move(r.load.problem), transitions);
@@ -303,19 +316,30 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
     }
   };
   {
+    // The loads lend their layers to the batch (apply copies only those
+    // that change the stack) and get them back, to keep if refused.
     LayerBatch combined;
     PendingNames names;
-    std::vector<std::vector<std::string>> keep;
-    keep.reserve(ready.size());
-    for (const PendingLoad& r : ready) {
-      add_to_batch(combined, *r.slot, r.load);
-      keep.push_back(names_of(r.load));
-      names.emplace_back(r.slot, &keep.back());
+    std::vector<std::optional<std::vector<std::string>>> keep(ready.size());
+    for (std::size_t i = 0; i < ready.size(); ++i) {
+      PendingLoad& r = ready[i];
+      add_removals(combined, *r.slot, r.load);
+      if (!same_names(*r.slot, r.load)) {
+        keep[i] = names_of(r.load);
+      }
+      names.emplace_back(r.slot, keep[i] ? &*keep[i] : &r.slot->layer_names);
+      std::move(r.load.layers.begin(), r.load.layers.end(), std::back_inserter(combined.set));
     }
-    Status st = builder_.apply(t, e, std::move(combined), names);
+    Status st = builder_.apply(t, e, combined, names);
+    auto lent = combined.set.begin();
+    for (PendingLoad& r : ready) {
+      for (Layer& layer : r.load.layers) {
+        layer = std::move(*lent++);
+      }
+    }
     if (st.ok()) {
-      for (PendingLoad& r : ready) {
-        accept(r);
+      for (std::size_t i = 0; i < ready.size(); ++i) {
+        accept(ready[i], keep[i] ? &*keep[i] : nullptr);
       }
       return;
     }
@@ -340,10 +364,10 @@ void SourceScheduler::apply_pending(UpdateThread& t, Entry& e, std::vector<Pendi
     progress = false;
     for (auto it = left.begin(); it != left.end();) {
       PendingLoad& r = **it;
-      const std::vector<std::string> names = names_of(r.load);
+      std::vector<std::string> names = names_of(r.load);
       Status one = builder_.apply(t, e, batch_for(*r.slot, r.load), {{r.slot, &names}});
       if (one.ok()) {
-        accept(r);
+        accept(r, &names);
         it = left.erase(it);
         progress = true;
       } else {
@@ -477,13 +501,22 @@ void SourceScheduler::refresh_status(UpdateThread& t, Entry& e,
       continue;
     }
     status.name = s.source->name();
-    status.layers.clear();
+    // Written over in place: a reload of a 100-file directory keeps its
+    // names, and assigning a string into one as long allocates nothing.
+    std::size_t k = 0;
     for (const std::string& n : s.layer_names) {
       if (auto at = position(n)) {
         const Layer& live = *st.layers()[*at];
-        status.layers.push_back(LayerVersion{n, live.priority, live.version});
+        if (k == status.layers.size()) {
+          status.layers.emplace_back();
+        }
+        LayerVersion& lv = status.layers[k++];
+        lv.name = n;
+        lv.priority = live.priority;
+        lv.version = live.version;
       }
     }
+    status.layers.resize(k);
   }
 }
 

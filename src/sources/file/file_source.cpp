@@ -37,9 +37,9 @@ namespace liveconf {
 namespace {
 namespace fs = std::filesystem;
 using detail::FileRead;
+using detail::io_error;
 using detail::Mutex;
 using detail::MutexLock;
-using detail::io_error;
 using detail::read_file;
 
 // DB__PASSWORD=x -> db.password (FileSourceOptions::env_style_keys).
@@ -155,7 +155,7 @@ class FileSource final : public Source {
   // layers (an event would have named them had they changed).
   Result<SourceLoad> load_entries(const std::string& prefix,
                                   const std::vector<std::string>& names) {
-    std::vector<std::string> listing = *listed_;
+    std::vector<std::string>& listing = *listed_;  // on failure the caller forgets it
     std::string full = prefix;
     for (const std::string& name : names) {
       full.resize(prefix.size());
@@ -174,32 +174,30 @@ class FileSource final : public Source {
     }
     SourceLoad out;
     out.layers.reserve(listing.size());
-    std::vector<std::string> loaded;
-    loaded.reserve(listing.size());
-    for (const std::string& name : listing) {
+    for (auto name = listing.begin(); name != listing.end();) {
       full.resize(prefix.size());
-      full += name;
-      if (!std::binary_search(names.begin(), names.end(), name)) {
+      full += *name;
+      if (!std::binary_search(names.begin(), names.end(), *name)) {
         auto it = cache_.find(full);
         if (it == cache_.end()) {
           return list_directory(prefix);  // not read before: cannot happen, but list to be sure
         }
         out.layers.push_back(it->second.layer);
-        loaded.push_back(name);
+        ++name;
         continue;
       }
       Result<Layer> layer = load_file(full, "file:" + full);
       if (!layer) {
         if (layer.error().code() == ErrorCode::kNotFound) {
           cache_.erase(full);
-          continue;  // removed since: its event is on its way
+          name = listing.erase(name);  // removed since: its event is on its way
+          continue;
         }
         return std::move(layer).error();
       }
       out.layers.push_back(std::move(*layer));
-      loaded.push_back(name);
+      ++name;
     }
-    listed_ = std::move(loaded);
     return out;
   }
 
