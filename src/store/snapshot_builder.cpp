@@ -417,15 +417,21 @@ std::optional<std::vector<const Layer*>> SnapshotBuilder::appends_on_top(
   return ordered;
 }
 
-Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, const LayerBatch& batch,
-                              const PendingNames& pending) {
+Status SnapshotBuilder::apply_batch(UpdateThread& t, Entry& e, const LayerBatch& batch,
+                                    const PendingNames& pending, bool owned) {
   EntryState& st = e.state.get(t);
+  // A layer that goes into the stack: moved out of a batch the caller gave
+  // up (not const: it was bound as an rvalue), copied out of a lent one.
+  auto take = [owned](const Layer& layer) {
+    return prepare_layer(owned ? Layer(std::move(const_cast<Layer&>(layer)))  // NOLINT
+                               : Layer(layer));
+  };
   if (std::optional<std::vector<const Layer*>> added = appends_on_top(st, batch, pending)) {
     const std::size_t before = st.layers().size();
     std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     layers.reserve(before + added->size());
     for (const Layer* layer : *added) {
-      layers.push_back(prepare_layer(*layer));
+      layers.push_back(take(*layer));
     }
     // Appending keeps every position: the name index grows rather than being rebuilt.
     Status status = rebuild(t, e, std::move(layers), /*same_order=*/true);
@@ -452,7 +458,7 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, const LayerBatch& batch
     }
     std::vector<std::shared_ptr<const Layer>> layers = e.recycler->copy_of(st.layers());
     for (auto& [i, layer] : replaced) {
-      layers[i] = prepare_layer(*layer);
+      layers[i] = take(*layer);
     }
     return rebuild(t, e, std::move(layers), /*same_order=*/true);
   }
@@ -478,9 +484,9 @@ Status SnapshotBuilder::apply(UpdateThread& t, Entry& e, const LayerBatch& batch
       if (same_content(**it, layer)) {
         continue;
       }
-      *it = prepare_layer(layer);
+      *it = take(layer);
     } else {
-      layers.push_back(prepare_layer(layer));
+      layers.push_back(take(layer));
       index.emplace(layers.back()->name, layers.size() - 1);
     }
     changed = true;

@@ -41,7 +41,15 @@ class SnapshotBuilder {
   /// caller that keeps the batch's layers (a load to retry if refused) lends
   /// them instead of copying them all.
   [[nodiscard]] Status apply(UpdateThread& t, Entry& e, const LayerBatch& batch,
-                             const PendingNames& pending = {});
+                             const PendingNames& pending = {}) {
+    return apply_batch(t, e, batch, pending, /*owned=*/false);
+  }
+  /// The same with a batch of the caller's that it gives up: the layers that
+  /// go into the stack are moved out of it, not copied.
+  [[nodiscard]] Status apply(UpdateThread& t, Entry& e, LayerBatch&& batch,
+                             const PendingNames& pending = {}) {
+    return apply_batch(t, e, batch, pending, /*owned=*/true);
+  }
   /// Publishes `layers` as e's new stack, or refuses it (a validator, parser
   /// or allocation that throws refuses it like a failed validation).
   /// `same_order`: `layers` is e's stack with some layers replaced in place
@@ -62,6 +70,10 @@ class SnapshotBuilder {
                               std::vector<std::shared_ptr<const Layer>> layers, RevertInfo info);
 
  private:
+  // `owned`: `batch` is an rvalue of the caller's (see apply), so its
+  // layers may be moved from.
+  Status apply_batch(UpdateThread& t, Entry& e, const LayerBatch& batch,
+                     const PendingNames& pending, bool owned);
   Status rebuild_or_throw(UpdateThread& t, Entry& e,
                           std::vector<std::shared_ptr<const Layer>> layers, bool same_order,
                           std::optional<RevertInfo> revert = std::nullopt);
