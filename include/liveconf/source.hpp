@@ -137,6 +137,12 @@ class LIVECONF_API Source {
   /// source's offline cache) takes it here. Must not block: hand any I/O to a
   /// thread of its own.
   virtual void applied(std::span<const std::shared_ptr<const Layer>> layers) { (void)layers; }
+  /// The next load() must read everything rather than trust what its watch
+  /// reported since the last one: the manager's recovery after a failure on
+  /// the update thread reloads every source this way. A source that loads
+  /// only what its watcher named (a conf.d directory) lists it all again.
+  /// Update thread; must not block. The default does nothing.
+  virtual void rescan() {}
 };
 
 /// A file, or a conf.d-style directory whose files merge in lexical order.

@@ -555,6 +555,12 @@ void SourceScheduler::resync(UpdateThread& t) {
   std::vector<std::shared_ptr<Entry>> all = registry_.all();
   for (const auto& e : all) {
     for (auto& s : e->state.get(t).sources) {
+      try {
+        s->source->rescan();
+      } catch (...) {
+        log_(LogLevel::kWarning,
+             current_exception_error("from " + s->source->name() + " rescan()").to_string());
+      }
       mark_due(t, *s);
     }
   }

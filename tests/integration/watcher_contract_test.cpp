@@ -458,6 +458,19 @@ TEST_P(WatcherContract, WatchEntriesCoversEveryChangedEntryAndInotifyNamesThem) 
   EXPECT_TRUE(c->all);
 }
 
+// "/etc/conf.d/" is the directory "/etc/conf.d": its files count.
+TEST_P(WatcherContract, ADirectoryNamedWithATrailingSlashSignals) {
+  const fs::path confd = dir_ / "conf.d";
+  fs::create_directory(confd);
+  std::atomic<int> calls{0};
+  Result<WatchHandle> h =
+      watcher_->watch(fs::path(confd.string() + "/"), [&] { calls.fetch_add(1); });
+  ASSERT_TRUE(h) << h.error().to_string();
+  write_in_place(confd / "10-a.json", "{}");
+  EXPECT_TRUE(wait_until([&] { return calls.load() > 0; }))
+      << "a file written in a directory watched as \"conf.d/\" gave no signal";
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, WatcherContract, ::testing::Values("inotify", "poll", "hybrid"),
                          [](const ::testing::TestParamInfo<std::string>& param) {
                            return param.param;

@@ -96,6 +96,8 @@ class FileSource final : public Source {
     return out;
   }
 
+  void rescan() override { pending_->add(ChangedEntries::everything()); }
+
   [[nodiscard]] bool busy() const override {
     return watcher_ != nullptr && watcher_->busy(watched_path());
   }
@@ -152,10 +154,15 @@ class FileSource final : public Source {
 
   // The last loaded listing with the named entries looked at again: each is
   // added, read again or dropped as it now is. The others keep their cached
-  // layers (an event would have named them had they changed).
+  // layers (an event would have named them had they changed), but for a
+  // file with other names (a hard link, writable from elsewhere without an
+  // event here), whose stamp is checked.
   Result<SourceLoad> load_entries(const std::string& prefix,
                                   const std::vector<std::string>& names) {
-    std::vector<std::string>& listing = *listed_;  // on failure the caller forgets it
+    // Out of listed_ while it is edited: a load that fails or throws half-way
+    // leaves none, and the next one lists the directory.
+    std::vector<std::string> listing = std::move(*listed_);
+    listed_.reset();
     std::string full = prefix;
     for (const std::string& name : names) {
       full.resize(prefix.size());
@@ -172,6 +179,12 @@ class FileSource final : public Source {
         cache_.erase(full);  // its parsed tree is not kept once it is gone
       }
     }
+    // The file at `path` is still the one `cached` was read from, settled then.
+    auto unchanged = [](const std::string& path, const auto& cached) {
+      struct stat st {};
+      return cached.settled && ::stat(path.c_str(), &st) == 0 &&
+             detail::FileStamp::of(st) == cached.stamp;
+    };
     SourceLoad out;
     out.layers.reserve(listing.size());
     for (auto name = listing.begin(); name != listing.end();) {
@@ -182,9 +195,11 @@ class FileSource final : public Source {
         if (it == cache_.end()) {
           return list_directory(prefix);  // not read before: cannot happen, but list to be sure
         }
-        out.layers.push_back(it->second.layer);
-        ++name;
-        continue;
+        if (it->second.stamp.links <= 1 || unchanged(full, it->second)) {
+          out.layers.push_back(it->second.layer);
+          ++name;
+          continue;
+        }
       }
       Result<Layer> layer = load_file(full, "file:" + full);
       if (!layer) {
@@ -198,6 +213,7 @@ class FileSource final : public Source {
       out.layers.push_back(std::move(*layer));
       ++name;
     }
+    listed_ = std::move(listing);
     return out;
   }
 

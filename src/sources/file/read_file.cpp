@@ -48,7 +48,7 @@ Error io_error(const fs::path& path, const std::string& source, int err, const s
 }
 
 FileStamp FileStamp::of(const struct stat& st) noexcept {
-  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim, st.st_nlink};
 }
 
 bool operator==(const FileStamp& a, const FileStamp& b) noexcept {

@@ -26,6 +26,9 @@ struct FileStamp {
   off_t size = 0;
   timespec mtime{};
   timespec ctime{};
+  // Not compared: more than one name for the file, so it can change without
+  // an event in this directory (a hard link written elsewhere).
+  nlink_t links = 0;
 
   [[nodiscard]] static FileStamp of(const struct stat& st) noexcept;
   friend bool operator==(const FileStamp& a, const FileStamp& b) noexcept;

@@ -298,6 +298,64 @@ TEST(FileSourceTest, AWatchedDirectoryReadsOnlyTheEntriesTheWatcherNamed) {
   EXPECT_EQ(merged.find("b")->as_int(), 2);
   EXPECT_EQ(merged.find("c")->as_int(), 1);
   EXPECT_EQ(merged.find("d")->as_int(), 4);
+
+  // A rescan (the manager's recovery) lists it all, whatever was named.
+  const int before = signals.load();
+  dir.write("20-b.json", "{\"b\": 3}");
+  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }));
+  (*src)->rescan();
+  opens.take();
+  merged = load();
+  EXPECT_EQ(opens.take(), 4) << "a load after rescan() trusted the watcher's names";
+  EXPECT_EQ(merged.find("b")->as_int(), 3);
+}
+
+// What changes a directory's files without an event naming them is still
+// seen: a hard link written through its other name (its stamp is checked at
+// the next load), and a symlink to a directory that becomes a file (its way
+// is watched, and its event names no entry: everything is listed).
+TEST(FileSourceTest, AWatchedDirectorySeesChangesNoEventNames) {
+  TempDir dir;
+  TempDir elsewhere;
+  dir.write("10-a.json", "{\"a\": 1}");
+  elsewhere.write("shared.json", "{\"shared\": 1}");
+  std::filesystem::create_hard_link(elsewhere / "shared.json", dir / "20-hard.json");
+  std::filesystem::create_directory(elsewhere / "thing");
+  std::filesystem::create_symlink(elsewhere / "thing", dir / "30-thing.json");
+  FileSourceOptions o = options_for(dir.path());
+  o.watch = WatchMode::kInotify;
+  auto src = detail::make_file_source_with_hooks(o, {.settled_after = -std::chrono::hours(1)});
+  ASSERT_TRUE(src);
+  std::atomic<int> signals{0};
+  Result<WatchHandle> handle = (*src)->watch([&] { ++signals; });
+  ASSERT_TRUE(handle) << handle.error().to_string();
+  auto load = [&] {
+    Result<SourceLoad> r = (*src)->load();
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? merge_layers(r->layers, {}) : Value();
+  };
+  Value merged = load();
+  EXPECT_EQ(merged.find("shared")->as_int(), 1);
+  EXPECT_EQ(merged.find("thing"), nullptr);
+
+  testing::write_file(elsewhere / "shared.json", "{\"shared\": 22}");  // in place: the same inode
+  int before = signals.load();
+  dir.write("10-a.json", "{\"a\": 2}");
+  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }));
+  merged = load();
+  EXPECT_EQ(merged.find("a")->as_int(), 2);
+  EXPECT_EQ(merged.find("shared")->as_int(), 22) << "the hard link's new content was missed";
+
+  before = signals.load();
+  std::filesystem::remove(elsewhere / "thing");
+  testing::write_file(elsewhere / "thing", "{\"thing\": 3}");
+  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }))
+      << "a link's directory that became a file gave no signal";
+  ASSERT_TRUE(wait_until([&] {
+    merged = load();
+    const Value* thing = merged.find("thing");
+    return thing != nullptr && thing->as_int() == 3;
+  }));
 }
 
 TEST(FileSourceTest, ShortReadsBeforeTheEndAreReadOn) {
