@@ -232,6 +232,30 @@ TEST(FileSourceTest, AFileChangedJustNowIsReadAgainEvenWithAnEqualStamp) {
   EXPECT_EQ(opens.take(), 8) << "a file changed just now was trusted by its stamp";
 }
 
+// A directory source watched by inotify, with a count of its signals and a
+// load() that returns the merged tree.
+class WatchedDirectory {
+ public:
+  WatchedDirectory(const std::filesystem::path& dir, detail::FileSourceHooks hooks) {
+    FileSourceOptions o = options_for(dir);
+    o.watch = WatchMode::kInotify;
+    source_ = std::move(detail::make_file_source_with_hooks(o, std::move(hooks)).value());
+    handle_ = source_->watch([this] { ++signals_; }).value();
+  }
+  [[nodiscard]] int signals() const { return signals_.load(); }
+  Source& source() { return *source_; }
+  Value load() {
+    Result<SourceLoad> r = source_->load();
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? merge_layers(r->layers, {}) : Value();
+  }
+
+ private:
+  std::unique_ptr<Source> source_;
+  std::atomic<int> signals_{0};
+  WatchHandle handle_;  // last: cancelled before the rest goes
+};
+
 // Watched by inotify, a directory source looks again only at the entries
 // the watcher named: nothing counts as settled here, so a load that listed
 // the directory would open every file. A load no event asked for, and an
@@ -245,24 +269,14 @@ TEST(FileSourceTest, AWatchedDirectoryReadsOnlyTheEntriesTheWatcherNamed) {
   dir.write("30-c.json", "{\"c\": 1}");
   elsewhere.write("real.json", "{\"linked\": 7}");
   CountingOpens opens;
-  FileSourceOptions o = options_for(dir.path());
-  o.watch = WatchMode::kInotify;
-  auto src = detail::make_file_source_with_hooks(
-      o, {.file_syscalls = opens.syscalls(), .settled_after = std::chrono::hours(1)});
-  ASSERT_TRUE(src);
-  std::atomic<int> signals{0};
-  Result<WatchHandle> handle = (*src)->watch([&] { ++signals; });
-  ASSERT_TRUE(handle) << handle.error().to_string();
-  auto load = [&] {
-    Result<SourceLoad> r = (*src)->load();
-    EXPECT_TRUE(r) << r.error().to_string();
-    return r ? merge_layers(r->layers, {}) : Value();
-  };
+  WatchedDirectory src(dir.path(),
+                       {.file_syscalls = opens.syscalls(), .settled_after = std::chrono::hours(1)});
+  auto load = [&] { return src.load(); };
   // Runs `change`, waits for the watcher, loads; returns the opens it took.
   auto after = [&](const std::function<void()>& change, Value& merged) {
-    const int before = signals.load();
+    const int before = src.signals();
     change();
-    EXPECT_TRUE(wait_until([&] { return signals.load() > before; })) << "no signal";
+    EXPECT_TRUE(wait_until([&] { return src.signals() > before; })) << "no signal";
     opens.take();
     merged = load();
     return opens.take();
@@ -300,10 +314,10 @@ TEST(FileSourceTest, AWatchedDirectoryReadsOnlyTheEntriesTheWatcherNamed) {
   EXPECT_EQ(merged.find("d")->as_int(), 4);
 
   // A rescan (the manager's recovery) lists it all, whatever was named.
-  const int before = signals.load();
+  const int before = src.signals();
   dir.write("20-b.json", "{\"b\": 3}");
-  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }));
-  (*src)->rescan();
+  ASSERT_TRUE(wait_until([&] { return src.signals() > before; }));
+  src.source().rescan();
   opens.take();
   merged = load();
   EXPECT_EQ(opens.take(), 4) << "a load after rescan() trusted the watcher's names";
@@ -322,34 +336,24 @@ TEST(FileSourceTest, AWatchedDirectorySeesChangesNoEventNames) {
   std::filesystem::create_hard_link(elsewhere / "shared.json", dir / "20-hard.json");
   std::filesystem::create_directory(elsewhere / "thing");
   std::filesystem::create_symlink(elsewhere / "thing", dir / "30-thing.json");
-  FileSourceOptions o = options_for(dir.path());
-  o.watch = WatchMode::kInotify;
-  auto src = detail::make_file_source_with_hooks(o, {.settled_after = -std::chrono::hours(1)});
-  ASSERT_TRUE(src);
-  std::atomic<int> signals{0};
-  Result<WatchHandle> handle = (*src)->watch([&] { ++signals; });
-  ASSERT_TRUE(handle) << handle.error().to_string();
-  auto load = [&] {
-    Result<SourceLoad> r = (*src)->load();
-    EXPECT_TRUE(r) << r.error().to_string();
-    return r ? merge_layers(r->layers, {}) : Value();
-  };
+  WatchedDirectory src(dir.path(), {.settled_after = -std::chrono::hours(1)});
+  auto load = [&] { return src.load(); };
   Value merged = load();
   EXPECT_EQ(merged.find("shared")->as_int(), 1);
   EXPECT_EQ(merged.find("thing"), nullptr);
 
   testing::write_file(elsewhere / "shared.json", "{\"shared\": 22}");  // in place: the same inode
-  int before = signals.load();
+  int before = src.signals();
   dir.write("10-a.json", "{\"a\": 2}");
-  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }));
+  ASSERT_TRUE(wait_until([&] { return src.signals() > before; }));
   merged = load();
   EXPECT_EQ(merged.find("a")->as_int(), 2);
   EXPECT_EQ(merged.find("shared")->as_int(), 22) << "the hard link's new content was missed";
 
-  before = signals.load();
+  before = src.signals();
   std::filesystem::remove(elsewhere / "thing");
   testing::write_file(elsewhere / "thing", "{\"thing\": 3}");
-  ASSERT_TRUE(wait_until([&] { return signals.load() > before; }))
+  ASSERT_TRUE(wait_until([&] { return src.signals() > before; }))
       << "a link's directory that became a file gave no signal";
   ASSERT_TRUE(wait_until([&] {
     merged = load();
