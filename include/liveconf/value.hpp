@@ -86,19 +86,27 @@ class LIVECONF_API Object {
   /// Room for `n` members without reallocating or re-indexing (at least:
   /// it grows geometrically, so calling it before every insert stays linear).
   void reserve(std::size_t n);
+  /// A hint that `key` is looked up soon: starts loading the index slot it
+  /// hashes to, so a loop over many keys (a merge) overlaps their cache misses.
+  void prefetch(std::string_view key) const noexcept;
   /// Mutable access to the value at position i (keys cannot be changed in place).
   [[nodiscard]] Value& value_at(std::size_t i);
 
   friend LIVECONF_API bool operator==(const Object& a, const Object& b);
 
  private:
-  [[nodiscard]] std::size_t find_slot(std::string_view key) const noexcept;
+  [[nodiscard]] std::size_t find_slot(std::string_view key, std::uint32_t hash) const noexcept;
   void rebuild_index(std::size_t room = 0);
+  void place_slots(const std::vector<std::uint64_t>& from, std::size_t room);
   void index_new_entry();
 
   std::vector<Entry> entries_;
-  // Slot i holds entry position + 1, or 0 for empty. Empty while small.
-  std::vector<std::uint32_t> index_;
+  // Open addressing, linear probing, at most half full; empty while small.
+  // A slot is 0 (empty) or the key's 32-bit hash in the high half and its
+  // entry position + 1 in the low half: a probe compares hashes before it
+  // touches an entry, and growing re-places slots without hashing a key.
+  // It indexes a prefix of entries_ (entries are appended, then indexed).
+  std::vector<std::uint64_t> index_;
 };
 
 /// One node of a configuration tree, with its Origin.

@@ -1,7 +1,10 @@
 #include "liveconf/value.hpp"
 
 #include <algorithm>
+#include <map>
+#include <random>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -102,6 +105,82 @@ TEST(ValueTest, ACopyWithRoomEqualsTheOriginalAndGrowsInPlace) {
       }
       EXPECT_EQ(copy.find("absent"), nullptr);
       EXPECT_EQ(original.size(), n) << "the original changed";
+    }
+  }
+}
+
+// Every Object operation against std::map, over random keys and sizes that
+// cross the index threshold and its growth many times: the index (hashes kept
+// in its slots, re-placed on growth, rebuilt after an erase) must answer every
+// lookup as the map does, and insertion order must hold.
+TEST(ValueTest, ObjectMatchesAMapUnderRandomOperations) {
+  std::mt19937 rng(20261207);
+  for (int round = 0; round < 40; ++round) {
+    Object obj;
+    std::map<std::string, std::int64_t> model;
+    std::vector<std::string> order;  // keys in insertion order
+    const int key_space = 1 + static_cast<int>(rng() % 3000);
+    const auto key = [&] { return "key/" + std::to_string(rng() % key_space); };
+    for (int step = 0; step < 2000; ++step) {
+      const std::int64_t value = step;
+      const std::string k = key();
+      switch (rng() % 8) {
+        case 0:
+        case 1: {
+          const bool fresh = !model.contains(k);
+          auto [slot, inserted] = obj.insert(k, Value(value));
+          ASSERT_EQ(inserted, fresh) << k;
+          if (fresh) {
+            model[k] = value;
+            order.push_back(k);
+          }
+          ASSERT_EQ(slot->as_int(), model[k]);
+          break;
+        }
+        case 2:
+        case 3: {
+          obj.prefetch(k);
+          auto [slot, added] = obj.try_emplace(k);
+          ASSERT_EQ(added, !model.contains(k)) << k;
+          if (added) {
+            order.push_back(k);
+          }
+          *slot = Value(value);
+          model[k] = value;
+          break;
+        }
+        case 4:
+          obj.insert_or_assign(k, Value(value));
+          if (!model.contains(k)) {
+            order.push_back(k);
+          }
+          model[k] = value;
+          break;
+        case 5:
+          ASSERT_EQ(obj.erase(k), model.erase(k) == 1) << k;
+          std::erase(order, k);
+          break;
+        case 6:
+          obj.reserve(obj.size() + rng() % 200);
+          break;
+        default:
+          if (rng() % 8 == 0) {
+            obj = rng() % 2 == 0 ? Object(obj) : Object(obj, obj.size() + rng() % 500);
+          }
+          break;
+      }
+      const std::string probe = key();
+      const Value* found = obj.find(probe);
+      const auto it = model.find(probe);
+      ASSERT_EQ(found != nullptr, it != model.end()) << probe << " at step " << step;
+      if (found != nullptr) {
+        ASSERT_EQ(found->as_int(), it->second) << probe;
+      }
+    }
+    ASSERT_EQ(obj.size(), model.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      ASSERT_EQ(obj.entry(i).first, order[i]) << i;
+      ASSERT_EQ(obj.find(order[i])->as_int(), model[order[i]]);
     }
   }
 }
