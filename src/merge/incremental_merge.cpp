@@ -130,21 +130,7 @@ Value IncrementalMerge::patch(const View& sorted, const std::vector<std::size_t>
     }
     sorted_[i] = sorted[i];
   }
-  Value result;
-  if (spare_.is_object() && spare_.owns_body_alone()) {
-    // The root from before merged_, held by nothing else: bring it up to
-    // merged_ (the keys that differ), then patch it in place.
-    result = std::move(spare_);
-    Object& older = result.as_object();                      // the body is ours alone: not copied
-    const Object& now = std::as_const(merged_).as_object();  // (not unshared either)
-    for (const std::string& key : spare_keys_) {
-      *older.find(key) = *now.find(key);
-    }
-    result.set_origin(merged_.origin());
-  } else {
-    result = merged_;  // the root's entries are copied below; members stay shared
-  }
-  spare_ = Value();
+  Value result = take_root();
   Object& root = result.as_object();
   std::vector<const Value*> values;
   for (const std::string* key : keys) {
@@ -162,13 +148,43 @@ Value IncrementalMerge::patch(const View& sorted, const std::vector<std::size_t>
       break;
     }
   }
-  spare_ = std::move(merged_);
-  spare_keys_.clear();
+  std::vector<std::string> spare_keys;
+  spare_keys.reserve(keys.size());
   for (const std::string* key : keys) {
-    spare_keys_.push_back(*key);
+    spare_keys.push_back(*key);
   }
+  keep_spare(std::move(spare_keys));
   merged_ = result;
   return result;
+}
+
+Value IncrementalMerge::take_root() {
+  Value result;
+  if (spare_.is_object() && spare_.owns_body_alone()) {
+    // The root from before merged_, held by nothing else: bring it up to
+    // merged_ (the keys that differ or were added), then write it in place.
+    result = std::move(spare_);
+    Object& older = result.as_object();                      // the body is ours alone: not copied
+    const Object& now = std::as_const(merged_).as_object();  // (not unshared either)
+    for (const std::string& key : spare_keys_) {
+      *older.try_emplace(key).first = *now.find(key);
+    }
+    result.set_origin(merged_.origin());
+  } else {
+    result = merged_;  // the root's entries are copied when written; members stay shared
+  }
+  spare_ = Value();
+  spare_keys_.clear();
+  return result;
+}
+
+void IncrementalMerge::keep_spare(std::vector<std::string> keys) {
+  spare_ = std::move(merged_);
+  spare_keys_ = std::move(keys);
+  if (!spare_.is_object()) {
+    spare_ = Value();
+    spare_keys_.clear();
+  }
 }
 
 Value IncrementalMerge::merge_in_full(const View& sorted, const MergePolicies& policies) {
@@ -212,6 +228,46 @@ bool IncrementalMerge::extends(const View& sorted) const {
 }
 
 Value IncrementalMerge::merge_on_top(const View& sorted, const MergePolicies& policies) {
+  // The usual case (an object root, objects added on top): fold the new
+  // layers into a root of our own, which is the root before the last one
+  // brought up to date when nothing holds it any more (as patch() does),
+  // so adding 100 directories one by one does not copy the root 100 times.
+  bool objects_on_top = merged_.is_object();
+  std::vector<std::string> added_keys;  // the new layers' top-level keys, as the fold meets them
+  std::unordered_set<std::string_view> listed;
+  for (std::size_t i = sorted_.size(); objects_on_top && i < sorted.size(); ++i) {
+    const Value& data = sorted[i]->data;
+    if (data.is_object()) {
+      for (const auto& [key, value] : data.as_object()) {
+        if (listed.insert(key).second) {
+          added_keys.push_back(key);
+        }
+      }
+    } else {
+      objects_on_top = data.is_null();
+    }
+  }
+  if (objects_on_top) {
+    bool no_new_data = true;  // whether no new layer has data
+    std::vector<const Layer*> on_top;
+    on_top.reserve(sorted.size() - sorted_.size());
+    for (std::size_t i = sorted_.size(); i < sorted.size(); ++i) {
+      on_top.push_back(sorted[i].get());
+      no_new_data = no_new_data && sorted[i]->data.is_null();
+    }
+    Value merged = take_root();
+    fold_into(merged, on_top, policies);
+    for (std::size_t k = sorted_.size(); k < sorted.size(); ++k) {
+      sorted_.push_back(sorted[k]);
+    }
+    keep_spare(std::move(added_keys));
+    merged_ = merged;
+    any_data_ = any_data_ || !no_new_data;  // all_objects_ holds: objects and nulls were added
+    indexed_ = false;
+    key_layers_.clear();
+    last_was_patch_ = true;
+    return merged;
+  }
   std::vector<const Layer*> ptrs;
   ptrs.reserve(sorted.size() - sorted_.size() + 1);
   // The last result is the first "layer" of the fold: merge_layers() over it

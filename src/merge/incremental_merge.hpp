@@ -28,6 +28,14 @@ namespace liveconf::detail {
 [[nodiscard]] Value merge_member(std::span<const Value* const> values, const std::string& key,
                                  const MergePolicies& policies);
 
+/// Folds `on_top` (in merge order, all of a priority no lower than what
+/// `result` holds) into `result` as merge_layers() folds the layers after its
+/// first: merge_layers({R} + on_top) equals R with fold_into(R, on_top), for
+/// R what merge_layers() gave for the layers below. Writes in place where
+/// `result`'s containers are held by nothing else, and copies them first
+/// where they are.
+void fold_into(Value& result, std::span<const Layer* const> on_top, const MergePolicies& policies);
+
 class IncrementalMerge {
  public:
   /// At most this many changed layers are patched; more merge in full.
@@ -75,6 +83,13 @@ class IncrementalMerge {
                                   const std::vector<std::size_t>& changed) const;
   Value patch(const View& sorted, const std::vector<std::size_t>& changed,
               const MergePolicies& policies);
+  // spare_ brought up to merged_ when nothing else holds it (then it is
+  // written in place), else a copy of merged_'s root; spare_ is left null.
+  Value take_root();
+  // Makes merged_ the spare for the next step: `result` is what merged_
+  // becomes, and `keys` the top-level keys whose values the step may have
+  // changed or added (in the order the step met them).
+  void keep_spare(std::vector<std::string> keys);
   void build_key_index();
 
   // The stack merged last, sorted by priority (stable). Held, so a pointer
@@ -89,6 +104,9 @@ class IncrementalMerge {
   // gone: then this root is held by nothing else, and is brought up to
   // merged_ by copying `spare_keys_` members and patched in place. Patching a
   // 10,000-key root then costs the changed keys, not 10,000 entry copies.
+  // Folding layers added on top does the same (a source added per directory
+  // at start-up): its keys may be new to the spare, and are appended in the
+  // order the fold met them, which is the order merged_ has them in.
   Value spare_;
   std::vector<std::string> spare_keys_;
   const MergePolicies* policies_ = nullptr;

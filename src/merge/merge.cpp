@@ -236,6 +236,15 @@ Value merge_member(std::span<const Value* const> values, const std::string& key,
   return out;
 }
 
+void fold_into(Value& result, std::span<const Layer* const> on_top, const MergePolicies& policies) {
+  Merger merger(policies);
+  for (const Layer* layer : on_top) {
+    if (!layer->data.is_null()) {
+      merger.merge_into(result, layer->data);
+    }
+  }
+}
+
 }  // namespace detail
 
 Explanation explain(std::span<const Layer* const> layers, const Value& merged, const KeyPath& path,

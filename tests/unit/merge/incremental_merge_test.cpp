@@ -287,5 +287,67 @@ TEST(IncrementalMergeTest, APatchReusesTheRootBeforeTheLastWhenNothingElseHoldsI
   }
 }
 
+// Sources added one at a time on top (a directory per add_source at
+// start-up): each is folded into a root of our own, the root before the last
+// brought up to date when nothing holds it, instead of a copy of the last
+// root. Keys new to the stack and keys already in it, at the top level and
+// deeper, all come out as a full merge gives them, in its order.
+TEST(IncrementalMergeTest, LayersAddedOnTopReuseTheRootBeforeTheLast) {
+  StackGen g(23);
+  std::vector<std::shared_ptr<const Layer>> stack;
+  auto layer_on_top = [&](int i) {
+    Value v = Value::object();
+    v.set("own" + std::to_string(i), Value(i));
+    v.set("shared.by" + std::to_string(i % 3), Value(i));  // an object every few layers reach into
+    v.set("last", Value(i));                               // a key every layer sets
+    if (i % 5 == 0) {
+      v = Value();  // a source that is missing
+    }
+    stack.push_back(g.layer(i, 0, std::move(v)));
+  };
+  const MergePolicies none;
+  IncrementalMerge inc;
+  auto body = [](const Value& v) { return reinterpret_cast<std::uintptr_t>(&v.as_object()); };
+  layer_on_top(1);
+  std::vector<std::uintptr_t> bodies;
+  bodies.push_back(body(inc.merge(stack, none)));  // full merge; the result is dropped
+  for (int i = 2; i <= 40; ++i) {
+    layer_on_top(i);
+    const Value got = inc.merge(stack, none);
+    ASSERT_TRUE(inc.last_was_patch()) << i;
+    ASSERT_TRUE(same_tree(got, reference(stack, none))) << "layer " << i;
+    bodies.push_back(body(got));
+  }
+  // From the third add on (the first merge's root is layer 1's own body,
+  // which the layer still holds, so the second add copies it).
+  for (std::size_t k = 3; k < bodies.size(); ++k) {
+    EXPECT_EQ(bodies[k], bodies[k - 2]) << "adding layer " << k + 1 << " copied the root";
+  }
+
+  // Held results never change, while later adds and patches reuse what is let go.
+  std::vector<std::pair<Value, std::string>> held;
+  for (int i = 41; i <= 60; ++i) {
+    if (i % 4 == 0) {  // a patch between the adds: layer i-1's value of "last"
+      Value edited = stack.back()->data;
+      if (edited.is_object()) {
+        edited.set("last", Value(-i));
+        stack.back() = g.layer(i - 1, 0, std::move(edited));
+      }
+    } else {
+      layer_on_top(i);
+    }
+    Value got = inc.merge(stack, none);
+    ASSERT_TRUE(same_tree(got, reference(stack, none))) << "step " << i;
+    std::string text = got.to_display_string();
+    held.emplace_back(std::move(got), std::move(text));
+    if (i % 3 == 0) {
+      held.erase(held.begin());
+    }
+    for (const auto& [value, text_then] : held) {
+      EXPECT_EQ(value.to_display_string(), text_then) << "a held result changed at step " << i;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace liveconf::detail
