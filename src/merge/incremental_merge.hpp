@@ -86,9 +86,9 @@ class IncrementalMerge {
   // spare_ brought up to merged_ when nothing else holds it (then it is
   // written in place), else a copy of merged_'s root; spare_ is left null.
   Value take_root();
-  // Makes merged_ the spare for the next step: `result` is what merged_
-  // becomes, and `keys` the top-level keys whose values the step may have
-  // changed or added (in the order the step met them).
+  // Makes merged_ (the result before this step's) the spare for the next
+  // step, with `keys`: the top-level keys whose values this step may have
+  // changed or added, in the order it met them. The caller then sets merged_.
   void keep_spare(std::vector<std::string> keys);
   void build_key_index();
 
