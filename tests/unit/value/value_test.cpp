@@ -1,6 +1,7 @@
 #include "liveconf/value.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <random>
 #include <string>
@@ -119,7 +120,7 @@ TEST(ValueTest, ObjectMatchesAMapUnderRandomOperations) {
     Object obj;
     std::map<std::string, std::int64_t> model;
     std::vector<std::string> order;  // keys in insertion order
-    const int key_space = 1 + static_cast<int>(rng() % 3000);
+    const std::uint32_t key_space = 1 + static_cast<std::uint32_t>(rng() % 3000);
     const auto key = [&] { return "key/" + std::to_string(rng() % key_space); };
     for (int step = 0; step < 2000; ++step) {
       const std::int64_t value = step;
