@@ -413,7 +413,7 @@ class FieldBuilder {
   // "1ms" rather than "\"1ms\"": bounds read as text in messages.
   static std::string bound_text(const M& m) {
     Value v = detail::Codec<M>::encode(m);
-    return v.is_string() ? v.as_string() : v.to_display_string();
+    return v.is_string() ? std::string(v.as_string()) : v.to_display_string();
   }
 
   FieldInfo& info_;

@@ -152,7 +152,10 @@ class LIVECONF_API Value {
   [[nodiscard]] double as_double() const {
     return is_int() ? static_cast<double>(as_int()) : std::get<double>(data_);
   }
-  [[nodiscard]] const std::string& as_string() const { return std::get<std::string>(data_); }
+  /// The text, valid while this Value (or the tree holding it) lives and is
+  /// not written. A view, not a std::string, so that a tree may keep its
+  /// strings in one buffer (docs/architecture.md, "The value model").
+  [[nodiscard]] std::string_view as_string() const { return std::get<std::string>(data_); }
   [[nodiscard]] const Array& as_array() const { return *std::get<ArrayPtr>(data_); }
   /// Mutable access unshares the container first (copy-on-write): other
   /// Values that shared it keep the old contents.
@@ -190,7 +193,10 @@ class LIVECONF_API Value {
   /// Appends to an array (a null Value becomes an empty array first).
   Value& push_back(Value v);
 
-  [[nodiscard]] const Origin& origin() const noexcept { return origin_; }
+  /// Where this node was read from. By value: a tree may keep one source per
+  /// tree and byte offsets per node, and compute the line and column when
+  /// asked (docs/architecture.md, "The value model").
+  [[nodiscard]] Origin origin() const noexcept { return origin_; }
   void set_origin(Origin origin) noexcept { origin_ = std::move(origin); }
   /// Sets `origin` on this node and every descendant.
   void set_origin_recursive(const Origin& origin);

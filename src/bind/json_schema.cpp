@@ -139,7 +139,8 @@ Status check_constraints(const Rule& rule, const Value& v, const Value& out,
     if (rule.max_length && len > *rule.max_length) {
       return fail("must be at most " + std::to_string(*rule.max_length) + " characters long");
     }
-    if (rule.pattern && !std::regex_search(out.as_string(), *rule.pattern)) {
+    if (rule.pattern &&
+        !std::regex_search(out.as_string().begin(), out.as_string().end(), *rule.pattern)) {
       return fail("must match the pattern " + rule.pattern_text);
     }
     if (rule.duration && !detail::parse_duration_ns(out.as_string())) {
@@ -349,7 +350,8 @@ class Compiler {
         return schema_error(*p, where + ": pattern must be a string");
       }
       try {
-        r.pattern = std::make_shared<const std::regex>(p->as_string(), std::regex::ECMAScript);
+        r.pattern = std::make_shared<const std::regex>(p->as_string().begin(), p->as_string().end(),
+                                                       std::regex::ECMAScript);
       } catch (const std::regex_error& e) {
         return schema_error(*p, where + ": invalid pattern: " + e.what());
       }
@@ -408,7 +410,7 @@ class Compiler {
     }
     Schema& schema = arena_.schemas.emplace_back();
     const Value* title = node.find_member("title");
-    schema.set_type_name(title != nullptr && title->is_string() ? title->as_string()
+    schema.set_type_name(title != nullptr && title->is_string() ? std::string(title->as_string())
                          : where.empty()                        ? std::string("config")
                                                                 : where);
     schema.set_factory(
@@ -496,7 +498,7 @@ class Compiler {
           return schema_error(
               k, where + ": required names " + k.to_display_string() + ", which is not a property");
         }
-        keys.push_back(k.as_string());
+        keys.emplace_back(k.as_string());
       }
       schema.add_validator([keys](const void* obj) -> Status {
         const auto* v = static_cast<const Value*>(obj);

@@ -41,7 +41,9 @@ std::string where(const Value& v) {
 
 std::string json_text(const Value& v) { return v.to_display_string(); }
 
-std::string plain_text(const Value& v) { return v.is_string() ? v.as_string() : json_text(v); }
+std::string plain_text(const Value& v) {
+  return v.is_string() ? std::string(v.as_string()) : json_text(v);
+}
 
 std::string format_error(const Error& e) {
   std::string out;

@@ -22,7 +22,7 @@ std::string text_of(const Value* v) {
   if (v == nullptr || v->is_null()) {
     return "-";
   }
-  return v->is_string() ? v->as_string() : json_text(*v);
+  return v->is_string() ? std::string(v->as_string()) : json_text(*v);
 }
 
 // "3s", "4m10s", "2h5m", "-" for never.
@@ -100,7 +100,7 @@ void print_table(const Value& status, bool color) {
       std::cout << "  " << paint("stale", "pinned") << " to the content of generation "
                 << text_of(pin->find_member("pinned_generation"))
                 << (reason != nullptr && reason->is_string() && !reason->as_string().empty()
-                        ? " (" + reason->as_string() + ")"
+                        ? " (" + std::string(reason->as_string()) + ")"
                         : std::string())
                 << (expires != nullptr && expires->is_number()
                         ? ", for " + age_text_until(expires->as_double()) + " more"

@@ -172,7 +172,7 @@ TEST_F(AdminTest, ChangeRefusalAndMissingFileShowInStatusMetricsAndReadiness) {
       wait_until([&] { return source_status().find_member("state")->as_string() == "error"; }));
   EXPECT_EQ(generation(), g1);
   Value src = source_status();
-  const std::string message = src.find_member("last_error")->find_member("message")->as_string();
+  const std::string message(src.find_member("last_error")->find_member("message")->as_string());
   EXPECT_NE(message.find("app.json:2:9"), std::string::npos) << message;
   EXPECT_EQ(src.find_member("failures")->as_int(), 1);
   metrics = http_get(server_->address(), "/metrics").body;

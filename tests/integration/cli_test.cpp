@@ -99,7 +99,7 @@ Value event_of(const std::string& line) {
 
 std::string str(const Value& v, std::string_view key) {
   const Value* m = v.find_member(key);
-  return m != nullptr && m->is_string() ? m->as_string() : std::string();
+  return m != nullptr && m->is_string() ? std::string(m->as_string()) : std::string();
 }
 
 bool has(const Value& v, std::string_view key) { return v.find_member(key) != nullptr; }

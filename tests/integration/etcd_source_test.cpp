@@ -35,7 +35,7 @@ std::optional<std::string> scalar_text(const Value* v) {
   if (v == nullptr) {
     return std::nullopt;
   }
-  return v->is_string() ? v->as_string() : v->to_display_string();
+  return v->is_string() ? std::string(v->as_string()) : v->to_display_string();
 }
 
 std::size_t count_entries(const char* dir) {

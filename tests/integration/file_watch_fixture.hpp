@@ -62,7 +62,7 @@ inline std::optional<std::string> scalar_text(const Value* v) {
     return std::nullopt;
   }
   if (v->is_string()) {
-    return v->as_string();
+    return std::string(v->as_string());
   }
   return v->to_display_string();
 }

@@ -299,7 +299,7 @@ class DotenvParser {
   // Appends an expanded variable, counting every expanded byte of the document
   // against max_bytes: each line may repeat the previous variable, so a few
   // hundred bytes could otherwise expand to gigabytes (found by dotenv_fuzz).
-  bool append_expansion(const char* at, const std::string& text, std::string& out) {
+  bool append_expansion(const char* at, std::string_view text, std::string& out) {
     expanded_ += text.size();
     if (expanded_ > options_.max_bytes) {
       return set_error(fail(at, "variable expansion exceeds the size limit of " +

@@ -115,7 +115,7 @@ class YamlEmitter {
         // Multi-line text reads best as a literal block (|); libyaml falls back
         // to double quotes where a block cannot hold it (keys, flow context,
         // control characters, trailing spaces).
-        const std::string& text = v.as_string();
+        const std::string_view text = v.as_string();
         const yaml_scalar_style_t style = text.find('\n') != std::string::npos
                                               ? YAML_LITERAL_SCALAR_STYLE
                                               : YAML_ANY_SCALAR_STYLE;

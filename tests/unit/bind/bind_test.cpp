@@ -290,7 +290,7 @@ Status liveconf_from_value(const Value& v, Endpoint& out) {
   if (!v.is_string()) {
     return Error(ErrorCode::kType, "expected \"host:port\"");
   }
-  const std::string& s = v.as_string();
+  const std::string s(v.as_string());
   const auto colon = s.rfind(':');
   if (colon == std::string::npos) {
     return Error(ErrorCode::kType, "expected \"host:port\"", {}, {}, "got \"" + s + "\"");
