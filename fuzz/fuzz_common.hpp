@@ -124,8 +124,8 @@ inline bool same_tree(const Value& a, const Value& b) {
       return (std::isnan(a.as_double()) && std::isnan(b.as_double())) ||
              a.as_double() == b.as_double();
     case Value::Type::kArray: {
-      const Value::Array& x = a.as_array();
-      const Value::Array& y = b.as_array();
+      const std::span<const Value> x = a.as_array();
+      const std::span<const Value> y = b.as_array();
       if (x.size() != y.size()) {
         return false;
       }

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -156,7 +157,10 @@ class LIVECONF_API Value {
   /// not written. A view, not a std::string, so that a tree may keep its
   /// strings in one buffer (docs/architecture.md, "The value model").
   [[nodiscard]] std::string_view as_string() const { return std::get<std::string>(data_); }
-  [[nodiscard]] const Array& as_array() const { return *std::get<ArrayPtr>(data_); }
+  /// The elements, valid while this Value (or the tree holding it) lives and
+  /// is not written. A span, not the vector, so that a tree may keep its
+  /// elements in one buffer (docs/architecture.md, "The value model").
+  [[nodiscard]] std::span<const Value> as_array() const { return *std::get<ArrayPtr>(data_); }
   /// Mutable access unshares the container first (copy-on-write): other
   /// Values that shared it keep the old contents.
   [[nodiscard]] Array& as_array() { return *unshare(std::get<ArrayPtr>(data_)); }

@@ -172,7 +172,7 @@ Result<Value> decode_scalar(const Value& v, detail::BindContext& ctx) {
 Result<Value> convert_array(const Rule& rule, const Value& v, detail::BindContext& ctx) {
   Value::Array elements;
   if (v.is_array()) {
-    elements = v.as_array();
+    elements.assign(v.as_array().begin(), v.as_array().end());
   } else if (v.is_string()) {
     for (std::string& s : detail::split_list_text(v.as_string())) {  // text: "a,b,c"
       Value e(std::move(s));
@@ -361,7 +361,7 @@ class Compiler {
       if (!e->is_array() || e->as_array().empty()) {
         return schema_error(*e, where + ": enum must be a non-empty list");
       }
-      r.enum_values = e->as_array();
+      r.enum_values.assign(e->as_array().begin(), e->as_array().end());
     }
     if (const Value* f = node.find_member("format")) {
       r.duration = f->is_string() && f->as_string() == "duration";

@@ -168,7 +168,7 @@ void TreeEncoder::encode(ByteWriter& out, const Value& v, const SensitivePaths* 
       out.str(v.as_string());
       break;
     case Value::Type::kArray: {
-      const Value::Array& a = v.as_array();
+      const std::span<const Value> a = v.as_array();
       out.varint(a.size());
       for (std::size_t i = 0; i < a.size(); ++i) {
         if (sensitive != nullptr) {

@@ -77,7 +77,7 @@ class Merger {
  private:
   void merge_arrays(Value& dst, const Value& src, const MergePolicy& policy) {
     Value::Array& out = dst.as_array();
-    const Value::Array& in = src.as_array();
+    const std::span<const Value> in = src.as_array();
     switch (policy.strategy) {
       case MergeStrategy::kReplace:
         dst = src;

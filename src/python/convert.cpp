@@ -176,7 +176,7 @@ PyObject* build(const Value& v) {
     case Value::Type::kString:
       return new_str(v.as_string());
     case Value::Type::kArray: {
-      const Value::Array& a = v.as_array();
+      const std::span<const Value> a = v.as_array();
       py::object list =
           py::reinterpret_steal<py::object>(PyList_New(static_cast<Py_ssize_t>(a.size())));
       if (!list) {

@@ -45,7 +45,7 @@ class JsonEmitter {
         detail::append_json_string(out_, v.as_string());
         return true;
       case Value::Type::kArray: {
-        const Value::Array& array = v.as_array();
+        const std::span<const Value> array = v.as_array();
         if (array.empty()) {
           out_ += "[]";
           return true;

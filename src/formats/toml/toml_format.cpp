@@ -266,7 +266,7 @@ class ValueToToml {
   Error take_error() { return std::move(*error_); }
 
  private:
-  bool build_array(const Value::Array& array, toml::array& out, const detail::EmitPath* path) {
+  bool build_array(std::span<const Value> array, toml::array& out, const detail::EmitPath* path) {
     out.reserve(array.size());
     for (std::size_t i = 0; i < array.size(); ++i) {
       const detail::EmitPath link{path, {}, i, true};

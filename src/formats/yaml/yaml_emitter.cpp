@@ -122,7 +122,7 @@ class YamlEmitter {
         return scalar(text, !needs_quotes(text), v, path, style);
       }
       case Value::Type::kArray: {
-        const Value::Array& array = v.as_array();
+        const std::span<const Value> array = v.as_array();
         yaml_event_t event;
         if (yaml_sequence_start_event_initialize(
                 &event, nullptr, nullptr, 1,
