@@ -1,11 +1,14 @@
 #include "watch/poll/poll_watcher.hpp"
 
 #include <algorithm>
-#include <fstream>
+#include <array>
+#include <cerrno>
+#include <fcntl.h>
 #include <map>
 #include <mutex>
 #include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 #include <xxhash.h>
 
@@ -68,15 +71,35 @@ Fingerprint fingerprint(const fs::path& path) {
   fp.exists = true;
   std::error_code ec;
   fp.target = fs::canonical(path, ec).string();
+  // The stamp and the content come from one open file: a save renamed over
+  // `path` between a stat by name and the read would give the old file's
+  // stamp with the new content, and the next poll a second change for one
+  // save. A file that cannot be opened keeps the stat by name (no hash).
+  const int fd = S_ISREG(st.st_mode) ? ::open(path.c_str(), O_RDONLY | O_CLOEXEC) : -1;
+  if (fd >= 0 && ::fstat(fd, &st) != 0) {
+    fp.error = errno;
+  }
   fp.dev = st.st_dev;
   fp.ino = st.st_ino;
   fp.size = st.st_size;
   fp.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
   fp.mode = st.st_mode;
-  if (S_ISREG(st.st_mode) && static_cast<std::uintmax_t>(st.st_size) <= kMaxHashedBytes) {
-    std::ifstream in(path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    fp.hash = in.bad() ? 0 : XXH3_64bits(bytes.data(), bytes.size());
+  if (fd >= 0 && static_cast<std::uintmax_t>(st.st_size) <= kMaxHashedBytes) {
+    XXH3_state_t* state = XXH3_createState();
+    if (state != nullptr && XXH3_64bits_reset(state) == XXH_OK) {
+      std::array<char, 64 * 1024> buf;
+      ssize_t n = 0;
+      while ((n = ::read(fd, buf.data(), buf.size())) > 0 || (n < 0 && errno == EINTR)) {
+        if (n > 0) {
+          XXH3_64bits_update(state, buf.data(), static_cast<std::size_t>(n));
+        }
+      }
+      fp.hash = n < 0 ? 0 : XXH3_64bits_digest(state);
+    }
+    XXH3_freeState(state);
+  }
+  if (fd >= 0) {
+    ::close(fd);
   }
   return fp;
 }
