@@ -90,6 +90,19 @@ class LIVECONF_API Object {
   /// A hint that `key` is looked up soon: starts loading the index slot it
   /// hashes to, so a loop over many keys (a merge) overlaps their cache misses.
   void prefetch(std::string_view key) const noexcept;
+
+  /// A key with its hash as the index uses it, so a loop that prefetches a key
+  /// and later inserts it (a merge) hashes it once. Views `key`.
+  struct HashedKey {
+    std::string_view key;
+    std::uint32_t hash;
+  };
+  [[nodiscard]] static HashedKey hashed(std::string_view key) noexcept;
+  void prefetch(const HashedKey& key) const noexcept;
+  /// Adds a copy of `value` as `key` if absent (constructed in place, one
+  /// lookup). Returns the member and whether it was added; an existing member
+  /// is left as it was.
+  std::pair<Value*, bool> try_emplace(const HashedKey& key, const Value& value);
   /// Mutable access to the value at position i (keys cannot be changed in place).
   [[nodiscard]] Value& value_at(std::size_t i);
 

@@ -1,6 +1,7 @@
 #include "liveconf/merge.hpp"
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <unordered_map>
 
@@ -43,18 +44,26 @@ class Merger {
       const Object& src_obj = src.as_object();
       dst_obj.reserve(dst_obj.size() + src_obj.size());  // one index, not a rebuild per doubling
       // Each lookup in a large object is a cache miss; ask for the slot of
-      // the key a few places ahead, so the misses overlap.
+      // the key a few places ahead, so the misses overlap. Each key is hashed
+      // once, when it is prefetched; the hash waits in `ahead` (a ring) until
+      // the key is inserted.
       constexpr std::size_t kAhead = 8;
-      const bool large = src_obj.size() > Object::kIndexThreshold;
-      for (std::size_t i = 0; i < src_obj.size(); ++i) {
-        if (large && i + kAhead < src_obj.size()) {
-          dst_obj.prefetch(src_obj.entry(i + kAhead).first);
-        }
+      std::array<Object::HashedKey, kAhead> ahead;
+      const std::size_t n = src_obj.size();
+      const bool large = n > Object::kIndexThreshold;
+      for (std::size_t i = 0; large && i < std::min(kAhead, n); ++i) {
+        ahead[i] = Object::hashed(src_obj.entry(i).first);
+        dst_obj.prefetch(ahead[i]);
+      }
+      for (std::size_t i = 0; i < n; ++i) {
         const auto& [key, value] = src_obj.entry(i);
-        auto [slot, added] = dst_obj.try_emplace(key);
-        if (added) {
-          *slot = value;
-        } else {
+        const Object::HashedKey hashed = large ? ahead[i % kAhead] : Object::hashed(key);
+        if (large && i + kAhead < n) {
+          ahead[i % kAhead] = Object::hashed(src_obj.entry(i + kAhead).first);
+          dst_obj.prefetch(ahead[i % kAhead]);
+        }
+        auto [slot, added] = dst_obj.try_emplace(hashed, value);
+        if (!added) {
           path_.push_back(&key);
           merge_into(*slot, value);
           path_.pop_back();

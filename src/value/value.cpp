@@ -131,9 +131,13 @@ void Object::index_new_entry() {
   index_[find_slot(entries_.back().first, hash)] = make_slot(hash, entries_.size() - 1);
 }
 
-void Object::prefetch(std::string_view key) const noexcept {
+void Object::prefetch(std::string_view key) const noexcept { prefetch(hashed(key)); }
+
+Object::HashedKey Object::hashed(std::string_view key) noexcept { return {key, hash_key(key)}; }
+
+void Object::prefetch(const HashedKey& key) const noexcept {
   if (!index_.empty()) {
-    __builtin_prefetch(&index_[hash_key(key) & (index_.size() - 1)]);
+    __builtin_prefetch(&index_[key.hash & (index_.size() - 1)]);
   }
 }
 
@@ -186,17 +190,22 @@ void Object::reserve(std::size_t n) {
 }
 
 std::pair<Value*, bool> Object::try_emplace(std::string_view key) {
+  static const Value kNull;
+  return try_emplace(hashed(key), kNull);
+}
+
+std::pair<Value*, bool> Object::try_emplace(const HashedKey& key, const Value& value) {
   if (!index_.empty() && (entries_.size() + 1) * 2 <= index_.size()) {
-    const std::uint32_t hash = hash_key(key);
-    const std::size_t slot = find_slot(key, hash);
+    const std::size_t slot = find_slot(key.key, key.hash);
     if (index_[slot] != 0) {
       return {&entries_[slot_entry(index_[slot]) - 1].second, false};
     }
-    entries_.emplace_back(std::string(key), Value());
-    index_[slot] = make_slot(hash, entries_.size() - 1);
+    entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key.key),
+                          std::forward_as_tuple(value));
+    index_[slot] = make_slot(key.hash, entries_.size() - 1);
     return {&entries_.back().second, true};
   }
-  return insert(std::string(key), Value());
+  return insert(std::string(key.key), value);
 }
 
 Value& Object::insert_or_assign(std::string key, Value value) {
