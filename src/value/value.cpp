@@ -414,7 +414,8 @@ bool operator==(const Value& a, const Value& b) {
   }
   switch (a.type()) {
     case Value::Type::kArray:
-      return a.shares_body_with(b) || std::equal(a.as_array().begin(), a.as_array().end(), b.as_array().begin(), b.as_array().end());
+      return a.shares_body_with(b) || std::equal(a.as_array().begin(), a.as_array().end(),
+                                                 b.as_array().begin(), b.as_array().end());
     case Value::Type::kObject:
       return a.shares_body_with(b) || a.as_object() == b.as_object();
     default:
