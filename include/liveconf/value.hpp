@@ -103,6 +103,9 @@ class LIVECONF_API Object {
   /// lookup). Returns the member and whether it was added; an existing member
   /// is left as it was.
   std::pair<Value*, bool> try_emplace(const HashedKey& key, const Value& value);
+  /// The same for a key not hashed yet: hashes it only if the object is
+  /// large enough to have an index (small objects compare keys directly).
+  std::pair<Value*, bool> try_emplace(std::string_view key, const Value& value);
   /// Mutable access to the value at position i (keys cannot be changed in place).
   [[nodiscard]] Value& value_at(std::size_t i);
 

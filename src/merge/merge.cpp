@@ -57,12 +57,18 @@ class Merger {
       }
       for (std::size_t i = 0; i < n; ++i) {
         const auto& [key, value] = src_obj.entry(i);
-        const Object::HashedKey hashed = large ? ahead[i % kAhead] : Object::hashed(key);
-        if (large && i + kAhead < n) {
-          ahead[i % kAhead] = Object::hashed(src_obj.entry(i + kAhead).first);
-          dst_obj.prefetch(ahead[i % kAhead]);
+        std::pair<Value*, bool> emplaced;
+        if (large) {
+          const Object::HashedKey hashed = ahead[i % kAhead];
+          if (i + kAhead < n) {
+            ahead[i % kAhead] = Object::hashed(src_obj.entry(i + kAhead).first);
+            dst_obj.prefetch(ahead[i % kAhead]);
+          }
+          emplaced = dst_obj.try_emplace(hashed, value);
+        } else {
+          emplaced = dst_obj.try_emplace(key, value);  // hashes only if dst is indexed
         }
-        auto [slot, added] = dst_obj.try_emplace(hashed, value);
+        auto [slot, added] = emplaced;
         if (!added) {
           path_.push_back(&key);
           merge_into(*slot, value);

@@ -191,7 +191,22 @@ void Object::reserve(std::size_t n) {
 
 std::pair<Value*, bool> Object::try_emplace(std::string_view key) {
   static const Value kNull;
-  return try_emplace(hashed(key), kNull);
+  return try_emplace(key, kNull);
+}
+
+std::pair<Value*, bool> Object::try_emplace(std::string_view key, const Value& value) {
+  if (index_.empty()) {
+    // No index (yet): insert() compares keys, and hashes them only if this
+    // member is the one that makes the object large enough for an index.
+    if (Value* existing = find(key)) {
+      return {existing, false};
+    }
+    entries_.emplace_back(std::piecewise_construct, std::forward_as_tuple(key),
+                          std::forward_as_tuple(value));
+    index_new_entry();
+    return {&entries_.back().second, true};
+  }
+  return try_emplace(hashed(key), value);
 }
 
 std::pair<Value*, bool> Object::try_emplace(const HashedKey& key, const Value& value) {

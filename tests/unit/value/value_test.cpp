@@ -149,10 +149,16 @@ TEST(ValueTest, ObjectMatchesAMapUnderRandomOperations) {
           model[k] = value;
           break;
         }
-        case 3: {  // the merge's form: hashed once, a copy constructed in place
-          const Object::HashedKey hk = Object::hashed(k);
-          obj.prefetch(hk);
-          auto [slot, added] = obj.try_emplace(hk, Value(value));
+        case 3: {  // the merge's forms: hashed once (or only if indexed), copied in place
+          std::pair<Value*, bool> emplaced;
+          if (rng() % 2 == 0) {
+            const Object::HashedKey hk = Object::hashed(k);
+            obj.prefetch(hk);
+            emplaced = obj.try_emplace(hk, Value(value));
+          } else {
+            emplaced = obj.try_emplace(std::string_view(k), Value(value));
+          }
+          auto [slot, added] = emplaced;
           ASSERT_EQ(added, !model.contains(k)) << k;
           if (added) {
             order.push_back(k);
