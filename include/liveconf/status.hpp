@@ -96,6 +96,8 @@ class LIVECONF_API Origin {
   friend bool operator==(const Origin& a, const Origin& b) noexcept;
 
  private:
+  friend class Value;  // keeps the parts apart, and moves info_ out of an rvalue Origin
+
   std::shared_ptr<const OriginInfo> info_;
   std::uint32_t line_ = 0;
   std::uint32_t column_ = 0;

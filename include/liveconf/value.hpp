@@ -16,21 +16,22 @@
 //
 // Thread-safety: a Value is a plain value type. Concurrent const access is
 // safe; a Value inside a published snapshot is never mutated. Containers are
-// shared between copies and copied on the first write (see data_ below), so
+// shared between copies and copied on the first write (see raw_ below), so
 // copies are O(1); a reference obtained from a mutable accessor must not be
 // used after the Value was copied (the copy would see the write).
 #pragma once
 
+#include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include "liveconf/export.hpp"
@@ -126,6 +127,28 @@ class LIVECONF_API Object {
   std::vector<std::uint64_t> index_;
 };
 
+namespace detail {
+// The shared, reference-counted bodies a Value points to (value.cpp says why
+// the count is intrusive). Every body starts with its count.
+struct BodyHeader {
+  std::atomic<std::size_t> refs{1};
+};
+template <typename T>
+struct SharedBody : BodyHeader {
+  explicit SharedBody(T v) : value(std::move(v)) {}
+  T value;
+};
+// A string too long to keep inside the node: immutable, its bytes follow it.
+struct StringBody : BodyHeader {
+  std::size_t size = 0;
+  [[nodiscard]] const char* data() const noexcept {
+    return reinterpret_cast<const char*>(this +
+                                         1);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  }
+};
+[[noreturn]] LIVECONF_API void throw_wrong_type();
+}  // namespace detail
+
 /// One node of a configuration tree, with its Origin.
 class LIVECONF_API Value {
  public:
@@ -133,22 +156,63 @@ class LIVECONF_API Value {
   using Array = std::vector<Value>;
 
   Value() noexcept = default;
-  Value(std::nullptr_t) noexcept {}     // NOLINT(google-explicit-constructor)
-  Value(bool b) noexcept : data_(b) {}  // NOLINT
+  Value(std::nullptr_t) noexcept {}                          // NOLINT(google-explicit-constructor)
+  Value(bool b) noexcept : type_(Type::kBool) { store(b); }  // NOLINT
   template <std::integral I>
   requires(!std::same_as<I, bool> && !std::same_as<I, char>) Value(I i)
-  noexcept : data_(static_cast<std::int64_t>(i)) {}                   // NOLINT
-  Value(double d) noexcept : data_(d) {}                              // NOLINT
-  Value(std::string s) noexcept : data_(std::move(s)) {}              // NOLINT
-  Value(std::string_view s) : data_(std::string(s)) {}                // NOLINT
-  Value(const char* s) : data_(std::string(s)) {}                     // NOLINT
-  Value(Array a) : data_(std::make_shared<Array>(std::move(a))) {}    // NOLINT
-  Value(Object o) : data_(std::make_shared<Object>(std::move(o))) {}  // NOLINT
+  noexcept : type_(Type::kInt) { store(static_cast<std::int64_t>(i)); }  // NOLINT
+  Value(double d) noexcept : type_(Type::kDouble) { store(d); }          // NOLINT
+  Value(std::string_view s) : type_(Type::kString) { set_string(s); }    // NOLINT
+  Value(const std::string& s) : Value(std::string_view(s)) {}            // NOLINT
+  Value(const char* s) : Value(std::string_view(s)) {}                   // NOLINT
+  Value(Array a);                                                        // NOLINT
+  Value(Object o);                                                       // NOLINT
+
+  Value(const Value& other) noexcept
+      : type_(other.type_), line_(other.line_), column_(other.column_), info_(other.info_) {
+    std::memcpy(raw_, other.raw_, sizeof raw_);
+    if (has_body()) {
+      body()->refs.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  Value(Value&& other) noexcept
+      : type_(other.type_),
+        line_(other.line_),
+        column_(other.column_),
+        info_(std::move(other.info_)) {
+    std::memcpy(raw_, other.raw_, sizeof raw_);
+    other.type_ = Type::kNull;
+  }
+  Value& operator=(const Value& other) noexcept {
+    Value copy(other);  // first: `other` may live inside this node's body
+    swap(copy);
+    return *this;
+  }
+  Value& operator=(Value&& other) noexcept {
+    Value taken(std::move(other));
+    swap(taken);
+    return *this;
+  }
+  ~Value() {
+    if (has_body()) {
+      release(body(), type_);
+    }
+  }
+  void swap(Value& other) noexcept {
+    char raw[sizeof raw_];
+    std::memcpy(raw, raw_, sizeof raw_);
+    std::memcpy(raw_, other.raw_, sizeof raw_);
+    std::memcpy(other.raw_, raw, sizeof raw_);
+    std::swap(type_, other.type_);
+    std::swap(line_, other.line_);
+    std::swap(column_, other.column_);
+    info_.swap(other.info_);
+  }
 
   [[nodiscard]] static Value object() { return Value(Object()); }
   [[nodiscard]] static Value array() { return Value(Array()); }
 
-  [[nodiscard]] Type type() const noexcept { return static_cast<Type>(data_.index()); }
+  [[nodiscard]] Type type() const noexcept { return type_; }
   /// "null", "bool", "integer", "float", "string", "array", "object".
   [[nodiscard]] std::string_view type_name() const noexcept;
   [[nodiscard]] bool is_null() const noexcept { return type() == Type::kNull; }
@@ -161,27 +225,47 @@ class LIVECONF_API Value {
   [[nodiscard]] bool is_object() const noexcept { return type() == Type::kObject; }
   [[nodiscard]] bool is_scalar() const noexcept { return !is_array() && !is_object(); }
 
-  // Unchecked accessors: calling the wrong one is a programming error
-  // (std::bad_variant_access). Check type() first, or use bind.hpp.
-  [[nodiscard]] bool as_bool() const { return std::get<bool>(data_); }
-  [[nodiscard]] std::int64_t as_int() const { return std::get<std::int64_t>(data_); }
+  // Checked accessors: calling the wrong one is a programming error and
+  // throws std::bad_variant_access (what the std::variant this node once was
+  // threw). Check type() first, or use bind.hpp.
+  [[nodiscard]] bool as_bool() const { return checked<bool>(Type::kBool); }
+  [[nodiscard]] std::int64_t as_int() const { return checked<std::int64_t>(Type::kInt); }
   /// The number as double (integers convert).
   [[nodiscard]] double as_double() const {
-    return is_int() ? static_cast<double>(as_int()) : std::get<double>(data_);
+    return is_int() ? static_cast<double>(as_int()) : checked<double>(Type::kDouble);
   }
   /// The text, valid while this Value (or the tree holding it) lives and is
   /// not written. A view, not a std::string, so that a tree may keep its
   /// strings in one buffer (docs/architecture.md, "The value model").
-  [[nodiscard]] std::string_view as_string() const { return std::get<std::string>(data_); }
+  [[nodiscard]] std::string_view as_string() const {
+    expect(Type::kString);
+    if (inline_string()) {
+      return {raw_, static_cast<std::size_t>(raw_[kSizeByte])};
+    }
+    const auto* b = static_cast<const detail::StringBody*>(body());
+    return {b->data(), b->size};
+  }
   /// The elements, valid while this Value (or the tree holding it) lives and
   /// is not written. A span, not the vector, so that a tree may keep its
   /// elements in one buffer (docs/architecture.md, "The value model").
-  [[nodiscard]] std::span<const Value> as_array() const { return *std::get<ArrayPtr>(data_); }
+  [[nodiscard]] std::span<const Value> as_array() const {
+    expect(Type::kArray);
+    return static_cast<const detail::SharedBody<Array>*>(body())->value;
+  }
   /// Mutable access unshares the container first (copy-on-write): other
   /// Values that shared it keep the old contents.
-  [[nodiscard]] Array& as_array() { return *unshare(std::get<ArrayPtr>(data_)); }
-  [[nodiscard]] const Object& as_object() const { return *std::get<ObjectPtr>(data_); }
-  [[nodiscard]] Object& as_object() { return *unshare(std::get<ObjectPtr>(data_)); }
+  [[nodiscard]] Array& as_array() {
+    expect(Type::kArray);
+    return unshare<Array>();
+  }
+  [[nodiscard]] const Object& as_object() const {
+    expect(Type::kObject);
+    return static_cast<const detail::SharedBody<Object>*>(body())->value;
+  }
+  [[nodiscard]] Object& as_object() {
+    expect(Type::kObject);
+    return unshare<Object>();
+  }
   /// True when both are containers sharing one body (so they are equal without a look).
   [[nodiscard]] bool shares_body_with(const Value& other) const noexcept;
   /// True when this is a container whose body no other Value holds, so a
@@ -216,8 +300,20 @@ class LIVECONF_API Value {
   /// Where this node was read from. By value: a tree may keep one source per
   /// tree and byte offsets per node, and compute the line and column when
   /// asked (docs/architecture.md, "The value model").
-  [[nodiscard]] Origin origin() const noexcept { return origin_; }
-  void set_origin(Origin origin) noexcept { origin_ = std::move(origin); }
+  [[nodiscard]] Origin origin() const noexcept { return Origin(info_, line_, column_); }
+  void set_origin(Origin origin) noexcept {
+    info_ = std::move(origin.info_);
+    line_ = origin.line_;
+    column_ = origin.column_;
+  }
+  /// The same as set_origin(Origin(info, line, column)), without building the
+  /// Origin: the form a parser uses on every node.
+  void set_origin(const std::shared_ptr<const OriginInfo>& info, std::uint32_t line,
+                  std::uint32_t column) noexcept {
+    info_ = info;
+    line_ = line;
+    column_ = column;
+  }
   /// Sets `origin` on this node and every descendant.
   void set_origin_recursive(const Origin& origin);
 
@@ -230,22 +326,76 @@ class LIVECONF_API Value {
   [[nodiscard]] std::size_t node_count() const noexcept;
 
  private:
-  // Arrays and objects are shared, immutable-while-shared bodies: copying a
-  // Value copies a pointer, so merging layers, building snapshots and keeping
-  // old snapshots share every subtree that did not change. Mutation goes
-  // through unshare(), which copies a body that someone else still holds.
-  using ArrayPtr = std::shared_ptr<Array>;
-  using ObjectPtr = std::shared_ptr<Object>;
+  // A node is 40 bytes (docs/architecture.md, "The value model"): 15 bytes
+  // of payload, the type, the line and column, and the shared OriginInfo.
+  // The payload is a bool, an int64_t, a double or a body pointer in its
+  // first 8 bytes, or a string of up to kInlineChars bytes kept in place
+  // with its length in byte kSizeByte (kHeapString there: the string is a
+  // StringBody). Arrays and objects are shared, immutable-while-shared
+  // bodies: copying a Value copies a pointer and counts one more holder, so
+  // merging layers, building snapshots and keeping old snapshots share every
+  // subtree that did not change. Mutation goes through unshare(), which
+  // copies a body that someone else still holds. The count is intrusive (in
+  // the body, not a shared_ptr's control block) so that a node holds one
+  // 8-byte pointer for it.
+  static constexpr std::size_t kInlineChars = 14;
+  static constexpr std::size_t kSizeByte = 14;
+  static constexpr char kHeapString = static_cast<char>(0x7F);
+
   template <typename T>
-  static std::shared_ptr<T>& unshare(std::shared_ptr<T>& body) {
-    if (body.use_count() > 1) {
-      body = std::make_shared<T>(*body);
+  void store(T v) noexcept {
+    std::memcpy(raw_, &v, sizeof v);
+  }
+  template <typename T>
+  [[nodiscard]] T load() const noexcept {
+    T v;
+    std::memcpy(&v, raw_, sizeof v);
+    return v;
+  }
+  void expect(Type t) const {
+    if (type_ != t) {
+      detail::throw_wrong_type();
     }
-    return body;
+  }
+  template <typename T>
+  [[nodiscard]] T checked(Type t) const {
+    expect(t);
+    return load<T>();
+  }
+  [[nodiscard]] bool inline_string() const noexcept { return raw_[kSizeByte] != kHeapString; }
+  [[nodiscard]] bool has_body() const noexcept {
+    return type_ == Type::kArray || type_ == Type::kObject ||
+           (type_ == Type::kString && !inline_string());
+  }
+  [[nodiscard]] detail::BodyHeader* body() const noexcept { return load<detail::BodyHeader*>(); }
+  void set_string(std::string_view s);
+  // Drops one holder of `b` (of a node of type `t`); the last one frees it.
+  static void release(detail::BodyHeader* b, Type t) noexcept {
+    if (b->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      destroy(b, t);
+    }
+  }
+  static void destroy(detail::BodyHeader* b, Type t) noexcept;
+  // Replaces the content (not the origin) with an empty object or array.
+  void become_container(Type t);
+  template <typename T>
+  T& unshare() {
+    auto* b = static_cast<detail::SharedBody<T>*>(body());
+    // Acquire: a holder that let go on another thread is done reading.
+    if (b->refs.load(std::memory_order_acquire) != 1) {
+      auto* copy = new detail::SharedBody<T>(b->value);
+      store<detail::BodyHeader*>(copy);
+      release(b, type_);
+      b = copy;
+    }
+    return b->value;
   }
 
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, ArrayPtr, ObjectPtr> data_;
-  Origin origin_;
+  alignas(8) char raw_[15] = {};
+  Type type_ = Type::kNull;
+  std::uint32_t line_ = 0;
+  std::uint32_t column_ = 0;
+  std::shared_ptr<const OriginInfo> info_;
 };
 
 inline std::size_t Object::size() const noexcept { return entries_.size(); }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <new>
+#include <variant>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
@@ -259,6 +261,61 @@ bool operator==(const Object& a, const Object& b) {
 
 // ---- Value ----------------------------------------------------------------
 
+namespace detail {
+void throw_wrong_type() { throw std::bad_variant_access(); }
+}  // namespace detail
+
+Value::Value(Array a) : type_(Type::kArray) {
+  store<detail::BodyHeader*>(new detail::SharedBody<Array>(std::move(a)));
+}
+
+Value::Value(Object o) : type_(Type::kObject) {
+  store<detail::BodyHeader*>(new detail::SharedBody<Object>(std::move(o)));
+}
+
+void Value::set_string(std::string_view s) {
+  if (s.size() <= kInlineChars) {
+    std::memcpy(raw_, s.data(), s.size());
+    raw_[kSizeByte] = static_cast<char>(s.size());
+    return;
+  }
+  // One allocation: the header, then the bytes.
+  void* memory = ::operator new(sizeof(detail::StringBody) + s.size());
+  auto* b = new (memory) detail::StringBody();
+  b->size = s.size();
+  std::memcpy(static_cast<void*>(b + 1), s.data(), s.size());
+  store<detail::BodyHeader*>(b);
+  raw_[kSizeByte] = kHeapString;
+}
+
+void Value::destroy(detail::BodyHeader* b, Type t) noexcept {
+  switch (t) {
+    case Type::kArray:
+      delete static_cast<detail::SharedBody<Array>*>(b);  // NOLINT(cppcoreguidelines-owning-memory)
+      return;
+    case Type::kObject:
+      delete static_cast<detail::SharedBody<Object>*>(
+          b);  // NOLINT(cppcoreguidelines-owning-memory)
+      return;
+    default: {  // a StringBody: trivially destructible, its bytes in the same block
+      auto* s = static_cast<detail::StringBody*>(b);
+      s->~StringBody();
+      ::operator delete(s);
+      return;
+    }
+  }
+}
+
+void Value::become_container(Type t) {
+  Value fresh = t == Type::kObject ? Value(Object()) : Value(Array());
+  // Only the content: this node keeps its origin.
+  char raw[sizeof raw_];
+  std::memcpy(raw, raw_, sizeof raw_);
+  std::memcpy(raw_, fresh.raw_, sizeof raw_);
+  std::memcpy(fresh.raw_, raw, sizeof raw_);
+  std::swap(type_, fresh.type_);
+}
+
 std::string_view Value::type_name() const noexcept {
   switch (type()) {
     case Type::kNull:
@@ -337,7 +394,7 @@ Value* Value::find_mutable(const KeyPath& path) {
 
 Value& Value::operator[](std::string_view key) {
   if (is_null()) {
-    data_ = std::make_shared<Object>();
+    become_container(Type::kObject);
   }
   return as_object()[key];
 }
@@ -346,7 +403,7 @@ Value& Value::set(const KeyPath& path, Value value) {
   Value* node = this;
   for (const std::string& seg : path.segments()) {
     if (!node->is_object()) {
-      node->data_ = std::make_shared<Object>();
+      node->become_container(Type::kObject);
     }
     node = &node->as_object()[seg];
   }
@@ -367,14 +424,14 @@ bool Value::erase(const KeyPath& path) {
 
 Value& Value::push_back(Value v) {
   if (is_null()) {
-    data_ = std::make_shared<Array>();
+    become_container(Type::kArray);
   }
   as_array().push_back(std::move(v));
   return as_array().back();
 }
 
 void Value::set_origin_recursive(const Origin& origin) {
-  origin_ = origin;
+  set_origin(origin);
   if (is_array()) {
     for (Value& v : as_array()) {
       v.set_origin_recursive(origin);
@@ -387,40 +444,14 @@ void Value::set_origin_recursive(const Origin& origin) {
   }
 }
 
-namespace {
-// A copy's increment is an acquire-release read-modify-write (libstdc++'s
-// __exchange_and_add), so it synchronises with the release decrement of the
-// last other holder that let go: count 2 (this one and the copy) then means
-// that holder's reads are done. A plain use_count() is a relaxed load and
-// would not order them before the caller's writes.
-template <typename T>
-bool sole_owner(const std::shared_ptr<T>& body) noexcept {
-  const std::shared_ptr<T> copy = body;  // NOLINT(performance-unnecessary-copy-initialization)
-  return copy.use_count() == 2;
-}
-}  // namespace
-
+// The count's decrements are acquire-release, so an acquire load that reads 1
+// synchronises with the last other holder's release: its reads are done.
 bool Value::owns_body_alone() const noexcept {
-  if (is_array()) {
-    return sole_owner(std::get<ArrayPtr>(data_));
-  }
-  if (is_object()) {
-    return sole_owner(std::get<ObjectPtr>(data_));
-  }
-  return false;
+  return (is_array() || is_object()) && body()->refs.load(std::memory_order_acquire) == 1;
 }
 
 bool Value::shares_body_with(const Value& other) const noexcept {
-  if (type() != other.type()) {
-    return false;
-  }
-  if (is_array()) {
-    return std::get<ArrayPtr>(data_) == std::get<ArrayPtr>(other.data_);
-  }
-  if (is_object()) {
-    return std::get<ObjectPtr>(data_) == std::get<ObjectPtr>(other.data_);
-  }
-  return false;
+  return type() == other.type() && (is_array() || is_object()) && body() == other.body();
 }
 
 bool operator==(const Value& a, const Value& b) {
@@ -428,14 +459,23 @@ bool operator==(const Value& a, const Value& b) {
     return false;
   }
   switch (a.type()) {
+    case Value::Type::kNull:
+      return true;
+    case Value::Type::kBool:
+      return a.as_bool() == b.as_bool();
+    case Value::Type::kInt:
+      return a.as_int() == b.as_int();
+    case Value::Type::kDouble:
+      return a.as_double() == b.as_double();
+    case Value::Type::kString:
+      return a.as_string() == b.as_string();
     case Value::Type::kArray:
       return a.shares_body_with(b) || std::equal(a.as_array().begin(), a.as_array().end(),
                                                  b.as_array().begin(), b.as_array().end());
     case Value::Type::kObject:
       return a.shares_body_with(b) || a.as_object() == b.as_object();
-    default:
-      return a.data_ == b.data_;
   }
+  return false;
 }
 
 namespace {

@@ -144,7 +144,9 @@ class JsonParser {
                : 0;
   }
 
-  bool parse_string(std::string& out);
+  // Sets `out` to the string's text: a view of the input when it has no
+  // escapes, else of scratch_ (valid until the next call).
+  bool parse_string(std::string_view& out);
   bool parse_escape(std::string& out, const char* quote);
   bool parse_number(Value& out);
   bool begin_member(Frame& frame, Value*& target);
@@ -165,6 +167,7 @@ class JsonParser {
   std::size_t nodes_ = 0;
   std::vector<SizeHint> size_hints_;  // per depth: sizes of the last containers closed there
   std::optional<Error> error_;
+  std::string scratch_;  // a string with escapes, decoded
 };
 
 Result<Value> JsonParser::run() {
@@ -199,7 +202,7 @@ Result<Value> JsonParser::run() {
         } else {
           *target = Value(Value::Array());
         }
-        target->set_origin(Origin(options_.origin, line_, column));
+        target->set_origin(options_.origin, line_, column);
         ++p_;
         skip_whitespace();
         if (p_ != end_ && *p_ == (is_object ? '}' : ']')) {
@@ -228,12 +231,12 @@ Result<Value> JsonParser::run() {
         break;
       }
       case '"': {
-        std::string s;
+        std::string_view s;
         if (!parse_string(s)) {
           return std::move(*error_);
         }
-        *target = Value(std::move(s));
-        target->set_origin(Origin(options_.origin, line_, column));
+        *target = Value(s);
+        target->set_origin(options_.origin, line_, column);
         break;
       }
       case 't':
@@ -252,7 +255,7 @@ Result<Value> JsonParser::run() {
         } else {
           return fail(at, "invalid literal, expected true, false or null");
         }
-        target->set_origin(Origin(options_.origin, line_, column));
+        target->set_origin(options_.origin, line_, column);
         break;
       }
       case '-':
@@ -269,7 +272,7 @@ Result<Value> JsonParser::run() {
         if (!parse_number(*target)) {
           return std::move(*error_);
         }
-        target->set_origin(Origin(options_.origin, line_, column));
+        target->set_origin(options_.origin, line_, column);
         break;
       default:
         return unexpected_value(stack);
@@ -345,7 +348,7 @@ bool JsonParser::begin_member(Frame& frame, Value*& target) {
   const char* const key_at = p_;
   const std::uint32_t key_line = line_;
   const std::uint32_t key_column = column_of(key_at);
-  std::string key;
+  std::string_view key;
   if (!parse_string(key)) {
     return false;
   }
@@ -358,17 +361,10 @@ bool JsonParser::begin_member(Frame& frame, Value*& target) {
   skip_whitespace();
   Object& object = frame.node->as_object();
   std::string message;
-  auto [slot, inserted] = object.insert(std::move(key), Value());
+  auto [slot, inserted] = object.try_emplace(key);
   if (!inserted) {
-    // The key was moved into insert(); parse it again for the message (error path only,
-    // and a key holds no newline, so the line bookkeeping is untouched).
-    const char* const resume = p_;
-    p_ = key_at;
-    std::string again;
-    (void)parse_string(again);
-    p_ = resume;
     message = "duplicate key ";
-    detail::append_json_string(message, again);
+    detail::append_json_string(message, key);
     error_ =
         Error(ErrorCode::kParse, std::move(message), Origin(options_.origin, key_line, key_column));
     return false;
@@ -379,11 +375,12 @@ bool JsonParser::begin_member(Frame& frame, Value*& target) {
 
 // At the opening quote. Runs of plain bytes are copied in one piece; a string
 // without escapes is constructed once from its bytes.
-bool JsonParser::parse_string(std::string& out) {
+bool JsonParser::parse_string(std::string_view& text) {
   const char* const quote = p_;
   ++p_;
   const char* run = p_;
-  bool built = false;  // whether `out` already holds a prefix (an escape was seen)
+  bool built = false;  // whether scratch_ already holds a prefix (an escape was seen)
+  std::string& out = scratch_;
   for (;;) {
     while (end_ - p_ >= 8) {
       std::uint64_t w = 0;
@@ -401,8 +398,9 @@ bool JsonParser::parse_string(std::string& out) {
     if (c == '"') {
       if (built) {
         out.append(run, p_);
+        text = out;
       } else {
-        out.assign(run, p_);
+        text = std::string_view(run, static_cast<std::size_t>(p_ - run));
       }
       ++p_;
       return true;
