@@ -16,7 +16,7 @@
 //
 // Thread-safety: a Value is a plain value type. Concurrent const access is
 // safe; a Value inside a published snapshot is never mutated. Containers are
-// shared between copies and copied on the first write (see raw_ below), so
+// shared between copies and copied on the first write (see head_ below), so
 // copies are O(1); a reference obtained from a mutable accessor must not be
 // used after the Value was copied (the copy would see the write).
 #pragma once
@@ -157,31 +157,29 @@ class LIVECONF_API Value {
 
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}                          // NOLINT(google-explicit-constructor)
-  Value(bool b) noexcept : type_(Type::kBool) { store(b); }  // NOLINT
+  Value(bool b) noexcept { set_type(Type::kBool, b); }       // NOLINT
   template <std::integral I>
   requires(!std::same_as<I, bool> && !std::same_as<I, char>) Value(I i)
-  noexcept : type_(Type::kInt) { store(static_cast<std::int64_t>(i)); }  // NOLINT
-  Value(double d) noexcept : type_(Type::kDouble) { store(d); }          // NOLINT
-  Value(std::string_view s) : type_(Type::kString) { set_string(s); }    // NOLINT
+  noexcept { set_type(Type::kInt, static_cast<std::int64_t>(i)); }       // NOLINT
+  Value(double d) noexcept { set_type(Type::kDouble, d); }               // NOLINT
+  Value(std::string_view s) { set_string(s); }                           // NOLINT
   Value(const std::string& s) : Value(std::string_view(s)) {}            // NOLINT
   Value(const char* s) : Value(std::string_view(s)) {}                   // NOLINT
   Value(Array a);                                                        // NOLINT
   Value(Object o);                                                       // NOLINT
 
   Value(const Value& other) noexcept
-      : type_(other.type_), line_(other.line_), column_(other.column_), info_(other.info_) {
-    std::memcpy(raw_, other.raw_, sizeof raw_);
+      : head_(other.head_), line_(other.line_), column_(other.column_), info_(other.info_) {
     if (has_body()) {
       body()->refs.fetch_add(1, std::memory_order_relaxed);
     }
   }
   Value(Value&& other) noexcept
-      : type_(other.type_),
+      : head_(other.head_),
         line_(other.line_),
         column_(other.column_),
         info_(std::move(other.info_)) {
-    std::memcpy(raw_, other.raw_, sizeof raw_);
-    other.type_ = Type::kNull;
+    other.head_.type = Type::kNull;
   }
   Value& operator=(const Value& other) noexcept {
     Value copy(other);  // first: `other` may live inside this node's body
@@ -195,15 +193,11 @@ class LIVECONF_API Value {
   }
   ~Value() {
     if (has_body()) {
-      release(body(), type_);
+      release(body(), head_.type);
     }
   }
   void swap(Value& other) noexcept {
-    char raw[sizeof raw_];
-    std::memcpy(raw, raw_, sizeof raw_);
-    std::memcpy(raw_, other.raw_, sizeof raw_);
-    std::memcpy(other.raw_, raw, sizeof raw_);
-    std::swap(type_, other.type_);
+    std::swap(head_, other.head_);
     std::swap(line_, other.line_);
     std::swap(column_, other.column_);
     info_.swap(other.info_);
@@ -212,7 +206,7 @@ class LIVECONF_API Value {
   [[nodiscard]] static Value object() { return Value(Object()); }
   [[nodiscard]] static Value array() { return Value(Array()); }
 
-  [[nodiscard]] Type type() const noexcept { return type_; }
+  [[nodiscard]] Type type() const noexcept { return head_.type; }
   /// "null", "bool", "integer", "float", "string", "array", "object".
   [[nodiscard]] std::string_view type_name() const noexcept;
   [[nodiscard]] bool is_null() const noexcept { return type() == Type::kNull; }
@@ -240,7 +234,7 @@ class LIVECONF_API Value {
   [[nodiscard]] std::string_view as_string() const {
     expect(Type::kString);
     if (inline_string()) {
-      return {raw_, static_cast<std::size_t>(raw_[kSizeByte])};
+      return {head_.raw, static_cast<std::size_t>(head_.raw[kSizeByte])};
     }
     const auto* b = static_cast<const detail::StringBody*>(body());
     return {b->data(), b->size};
@@ -344,16 +338,21 @@ class LIVECONF_API Value {
 
   template <typename T>
   void store(T v) noexcept {
-    std::memcpy(raw_, &v, sizeof v);
+    std::memcpy(head_.raw, &v, sizeof v);
+  }
+  template <typename T>
+  void set_type(Type t, T v) noexcept {
+    head_.type = t;
+    store(v);
   }
   template <typename T>
   [[nodiscard]] T load() const noexcept {
     T v;
-    std::memcpy(&v, raw_, sizeof v);
+    std::memcpy(&v, head_.raw, sizeof v);
     return v;
   }
   void expect(Type t) const {
-    if (type_ != t) {
+    if (head_.type != t) {
       detail::throw_wrong_type();
     }
   }
@@ -362,10 +361,10 @@ class LIVECONF_API Value {
     expect(t);
     return load<T>();
   }
-  [[nodiscard]] bool inline_string() const noexcept { return raw_[kSizeByte] != kHeapString; }
+  [[nodiscard]] bool inline_string() const noexcept { return head_.raw[kSizeByte] != kHeapString; }
   [[nodiscard]] bool has_body() const noexcept {
-    return type_ == Type::kArray || type_ == Type::kObject ||
-           (type_ == Type::kString && !inline_string());
+    const Type t = head_.type;
+    return t == Type::kArray || t == Type::kObject || (t == Type::kString && !inline_string());
   }
   [[nodiscard]] detail::BodyHeader* body() const noexcept { return load<detail::BodyHeader*>(); }
   void set_string(std::string_view s);
@@ -385,14 +384,18 @@ class LIVECONF_API Value {
     if (b->refs.load(std::memory_order_acquire) != 1) {
       auto* copy = new detail::SharedBody<T>(b->value);
       store<detail::BodyHeader*>(copy);
-      release(b, type_);
+      release(b, head_.type);
       b = copy;
     }
     return b->value;
   }
 
-  alignas(8) char raw_[15] = {};
-  Type type_ = Type::kNull;
+  // The payload and the type: 16 bytes, copied as one.
+  struct alignas(8) Head {
+    char raw[15] = {};
+    Type type = Type::kNull;
+  };
+  Head head_;
   std::uint32_t line_ = 0;
   std::uint32_t column_ = 0;
   std::shared_ptr<const OriginInfo> info_;

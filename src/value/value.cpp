@@ -261,22 +261,26 @@ bool operator==(const Object& a, const Object& b) {
 
 // ---- Value ----------------------------------------------------------------
 
+// docs/architecture.md draws this layout; a change of size should change it too.
+static_assert(sizeof(void*) != 8 || sizeof(Value) == 40, "a Value node is 40 bytes");
+
 namespace detail {
 void throw_wrong_type() { throw std::bad_variant_access(); }
 }  // namespace detail
 
-Value::Value(Array a) : type_(Type::kArray) {
-  store<detail::BodyHeader*>(new detail::SharedBody<Array>(std::move(a)));
+Value::Value(Array a) {
+  set_type<detail::BodyHeader*>(Type::kArray, new detail::SharedBody<Array>(std::move(a)));
 }
 
-Value::Value(Object o) : type_(Type::kObject) {
-  store<detail::BodyHeader*>(new detail::SharedBody<Object>(std::move(o)));
+Value::Value(Object o) {
+  set_type<detail::BodyHeader*>(Type::kObject, new detail::SharedBody<Object>(std::move(o)));
 }
 
 void Value::set_string(std::string_view s) {
+  head_.type = Type::kString;
   if (s.size() <= kInlineChars) {
-    std::memcpy(raw_, s.data(), s.size());
-    raw_[kSizeByte] = static_cast<char>(s.size());
+    std::memcpy(head_.raw, s.data(), s.size());
+    head_.raw[kSizeByte] = static_cast<char>(s.size());
     return;
   }
   // One allocation: the header, then the bytes.
@@ -285,7 +289,7 @@ void Value::set_string(std::string_view s) {
   b->size = s.size();
   std::memcpy(static_cast<void*>(b + 1), s.data(), s.size());
   store<detail::BodyHeader*>(b);
-  raw_[kSizeByte] = kHeapString;
+  head_.raw[kSizeByte] = kHeapString;
 }
 
 void Value::destroy(detail::BodyHeader* b, Type t) noexcept {
@@ -308,12 +312,7 @@ void Value::destroy(detail::BodyHeader* b, Type t) noexcept {
 
 void Value::become_container(Type t) {
   Value fresh = t == Type::kObject ? Value(Object()) : Value(Array());
-  // Only the content: this node keeps its origin.
-  char raw[sizeof raw_];
-  std::memcpy(raw, raw_, sizeof raw_);
-  std::memcpy(raw_, fresh.raw_, sizeof raw_);
-  std::memcpy(fresh.raw_, raw, sizeof raw_);
-  std::swap(type_, fresh.type_);
+  std::swap(head_, fresh.head_);  // only the content: this node keeps its origin
 }
 
 std::string_view Value::type_name() const noexcept {

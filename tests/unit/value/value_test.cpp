@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -302,6 +304,70 @@ TEST(ValueTest, CopiesShareContainersUntilOneIsWritten) {
   Value c = a;
   EXPECT_EQ(c, a);  // shared bodies compare equal without a walk
   EXPECT_FALSE(Value(1).shares_body_with(Value(1)));
+}
+
+// The node keeps strings of up to 14 bytes in place and longer ones in a
+// shared body: both kinds survive copies, moves, assignment from their own
+// subtree and the death of the original (ASan checks the frees).
+TEST(ValueTest, StringsInPlaceAndInBodiesSurviveCopiesMovesAndSelfAssignment) {
+  for (const std::size_t n : {0, 1, 13, 14, 15, 16, 100, 5000}) {
+    std::string text(n, 'x');
+    for (std::size_t i = 0; i < n; ++i) {
+      text[i] = static_cast<char>('a' + i % 26);
+    }
+    auto original = std::make_unique<Value>(text);
+    original->set_origin(Origin::named("here").at(3, 4));
+    Value copy = *original;
+    Value moved = Value(*original);
+    Value taken = std::move(moved);
+    EXPECT_TRUE(moved.is_null());  // NOLINT(bugprone-use-after-move): moved-from is null
+    original.reset();
+    EXPECT_EQ(copy.as_string(), text) << n;
+    EXPECT_EQ(taken.as_string(), text) << n;
+    EXPECT_EQ(copy, taken);
+    EXPECT_EQ(copy.origin().line(), 3U);
+    EXPECT_EQ(copy.origin().column(), 4U);
+    copy = copy;  // NOLINT(misc-redundant-expression): self-assignment keeps the value
+    EXPECT_EQ(copy.as_string(), text) << n;
+    EXPECT_NE(copy, Value(text + "!"));
+  }
+  // Assigning a member of this node's own body to the node.
+  Value tree = Value::object();
+  tree["inner"]["name"] = std::string(40, 'n');
+  tree = tree["inner"];
+  EXPECT_EQ(tree.find_member("name")->as_string(), std::string(40, 'n'));
+  tree = std::move(tree["name"]);
+  EXPECT_EQ(tree.as_string(), std::string(40, 'n'));
+}
+
+TEST(ValueTest, TheWrongAccessorThrowsAndAContainerMadeFromNullKeepsItsOrigin) {
+  EXPECT_THROW((void)Value(1).as_string(), std::bad_variant_access);
+  EXPECT_THROW((void)Value("x").as_int(), std::bad_variant_access);
+  EXPECT_THROW((void)Value().as_object(), std::bad_variant_access);
+  EXPECT_THROW((void)Value(true).as_array(), std::bad_variant_access);
+  EXPECT_DOUBLE_EQ(Value(2).as_double(), 2.0);
+  Value v;
+  v.set_origin(Origin::named("layer").at(7, 1));
+  v["a"] = 1;
+  EXPECT_EQ(v.origin().line(), 7U);
+  Value list;
+  list.set_origin(Origin::named("layer").at(8, 2));
+  list.push_back(1);
+  EXPECT_EQ(list.origin().column(), 2U);
+  EXPECT_EQ(list.size(), 1U);
+}
+
+TEST(ValueTest, ABodyIsOwnedAloneOnceTheOtherHoldersAreGone) {
+  Value a = Value::object();
+  a["k"] = 1;
+  EXPECT_TRUE(a.owns_body_alone());
+  {
+    const Value b = a;
+    EXPECT_FALSE(a.owns_body_alone());
+    EXPECT_FALSE(b.owns_body_alone());
+  }
+  EXPECT_TRUE(a.owns_body_alone());
+  EXPECT_FALSE(Value(std::string(30, 's')).owns_body_alone());  // strings are not containers
 }
 
 }  // namespace
