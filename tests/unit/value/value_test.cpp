@@ -310,7 +310,7 @@ TEST(ValueTest, CopiesShareContainersUntilOneIsWritten) {
 // shared body: both kinds survive copies, moves, assignment from their own
 // subtree and the death of the original (ASan checks the frees).
 TEST(ValueTest, StringsInPlaceAndInBodiesSurviveCopiesMovesAndSelfAssignment) {
-  for (const std::size_t n : {0, 1, 13, 14, 15, 16, 100, 5000}) {
+  for (const std::size_t n : {0UL, 1UL, 13UL, 14UL, 15UL, 16UL, 100UL, 5000UL}) {
     std::string text(n, 'x');
     for (std::size_t i = 0; i < n; ++i) {
       text[i] = static_cast<char>('a' + i % 26);
@@ -327,7 +327,8 @@ TEST(ValueTest, StringsInPlaceAndInBodiesSurviveCopiesMovesAndSelfAssignment) {
     EXPECT_EQ(copy, taken);
     EXPECT_EQ(copy.origin().line(), 3U);
     EXPECT_EQ(copy.origin().column(), 4U);
-    copy = copy;  // NOLINT(misc-redundant-expression): self-assignment keeps the value
+    const Value& same = copy;
+    copy = same;  // self-assignment keeps the value
     EXPECT_EQ(copy.as_string(), text) << n;
     EXPECT_NE(copy, Value(text + "!"));
   }
