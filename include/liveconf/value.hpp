@@ -142,8 +142,8 @@ struct SharedBody : BodyHeader {
 struct StringBody : BodyHeader {
   std::size_t size = 0;
   [[nodiscard]] const char* data() const noexcept {
-    return reinterpret_cast<const char*>(this +
-                                         1);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the bytes follow the header
+    return reinterpret_cast<const char*>(this + 1);
   }
 };
 [[noreturn]] LIVECONF_API void throw_wrong_type();
@@ -156,17 +156,17 @@ class LIVECONF_API Value {
   using Array = std::vector<Value>;
 
   Value() noexcept = default;
-  Value(std::nullptr_t) noexcept {}                          // NOLINT(google-explicit-constructor)
-  Value(bool b) noexcept { set_type(Type::kBool, b); }       // NOLINT
+  Value(std::nullptr_t) noexcept {}                     // NOLINT(google-explicit-constructor)
+  Value(bool b) noexcept { set_type(Type::kBool, b); }  // NOLINT
   template <std::integral I>
   requires(!std::same_as<I, bool> && !std::same_as<I, char>) Value(I i)
-  noexcept { set_type(Type::kInt, static_cast<std::int64_t>(i)); }       // NOLINT
-  Value(double d) noexcept { set_type(Type::kDouble, d); }               // NOLINT
-  Value(std::string_view s) { set_string(s); }                           // NOLINT
-  Value(const std::string& s) : Value(std::string_view(s)) {}            // NOLINT
-  Value(const char* s) : Value(std::string_view(s)) {}                   // NOLINT
-  Value(Array a);                                                        // NOLINT
-  Value(Object o);                                                       // NOLINT
+  noexcept { set_type(Type::kInt, static_cast<std::int64_t>(i)); }  // NOLINT
+  Value(double d) noexcept { set_type(Type::kDouble, d); }          // NOLINT
+  Value(std::string_view s) { set_string(s); }                      // NOLINT
+  Value(const std::string& s) : Value(std::string_view(s)) {}       // NOLINT
+  Value(const char* s) : Value(std::string_view(s)) {}              // NOLINT
+  Value(Array a);                                                   // NOLINT
+  Value(Object o);                                                  // NOLINT
 
   Value(const Value& other) noexcept
       : head_(other.head_), line_(other.line_), column_(other.column_), info_(other.info_) {
