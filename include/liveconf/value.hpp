@@ -42,6 +42,111 @@ namespace liveconf {
 
 class Value;
 
+namespace detail {
+
+struct TreeBuilding;  // src/value/tree_building.hpp: how a parser fills a tree in an arena
+
+// A region the bodies of one parsed tree are carved from (docs/architecture.md,
+// "The value model"): a parse makes one arena and bumps a pointer through it
+// instead of calling malloc for every container and long string, and the
+// tree's destruction frees a few large blocks instead of every body. Bodies in
+// an arena are never freed one by one; each counts as one holder of the arena,
+// and the last one to die (on any thread) frees it. Only the thread building
+// the tree allocates, and only while it builds: a body in an arena is never
+// written afterwards (Value::unshare() copies it to the heap first), so the
+// bump pointer needs no lock.
+class LIVECONF_API Arena {
+ public:
+  // A vector's buffer above this size goes to the heap even when its
+  // container is in an arena: a growing vector leaves its old buffers behind
+  // in the arena, which is cheap for small ones (the parser sizes most of them
+  // ahead) but not for the one container of a huge document.
+  static constexpr std::size_t kMaxPiece = 4096;
+
+  /// A new arena with one holder (the builder), whose first block suits a
+  /// document of `input_bytes` bytes.
+  [[nodiscard]] static Arena* create(std::size_t input_bytes);
+  Arena(const Arena&) = delete;
+  Arena& operator=(const Arena&) = delete;
+
+  [[nodiscard]] void* allocate(std::size_t bytes, std::size_t align) {
+    const std::uintptr_t at =
+        (reinterpret_cast<std::uintptr_t>(next_) + (align - 1)) & ~(std::uintptr_t{align} - 1);
+    if (at + bytes <= reinterpret_cast<std::uintptr_t>(end_)) {
+      next_ = reinterpret_cast<char*>(at + bytes);  // NOLINT(performance-no-int-to-ptr)
+      return reinterpret_cast<void*>(at);           // NOLINT(performance-no-int-to-ptr)
+    }
+    return allocate_in_new_block(bytes, align);
+  }
+  void hold() noexcept { holders_.fetch_add(1, std::memory_order_relaxed); }
+  /// Drops one holder; the last one frees the arena (`this` is then gone).
+  void let_go() noexcept {
+    if (holders_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      free_all();
+    }
+  }
+
+ private:
+  explicit Arena(std::size_t first_block) noexcept : next_block_(first_block) {}
+  ~Arena() = default;
+  void* allocate_in_new_block(std::size_t bytes, std::size_t align);
+  void free_all() noexcept;
+
+  std::atomic<std::size_t> holders_{1};
+  char* next_ = nullptr;
+  char* end_ = nullptr;
+  void* blocks_ = nullptr;  // the newest block; each starts with a pointer to the one before
+  std::size_t next_block_;  // the size of the next block (they grow geometrically)
+};
+
+// The allocator of the vectors inside containers: the heap by default, the
+// arena for a container a parser built in one (see Arena::kMaxPiece). A copy
+// of a container always goes to the heap (select_on_container_copy_construction),
+// so a container copied out of a tree never points into its arena.
+template <typename T>
+class ArenaAllocator {
+ public:
+  using value_type = T;
+  using propagate_on_container_copy_assignment = std::false_type;
+  using propagate_on_container_move_assignment = std::false_type;
+  using propagate_on_container_swap = std::false_type;
+  using is_always_equal = std::false_type;
+
+  ArenaAllocator() noexcept = default;
+  explicit ArenaAllocator(Arena* arena) noexcept : arena_(arena) {}
+  template <typename U>
+  ArenaAllocator(const ArenaAllocator<U>& other) noexcept  // NOLINT(google-explicit-constructor)
+      : arena_(other.arena()) {}
+
+  [[nodiscard]] T* allocate(std::size_t n) {
+    if (in_arena(n)) {
+      return static_cast<T*>(arena_->allocate(n * sizeof(T), alignof(T)));
+    }
+    return std::allocator<T>().allocate(n);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (!in_arena(n)) {  // a piece of an arena is freed with the arena
+      std::allocator<T>().deallocate(p, n);
+    }
+  }
+  [[nodiscard]] ArenaAllocator select_on_container_copy_construction() const noexcept {
+    return ArenaAllocator();
+  }
+  [[nodiscard]] Arena* arena() const noexcept { return arena_; }
+  friend bool operator==(const ArenaAllocator& a, const ArenaAllocator& b) noexcept {
+    return a.arena_ == b.arena_;
+  }
+
+ private:
+  // n * sizeof(T) cannot overflow here: the vector checks max_size() first.
+  [[nodiscard]] bool in_arena(std::size_t n) const noexcept {
+    return arena_ != nullptr && n * sizeof(T) <= Arena::kMaxPiece;
+  }
+  Arena* arena_ = nullptr;
+};
+
+}  // namespace detail
+
 /// An insertion-ordered map from string keys to Values. Small objects are
 /// searched linearly; past kIndexThreshold entries an open-addressing index of
 /// positions keeps lookups O(1), which the merge of large configs relies on.
@@ -49,6 +154,7 @@ class Value;
 class LIVECONF_API Object {
  public:
   using Entry = std::pair<std::string, Value>;
+  using Entries = std::vector<Entry, detail::ArenaAllocator<Entry>>;
   static constexpr std::size_t kIndexThreshold = 12;
 
   Object() noexcept;
@@ -64,8 +170,8 @@ class LIVECONF_API Object {
   // Bodies below Value: Entry needs the complete Value (Clang instantiates eagerly).
   [[nodiscard]] std::size_t size() const noexcept;
   [[nodiscard]] bool empty() const noexcept;
-  [[nodiscard]] std::vector<Entry>::const_iterator begin() const noexcept;
-  [[nodiscard]] std::vector<Entry>::const_iterator end() const noexcept;
+  [[nodiscard]] Entries::const_iterator begin() const noexcept;
+  [[nodiscard]] Entries::const_iterator end() const noexcept;
   [[nodiscard]] const Entry& entry(std::size_t i) const;
 
   /// The member named `key`, or nullptr.
@@ -118,7 +224,10 @@ class LIVECONF_API Object {
   void place_slots(const std::vector<std::uint64_t>& from, std::size_t room);
   void index_new_entry();
 
-  std::vector<Entry> entries_;
+  friend struct detail::TreeBuilding;
+  explicit Object(detail::Arena* arena) noexcept;  // empty, its entries in `arena`
+
+  Entries entries_;
   // Open addressing, linear probing, at most half full; empty while small.
   // A slot is 0 (empty) or the key's 32-bit hash in the high half and its
   // entry position + 1 in the low half: a probe compares hashes before it
@@ -132,6 +241,7 @@ namespace detail {
 // the count is intrusive). Every body starts with its count.
 struct BodyHeader {
   std::atomic<std::size_t> refs{1};
+  Arena* arena = nullptr;  // the arena the body is in, or nullptr: the heap
 };
 template <typename T>
 struct SharedBody : BodyHeader {
@@ -153,7 +263,7 @@ struct StringBody : BodyHeader {
 class LIVECONF_API Value {
  public:
   enum class Type : std::uint8_t { kNull, kBool, kInt, kDouble, kString, kArray, kObject };
-  using Array = std::vector<Value>;
+  using Array = std::vector<Value, detail::ArenaAllocator<Value>>;
 
   Value() noexcept = default;
   Value(std::nullptr_t) noexcept {}                     // NOLINT(google-explicit-constructor)
@@ -262,10 +372,10 @@ class LIVECONF_API Value {
   }
   /// True when both are containers sharing one body (so they are equal without a look).
   [[nodiscard]] bool shares_body_with(const Value& other) const noexcept;
-  /// True when this is a container whose body no other Value holds, so a
-  /// write through as_object()/as_array() changes it in place instead of
-  /// copying it. Every other holder's use of the body (on any thread) happens
-  /// before a true return, so the caller may then write it.
+  /// True when this is a container whose body no other Value holds (and that
+  /// a parser did not build in its arena), so a write through
+  /// as_object()/as_array() changes it in place instead of copying it. Every other holder's use of
+  /// the body (on any thread) happens before a true return, so the caller may then write it.
   [[nodiscard]] bool owns_body_alone() const noexcept;
 
   /// Number of members (object), elements (array), or 0.
@@ -295,6 +405,8 @@ class LIVECONF_API Value {
   /// tree and byte offsets per node, and compute the line and column when
   /// asked (docs/architecture.md, "The value model").
   [[nodiscard]] Origin origin() const noexcept { return Origin(info_, line_, column_); }
+  /// The source part of origin() (nullptr: none), without counting a holder.
+  [[nodiscard]] const OriginInfo* origin_info() const noexcept { return info_.get(); }
   void set_origin(Origin origin) noexcept {
     info_ = std::move(origin.info_);
     line_ = origin.line_;
@@ -320,6 +432,8 @@ class LIVECONF_API Value {
   [[nodiscard]] std::size_t node_count() const noexcept;
 
  private:
+  friend struct detail::TreeBuilding;
+
   // A node is 40 bytes (docs/architecture.md, "The value model"): 15 bytes
   // of payload, the type, the line and column, and the shared OriginInfo.
   // The payload is a bool, an int64_t, a double or a body pointer in its
@@ -331,7 +445,8 @@ class LIVECONF_API Value {
   // subtree that did not change. Mutation goes through unshare(), which
   // copies a body that someone else still holds. The count is intrusive (in
   // the body, not a shared_ptr's control block) so that a node holds one
-  // 8-byte pointer for it.
+  // 8-byte pointer for it. A parser builds its bodies in one detail::Arena;
+  // those are copied to the heap before any write, even by a sole holder.
   static constexpr std::size_t kInlineChars = 14;
   static constexpr std::size_t kSizeByte = 14;
   static constexpr char kHeapString = static_cast<char>(0x7F);
@@ -380,8 +495,9 @@ class LIVECONF_API Value {
   template <typename T>
   T& unshare() {
     auto* b = static_cast<detail::SharedBody<T>*>(body());
-    // Acquire: a holder that let go on another thread is done reading.
-    if (b->refs.load(std::memory_order_acquire) != 1) {
+    // Acquire: a holder that let go on another thread is done reading. A
+    // body in an arena is never written (detail::Arena says why): copied too.
+    if (b->arena != nullptr || b->refs.load(std::memory_order_acquire) != 1) {
       auto* copy = new detail::SharedBody<T>(b->value);
       store<detail::BodyHeader*>(copy);
       release(b, head_.type);
@@ -403,15 +519,13 @@ class LIVECONF_API Value {
 
 inline std::size_t Object::size() const noexcept { return entries_.size(); }
 inline bool Object::empty() const noexcept { return entries_.empty(); }
-inline std::vector<Object::Entry>::const_iterator Object::begin() const noexcept {
-  return entries_.begin();
-}
-inline std::vector<Object::Entry>::const_iterator Object::end() const noexcept {
-  return entries_.end();
-}
+inline Object::Entries::const_iterator Object::begin() const noexcept { return entries_.begin(); }
+inline Object::Entries::const_iterator Object::end() const noexcept { return entries_.end(); }
 inline const Object::Entry& Object::entry(std::size_t i) const { return entries_[i]; }
 inline bool Object::contains(std::string_view key) const noexcept { return find(key) != nullptr; }
 inline Value& Object::value_at(std::size_t i) { return entries_[i].second; }
+inline Object::Object(detail::Arena* arena) noexcept
+    : entries_(detail::ArenaAllocator<Entry>(arena)) {}
 
 /// Text used wherever a sensitive value would otherwise be shown.
 inline constexpr std::string_view kMaskedValue = "***";

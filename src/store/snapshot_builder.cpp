@@ -63,21 +63,50 @@ bool same_content(const Layer& live, const Layer& incoming) {
 
 }  // namespace
 
-// Gives every node without an origin the layer's name as its source, so
-// provenance never comes back empty.
-void SnapshotBuilder::stamp_origins(Value& v, const Origin& layer_origin) {
+namespace {
+
+// True when some node of `v` has no origin source. Parsers give every node
+// one, so a parsed layer is only read here: writing through it would copy
+// every container its parser built in an arena (value.hpp, unshare()).
+bool lacks_origin(const Value& v) noexcept {
+  if (v.origin_info() == nullptr) {
+    return true;
+  }
+  if (v.is_object()) {
+    const Object& obj = v.as_object();
+    return std::any_of(obj.begin(), obj.end(),
+                       [](const Object::Entry& e) { return lacks_origin(e.second); });
+  }
+  if (v.is_array()) {
+    const std::span<const Value> elements = v.as_array();
+    return std::any_of(elements.begin(), elements.end(), lacks_origin);
+  }
+  return false;
+}
+
+void stamp_every_node(Value& v, const Origin& layer_origin) {
   if (v.origin().info() == nullptr) {
     v.set_origin(layer_origin.at(v.origin().line(), v.origin().column()));
   }
   if (v.is_object()) {
     Object& obj = v.as_object();
     for (std::size_t i = 0; i < obj.size(); ++i) {
-      stamp_origins(obj.value_at(i), layer_origin);
+      stamp_every_node(obj.value_at(i), layer_origin);
     }
   } else if (v.is_array()) {
     for (Value& e : v.as_array()) {
-      stamp_origins(e, layer_origin);
+      stamp_every_node(e, layer_origin);
     }
+  }
+}
+
+}  // namespace
+
+// Gives every node without an origin the layer's name as its source, so
+// provenance never comes back empty.
+void SnapshotBuilder::stamp_origins(Value& v, const Origin& layer_origin) {
+  if (lacks_origin(v)) {
+    stamp_every_node(v, layer_origin);
   }
 }
 

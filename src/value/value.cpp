@@ -259,6 +259,54 @@ bool operator==(const Object& a, const Object& b) {
   return true;
 }
 
+// ---- Arena ----------------------------------------------------------------
+
+namespace detail {
+namespace {
+// A block starts with a pointer to the block before it, padded so that what
+// follows is aligned for anything a body holds.
+constexpr std::size_t kBlockHeader = alignof(std::max_align_t);
+constexpr std::size_t kMinFirstBlock = 256;
+constexpr std::size_t kMaxFirstBlock = std::size_t{1} << 20;
+constexpr std::size_t kMaxBlock = std::size_t{4} << 20;
+}  // namespace
+
+// A parsed tree takes a few times its text's bytes (about 6x for records of
+// short fields, 7x for a one-member file of 20 bytes), so the first block is
+// six times the input: a small file's tree fits in one block not much larger
+// than it (a process with 10,000 small layers keeps 10,000 of them; 256 bytes
+// each for the benchmark's one-member files), and a large one's blocks grow
+// geometrically to kMaxBlock, which bounds what the last block leaves unused.
+Arena* Arena::create(std::size_t input_bytes) {
+  const std::size_t first =
+      std::clamp(input_bytes > kMaxFirstBlock ? kMaxFirstBlock : input_bytes * 6, kMinFirstBlock,
+                 kMaxFirstBlock);
+  return new Arena(first);  // NOLINT(cppcoreguidelines-owning-memory): freed by free_all()
+}
+
+void* Arena::allocate_in_new_block(std::size_t bytes, std::size_t align) {
+  const std::size_t size = std::max(next_block_, kBlockHeader + bytes + align);
+  char* block = static_cast<char*>(::operator new(size));
+  std::memcpy(block, &blocks_, sizeof blocks_);  // the link to the block before
+  blocks_ = block;
+  next_ = block + kBlockHeader;
+  end_ = block + size;
+  next_block_ = std::min(next_block_ * 2, kMaxBlock);
+  return allocate(bytes, align);
+}
+
+void Arena::free_all() noexcept {
+  void* block = blocks_;
+  while (block != nullptr) {
+    void* before = nullptr;
+    std::memcpy(&before, block, sizeof before);
+    ::operator delete(block);
+    block = before;
+  }
+  delete this;  // NOLINT(cppcoreguidelines-owning-memory): made by create()
+}
+}  // namespace detail
+
 // ---- Value ----------------------------------------------------------------
 
 // docs/architecture.md draws this layout; a change of size should change it too.
@@ -292,21 +340,36 @@ void Value::set_string(std::string_view s) {
   head_.raw[kSizeByte] = kHeapString;
 }
 
+namespace {
+// Destroys a container body: a heap one is deleted, one in an arena destroyed
+// in place (its memory goes with the arena's). Returns its arena, if any.
+template <typename Container>
+detail::Arena* end_container(detail::BodyHeader* header) noexcept {
+  auto* b = static_cast<detail::SharedBody<Container>*>(header);
+  detail::Arena* const arena = header->arena;
+  if (arena == nullptr) {
+    delete b;  // NOLINT(cppcoreguidelines-owning-memory)
+  } else {
+    b->~SharedBody<Container>();
+  }
+  return arena;
+}
+}  // namespace
+
 void Value::destroy(detail::BodyHeader* b, Type t) noexcept {
-  switch (t) {
-    case Type::kArray:
-      delete static_cast<detail::SharedBody<Array>*>(b);  // NOLINT(cppcoreguidelines-owning-memory)
-      return;
-    case Type::kObject:
-      delete static_cast<detail::SharedBody<Object>*>(
-          b);  // NOLINT(cppcoreguidelines-owning-memory)
-      return;
-    default: {  // a StringBody: trivially destructible, its bytes in the same block
-      auto* s = static_cast<detail::StringBody*>(b);
-      s->~StringBody();
-      ::operator delete(s);
-      return;
+  detail::Arena* arena = b->arena;
+  if (t == Type::kArray) {
+    arena = end_container<Array>(b);
+  } else if (t == Type::kObject) {
+    arena = end_container<Object>(b);
+  } else {  // a StringBody: trivially destructible, its bytes in the same block
+    static_cast<detail::StringBody*>(b)->~StringBody();
+    if (arena == nullptr) {
+      ::operator delete(b);
     }
+  }
+  if (arena != nullptr) {
+    arena->let_go();  // after the body's members let go of theirs
   }
 }
 
@@ -446,7 +509,8 @@ void Value::set_origin_recursive(const Origin& origin) {
 // The count's decrements are acquire-release, so an acquire load that reads 1
 // synchronises with the last other holder's release: its reads are done.
 bool Value::owns_body_alone() const noexcept {
-  return (is_array() || is_object()) && body()->refs.load(std::memory_order_acquire) == 1;
+  return (is_array() || is_object()) && body()->arena == nullptr &&
+         body()->refs.load(std::memory_order_acquire) == 1;
 }
 
 bool Value::shares_body_with(const Value& other) const noexcept {

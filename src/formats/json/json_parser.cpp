@@ -16,6 +16,7 @@
 #include "formats/json/json_format.hpp"
 #include "formats/text_helpers.hpp"
 #include "value/text.hpp"
+#include "value/tree_building.hpp"
 
 namespace liveconf {
 
@@ -83,7 +84,8 @@ class JsonParser {
       : p_(text.data()),
         end_(text.data() + text.size()),
         line_start_(text.data()),
-        options_(options) {}
+        options_(options),
+        arena_(text.size()) {}
 
   Result<Value> run();
 
@@ -168,6 +170,7 @@ class JsonParser {
   std::vector<SizeHint> size_hints_;  // per depth: sizes of the last containers closed there
   std::optional<Error> error_;
   std::string scratch_;  // a string with escapes, decoded
+  detail::ArenaHold arena_;  // the tree's containers and long strings
 };
 
 Result<Value> JsonParser::run() {
@@ -198,9 +201,9 @@ Result<Value> JsonParser::run() {
         }
         const bool is_object = *p_ == '{';
         if (is_object) {
-          *target = Value(Object());
+          detail::TreeBuilding::make_object(*target, arena_.get());
         } else {
-          *target = Value(Value::Array());
+          detail::TreeBuilding::make_array(*target, arena_.get());
         }
         target->set_origin(options_.origin, line_, column);
         ++p_;
@@ -214,9 +217,9 @@ Result<Value> JsonParser::run() {
         // vector's repeated growth (most of the cost of building objects).
         if (const std::size_t hint = size_hint(stack.size()); hint > 0) {
           if (is_object) {
-            target->as_object().reserve(hint);
+            detail::TreeBuilding::object(*target).reserve(hint);
           } else {
-            target->as_array().reserve(hint);
+            detail::TreeBuilding::array(*target).reserve(hint);
           }
         }
         stack.push_back({target, is_object});
@@ -225,7 +228,7 @@ Result<Value> JsonParser::run() {
             return std::move(*error_);
           }
         } else {
-          target = &target->as_array().emplace_back();
+          target = &detail::TreeBuilding::array(*target).emplace_back();
         }
         opened = true;
         break;
@@ -235,7 +238,7 @@ Result<Value> JsonParser::run() {
         if (!parse_string(s)) {
           return std::move(*error_);
         }
-        *target = Value(s);
+        detail::TreeBuilding::set_string(*target, arena_.get(), s);
         target->set_origin(options_.origin, line_, column);
         break;
       }
@@ -298,7 +301,7 @@ Result<Value> JsonParser::run() {
             return std::move(*error_);
           }
         } else {
-          target = &top.node->as_array().emplace_back();
+          target = &detail::TreeBuilding::array(*top.node).emplace_back();
         }
         break;
       }
@@ -359,7 +362,7 @@ bool JsonParser::begin_member(Frame& frame, Value*& target) {
   }
   ++p_;
   skip_whitespace();
-  Object& object = frame.node->as_object();
+  Object& object = detail::TreeBuilding::object(*frame.node);
   std::string message;
   auto [slot, inserted] = object.try_emplace(key);
   if (!inserted) {
