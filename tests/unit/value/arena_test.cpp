@@ -3,6 +3,7 @@
 // points into the arena, any subtree keeps the arena alive after its tree is
 // gone, and the tree may die on another thread. The ASan stage checks every
 // free (and that a failed parse leaks nothing); the TSan stage the threads.
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -64,6 +65,28 @@ TEST(ArenaTest, ASubtreeKeepsTheArenaAliveAfterItsTreeIsGone) {
   EXPECT_EQ(sub.as_array()[2].as_string(), kLong);
   EXPECT_EQ(name.as_string(), kLong);
   EXPECT_EQ(name.origin().file(), "arena.json");
+}
+
+TEST(ArenaTest, OriginsTakenOutOfATreeOutliveItAndItsArena) {
+  // A leaf in the arena (a long string) keeps the arena alive; an Origin
+  // taken out keeps only its OriginInfo.
+  Value leaf;
+  Origin where;
+  Value root = parse_json(sample_document());
+  const std::weak_ptr<const OriginInfo> info = root.origin().info();
+  EXPECT_EQ(root.find("a.c")->origin_info(), info.lock().get());
+  leaf = *root.find("a.b.2");
+  where = root.find("a.c")->origin();
+  root = Value();
+  EXPECT_EQ(leaf.as_string(), kLong);
+  EXPECT_EQ(leaf.origin().file(), "arena.json");
+  EXPECT_EQ(leaf.origin().column(), 20U);
+  EXPECT_EQ(where.source(), "file:arena.json");
+  EXPECT_EQ(where.line(), 1U);
+  EXPECT_FALSE(info.expired());  // held by the leaf and the Origin taken out
+  leaf = Value();
+  where = Origin();
+  EXPECT_TRUE(info.expired());  // and by nothing else
 }
 
 TEST(ArenaTest, AContainerMovedOutOfAParsedTreeOwnsItsMembers) {
