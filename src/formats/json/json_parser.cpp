@@ -169,7 +169,7 @@ class JsonParser {
   std::size_t nodes_ = 0;
   std::vector<SizeHint> size_hints_;  // per depth: sizes of the last containers closed there
   std::optional<Error> error_;
-  std::string scratch_;  // a string with escapes, decoded
+  std::string scratch_;      // a string with escapes, decoded
   detail::ArenaHold arena_;  // the tree's containers and long strings
 };
 
